@@ -1,0 +1,126 @@
+"""Check every answer before cookiecutter writes a file of the project.
+
+Cookiecutter renders this script with the answers embedded as one JSON document, which is
+parsed here as data: no answer is ever pasted into code. The rules mirror what
+AgentFunctionApp enforces at import time, so a bad answer stops here with a message saying
+how to fix it, instead of as "0 functions found" in Azure.
+"""
+
+import json
+import re
+import sys
+from collections.abc import Mapping
+
+# Jinja's tojson escapes every single quote, so this raw literal cannot be closed early.
+RENDERED_ANSWERS = r'''{{ cookiecutter | tojson }}'''
+
+OMIT = "none"
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+WORKFLOW_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
+CHOICES = {
+    "python_version": ("3.12", "3.11", "3.13"),
+    "model_provider": ("none", "azure_openai", "foundry"),
+    "http_auth_level": ("function", "anonymous"),
+}
+WORKFLOW_ANSWERS = (
+    "triage_workflow",
+    "fanout_workflow",
+    "approval_workflow",
+    "composition_workflow",
+    "agent_workflow",
+)
+FARE_CHECK_SUFFIX = "_fare_check"
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_slug(slug: str) -> list[str]:
+    if SLUG_PATTERN.match(slug):
+        return []
+    return [
+        f"project_slug {slug!r} is not valid: use 1 to 40 lowercase letters, digits, '_' or '-',"
+        " starting with a letter (for example project_slug=agent_workflows)."
+    ]
+
+
+def check_text(key: str, value: str) -> list[str]:
+    if not value.strip():
+        return [f"{key} is empty: give it a value."]
+    if CONTROL_CHARACTERS.search(value):
+        return [f"{key} contains a line break or control character: use a single line of text."]
+    return []
+
+
+def check_choices(answers: Mapping[str, str]) -> list[str]:
+    return [
+        f"{key} {answers[key]!r} is not one of {', '.join(allowed)}."
+        for key, allowed in CHOICES.items()
+        if answers[key] not in allowed
+    ]
+
+
+def hosted_workflow_names(answers: Mapping[str, str]) -> list[tuple[str, str]]:
+    """List (workflow name, answer it comes from) for every workflow the project will host."""
+    names: list[tuple[str, str]] = []
+    for key in WORKFLOW_ANSWERS:
+        name = answers[key]
+        if name == OMIT or (key == "agent_workflow" and answers["model_provider"] == OMIT):
+            continue
+        names.append((name, key))
+        if key == "composition_workflow":
+            names.append((name + FARE_CHECK_SUFFIX, f"{key} (its fare check sub-workflow)"))
+    return names
+
+
+def check_workflow_name(name: str, source: str) -> list[str]:
+    if WORKFLOW_NAME_PATTERN.match(name):
+        return []
+    return [
+        f"{source} {name!r} is not a valid workflow name: use 1 to 63 ASCII letters, digits, '_'"
+        f" or '-', starting with a letter, or {OMIT!r} to leave that workflow out."
+    ]
+
+
+def check_workflows(answers: Mapping[str, str]) -> list[str]:
+    names = hosted_workflow_names(answers)
+    if not names:
+        return [
+            "every starter workflow is left out: keep at least one (the agent workflow only"
+            " counts with a model provider)."
+        ]
+    problems = [error for name, source in names for error in check_workflow_name(name, source)]
+    first_of: dict[str, str] = {}
+    for name, source in names:
+        folded = name.casefold()
+        if folded not in first_of:
+            first_of[folded] = name
+            continue
+        problems.append(
+            f"{source} {name!r} clashes with {first_of[folded]!r}: workflow names must be"
+            " unique, ignoring case."
+        )
+    return problems
+
+
+def validate(answers: Mapping[str, str]) -> list[str]:
+    """Return one message per problem with the answers; an empty list means all is well."""
+    problems = check_slug(answers["project_slug"])
+    for key in ("project_name", "description", "author"):
+        problems += check_text(key, answers[key])
+    problems += check_choices(answers)
+    problems += check_workflows(answers)
+    return problems
+
+
+def main(rendered_answers: str = RENDERED_ANSWERS) -> int:
+    problems = validate(json.loads(rendered_answers))
+    if not problems:
+        return 0
+    print("dafx-func cannot generate this project:", file=sys.stderr)
+    for problem in problems:
+        print(f"  - {problem}", file=sys.stderr)
+    print("Nothing was written. Fix the answers above and run cookiecutter again.", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Shared fixtures: the app's workflows, and a durable backend that runs them."""
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from agent_framework import Workflow
+from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
+from durabletask.client import TaskHubGrpcClient
+from durabletask.testing import create_test_backend
+from durabletask.worker import TaskHubGrpcWorker
+
+from workflows import build_workflows
+{% if cookiecutter.model_provider != "none" %}
+from tests.fake_chat_client import FakeChatClient
+{% endif %}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def offline_workflows() -> list[Workflow]:
+    """The app's workflows, with agents answered by an offline fake model."""
+{% if cookiecutter.model_provider != "none" %}
+    return build_workflows(chat_client=FakeChatClient())
+{% else %}
+    return build_workflows()
+{% endif %}
+
+
+@pytest.fixture(scope="session")
+def durable_client() -> Iterator[DurableWorkflowClient]:
+    """A client for every workflow, hosted by the standalone durabletask worker.
+
+    The backend is durabletask's in-memory Durable Task server on a free loopback port, so
+    orchestrations, activities, entities, child orchestrations and external events run for
+    real without the Durable Task Scheduler.
+    """
+    address = f"localhost:{free_port()}"
+    backend = create_test_backend(port=int(address.rsplit(":", 1)[1]))
+    worker = TaskHubGrpcWorker(host_address=address)
+    agent_worker = DurableAIAgentWorker(worker)
+    for workflow in offline_workflows():
+        agent_worker.configure_workflow(workflow)
+    agent_worker.start()
+    client = TaskHubGrpcClient(host_address=address)
+    try:
+        yield DurableWorkflowClient(client)
+    finally:
+        agent_worker.stop()
+        backend.stop()

@@ -1,0 +1,118 @@
+"""What each starter workflow should do, as data shared by the durable and HTTP tests.
+
+Every scenario starts a workflow with a JSON body, answers each human request in turn (the
+request id must start with ``request_prefix``: nested requests are qualified with the
+sub-workflow executor's id), and expects the final output to contain ``expected_output``.
+"""
+
+from dataclasses import asdict, dataclass, field, is_dataclass
+from typing import Any
+
+{% if cookiecutter.approval_workflow != "none" %}
+from workflows.expense_approval import WORKFLOW_NAME as APPROVAL
+{% endif %}
+{% if cookiecutter.fanout_workflow != "none" %}
+from workflows.quotes import WORKFLOW_NAME as QUOTES
+{% endif %}
+{% if cookiecutter.triage_workflow != "none" %}
+from workflows.triage import WORKFLOW_NAME as TRIAGE
+{% endif %}
+{% if cookiecutter.composition_workflow != "none" %}
+from workflows.trip_booking import WORKFLOW_NAME as TRIP
+{% endif %}
+{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+from workflows.content_review import WORKFLOW_NAME as REVIEW
+{% endif %}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    workflow: str
+    body: Any
+    expected_output: dict[str, Any]
+    answers: tuple[dict[str, Any], ...] = ()
+    request_prefix: str = ""
+    expected_request: dict[str, Any] = field(default_factory=dict)
+
+
+def output_matches(output: Any, expected: dict[str, Any]) -> bool:
+    """True when ``output`` (a dataclass or its JSON form) holds every key of ``expected``."""
+    if is_dataclass(output) and not isinstance(output, type):
+        output = asdict(output)
+    return isinstance(output, dict) and all(output.get(k) == v for k, v in expected.items())
+
+
+SCENARIOS = [
+{% if cookiecutter.triage_workflow != "none" %}
+    Scenario(
+        "billing-ticket-goes-to-billing",
+        TRIAGE,
+        {"subject": "Refund please", "body": "I was charged twice", "customer_tier": "premium"},
+        {"queue": "billing", "category": "billing", "priority": "high"},
+    ),
+    Scenario(
+        "crash-report-goes-to-technical",
+        TRIAGE,
+        {"subject": "App crash", "body": "It shows an error on login"},
+        {"queue": "technical", "category": "technical", "priority": "normal"},
+    ),
+    Scenario(
+        "other-ticket-goes-to-general",
+        TRIAGE,
+        {"subject": "Hello", "body": "Do you ship to Norway?"},
+        {"queue": "general", "category": "general", "priority": "normal"},
+    ),
+{% endif %}
+{% if cookiecutter.fanout_workflow != "none" %}
+    Scenario(
+        "cheapest-timely-quote-wins",
+        QUOTES,
+        {"item": "desk lamp", "quantity": 150, "needed_within_days": 14},
+        {"item": "desk lamp", "chosen": {
+            "supplier": "fabrikam", "unit_price": 10.8, "total_price": 1620.0, "delivery_days": 5
+        }},
+    ),
+    Scenario(
+        "no-quote-when-nobody-delivers-in-time",
+        QUOTES,
+        {"item": "desk lamp", "quantity": 10, "needed_within_days": 2},
+        {"chosen": None, "reason": "no supplier delivers within 2 days"},
+    ),
+{% endif %}
+{% if cookiecutter.approval_workflow != "none" %}
+    Scenario(
+        "small-expense-is-approved-by-policy",
+        APPROVAL,
+        {"employee": "ana", "amount": 42.5, "category": "meals"},
+        {"approved": True, "decided_by": "policy"},
+    ),
+    Scenario(
+        "large-expense-waits-for-a-manager",
+        APPROVAL,
+        {"employee": "ana", "amount": 900, "category": "travel", "description": "flight"},
+        {"approved": False, "decided_by": "manager", "comment": "too expensive"},
+        answers=({"approved": False, "comment": "too expensive"},),
+        expected_request={"employee": "ana", "amount": 900, "category": "travel"},
+    ),
+{% endif %}
+{% if cookiecutter.composition_workflow != "none" %}
+    Scenario(
+        "trip-fare-is-confirmed-on-the-outer-instance",
+        TRIP,
+        {"traveller": "ana", "destination": "Lisbon", "nights": 3, "budget": 1000},
+        {"status": "booked", "destination": "lisbon", "total_cost": 600.0, "note": "aisle"},
+        answers=({"confirm": True, "note": "aisle"},),
+        request_prefix="fare_check~0~",
+        expected_request={"trip_total": 600.0, "over_budget": False},
+    ),
+{% endif %}
+{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+    Scenario(
+        "writer-and-editor-agents-both-revise-the-post",
+        REVIEW,
+        "Dark mode is here",
+        {"text": "Dark mode is here (edited) (edited)", "edited_by": "editor"},
+    ),
+{% endif %}
+]

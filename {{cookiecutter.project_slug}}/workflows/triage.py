@@ -1,0 +1,96 @@
+"""Support ticket triage: classify a ticket, then route it to one desk with switch-case edges."""
+
+from dataclasses import dataclass
+
+from agent_framework import (
+    Case,
+    Default,
+    FunctionExecutor,
+    Workflow,
+    WorkflowBuilder,
+    WorkflowContext,
+    executor,
+)
+
+WORKFLOW_NAME = "{{ cookiecutter.triage_workflow }}"
+
+BILLING_WORDS = ("invoice", "refund", "charge", "payment", "billing")
+TECHNICAL_WORDS = ("error", "crash", "bug", "login", "timeout", "outage")
+FIRST_RESPONSES = {
+    "billing": "Our billing team will review your account within one business day.",
+    "technical": "An engineer is looking into the problem; please keep any error details.",
+    "general": "Thanks for reaching out; we will get back to you shortly.",
+}
+
+
+@dataclass
+class Ticket:
+    subject: str
+    body: str
+    customer_tier: str = "standard"
+
+
+@dataclass
+class ClassifiedTicket:
+    subject: str
+    category: str
+    priority: str
+
+
+@dataclass
+class TriageDecision:
+    subject: str
+    category: str
+    priority: str
+    queue: str
+    first_response: str
+
+
+def classify(ticket: Ticket) -> ClassifiedTicket:
+    text = f"{ticket.subject} {ticket.body}".lower()
+    if any(word in text for word in BILLING_WORDS):
+        category = "billing"
+    elif any(word in text for word in TECHNICAL_WORDS):
+        category = "technical"
+    else:
+        category = "general"
+    urgent = ticket.customer_tier == "premium" or "urgent" in text
+    return ClassifiedTicket(ticket.subject, category, "high" if urgent else "normal")
+
+
+async def classify_ticket(ticket: Ticket, ctx: WorkflowContext[ClassifiedTicket]) -> None:
+    await ctx.send_message(classify(ticket))
+
+
+def desk(queue: str) -> FunctionExecutor:
+    """A desk that accepts a classified ticket into its queue with a first reply."""
+
+    async def accept(ticket: ClassifiedTicket, ctx: WorkflowContext[None, TriageDecision]) -> None:
+        await ctx.yield_output(
+            TriageDecision(
+                ticket.subject,
+                ticket.category,
+                ticket.priority,
+                queue=queue,
+                first_response=FIRST_RESPONSES[queue],
+            )
+        )
+
+    return executor(id=f"{queue}_desk")(accept)
+
+
+def build_triage_workflow() -> Workflow:
+    classifier = executor(id="classify_ticket")(classify_ticket)
+    billing, technical, general = desk("billing"), desk("technical"), desk("general")
+    return (
+        WorkflowBuilder(name=WORKFLOW_NAME, start_executor=classifier)
+        .add_switch_case_edge_group(
+            classifier,
+            [
+                Case(condition=lambda ticket: ticket.category == "billing", target=billing),
+                Case(condition=lambda ticket: ticket.category == "technical", target=technical),
+                Default(target=general),
+            ],
+        )
+        .build()
+    )

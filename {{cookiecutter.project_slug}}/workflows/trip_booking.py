@@ -1,0 +1,138 @@
+"""Trip booking: an outer workflow prices a trip, then embeds a fare check sub-workflow.
+
+The fare check runs as a child orchestration and asks a human to confirm the fare. Its
+request surfaces on the outer instance with a qualified id (``fare_check~0~<id>``) and is
+answered there, so callers only ever talk to the trip they started.
+"""
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from agent_framework import (
+    Executor,
+    Workflow,
+    WorkflowBuilder,
+    WorkflowContext,
+    WorkflowExecutor,
+    executor,
+    handler,
+    response_handler,
+)
+
+WORKFLOW_NAME = "{{ cookiecutter.composition_workflow }}"
+FARE_CHECK_WORKFLOW_NAME = "{{ cookiecutter.composition_workflow }}_fare_check"
+
+NIGHTLY_RATES = {"lisbon": 140.0, "tokyo": 210.0, "nairobi": 120.0}
+DEFAULT_NIGHTLY_RATE = 160.0
+FARES = {"lisbon": 180.0, "tokyo": 950.0, "nairobi": 640.0}
+DEFAULT_FARE = 500.0
+
+
+@dataclass
+class TripRequest:
+    traveller: str
+    destination: str
+    nights: int
+    budget: float
+
+
+@dataclass
+class FareQuote:
+    traveller: str
+    destination: str
+    fare: float
+    hotel_total: float
+    budget: float
+
+
+@dataclass
+class FareConfirmation:
+    quote: FareQuote
+    confirmed: bool
+    note: str
+
+
+@dataclass
+class Booking:
+    traveller: str
+    destination: str
+    status: str
+    total_cost: float
+    note: str
+
+
+def price_trip(request: TripRequest) -> FareQuote:
+    destination = request.destination.strip().lower()
+    nightly = NIGHTLY_RATES.get(destination, DEFAULT_NIGHTLY_RATE)
+    fare = FARES.get(destination, DEFAULT_FARE)
+    return FareQuote(request.traveller, destination, fare, nightly * request.nights, request.budget)
+
+
+def fare_question(quote: FareQuote) -> dict[str, Any]:
+    total = quote.fare + quote.hotel_total
+    return {
+        "question": f"Hold the {quote.destination} fare of {quote.fare:.2f} for {quote.traveller}?",
+        "quote": asdict(quote),
+        "trip_total": total,
+        "budget": quote.budget,
+        "over_budget": total > quote.budget,
+        "answer_with": {"confirm": "true or false", "note": "optional text"},
+    }
+
+
+class FareHold(Executor):
+    """Holds a fare only after a human confirms it."""
+
+    def __init__(self) -> None:
+        super().__init__(id="fare_hold")
+
+    @handler
+    async def ask(self, quote: FareQuote, ctx: WorkflowContext) -> None:
+        await ctx.request_info(fare_question(quote), dict)
+
+    @response_handler
+    async def on_answer(
+        self,
+        original_request: dict[str, Any],
+        answer: dict[str, Any],
+        ctx: WorkflowContext[None, FareConfirmation],
+    ) -> None:
+        quote = FareQuote(**original_request["quote"])
+        confirmed = answer.get("confirm") is True
+        await ctx.yield_output(FareConfirmation(quote, confirmed, str(answer.get("note", ""))))
+
+
+def booking_from(confirmation: FareConfirmation) -> Booking:
+    quote = confirmation.quote
+    status = "booked" if confirmation.confirmed else "cancelled"
+    total = quote.fare + quote.hotel_total if confirmation.confirmed else 0.0
+    return Booking(quote.traveller, quote.destination, status, total, confirmation.note)
+
+
+async def plan_trip(request: TripRequest, ctx: WorkflowContext[FareQuote]) -> None:
+    if request.nights < 1:
+        raise ValueError(f"nights must be at least 1, got {request.nights}")
+    await ctx.send_message(price_trip(request))
+
+
+async def finalize_booking(
+    confirmation: FareConfirmation, ctx: WorkflowContext[None, Booking]
+) -> None:
+    await ctx.yield_output(booking_from(confirmation))
+
+
+def build_fare_check_workflow() -> Workflow:
+    return WorkflowBuilder(name=FARE_CHECK_WORKFLOW_NAME, start_executor=FareHold()).build()
+
+
+def build_trip_booking_workflow() -> Workflow:
+    planner = executor(id="plan_trip")(plan_trip)
+    fare_check = WorkflowExecutor(
+        build_fare_check_workflow(), id="fare_check", propagate_request=True
+    )
+    finalizer = executor(id="finalize_booking")(finalize_booking)
+    return (
+        WorkflowBuilder(name=WORKFLOW_NAME, start_executor=planner)
+        .add_chain([planner, fare_check, finalizer])
+        .build()
+    )
