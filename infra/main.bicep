@@ -96,9 +96,11 @@ var roles = {
   cognitiveServicesOpenAIUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
   azureAIUser: '53ca6127-db72-4b80-b1b0-d745d6d5456d'
 }
-var deployerGetsRoles = !empty(principalId)
+// The app's identity always gets data roles; the person running azd gets the ones they need to
+// watch the app (DTS dashboard) and run it locally against the same Azure resources.
+var deployer = empty(principalId) ? [] : [{ id: principalId, type: principalType }]
 
-resource resourceGroup 'Microsoft.Resources/resourceGroups@2025-04-01' = {
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   name: 'rg-${environmentName}'
   location: location
   tags: tags
@@ -106,7 +108,7 @@ resource resourceGroup 'Microsoft.Resources/resourceGroups@2025-04-01' = {
 
 module identity 'core/identity.bicep' = {
   name: 'identity'
-  scope: resourceGroup
+  scope: rg
   params: {
     name: 'id-${resourceToken}'
     location: location
@@ -116,7 +118,7 @@ module identity 'core/identity.bicep' = {
 
 module storage 'core/storage.bicep' = {
   name: 'storage'
-  scope: resourceGroup
+  scope: rg
   params: {
     name: 'st${resourceToken}'
     location: location
@@ -127,7 +129,7 @@ module storage 'core/storage.bicep' = {
 
 module monitoring 'core/monitoring.bicep' = {
   name: 'monitoring'
-  scope: resourceGroup
+  scope: rg
   params: {
     logAnalyticsName: 'log-${resourceToken}'
     applicationInsightsName: 'appi-${resourceToken}'
@@ -138,7 +140,7 @@ module monitoring 'core/monitoring.bicep' = {
 
 module scheduler 'core/durable-task-scheduler.bicep' = {
   name: 'durable-task-scheduler'
-  scope: resourceGroup
+  scope: rg
   params: {
     name: 'dts-${resourceToken}'
     taskHubName: taskHubName
@@ -149,11 +151,12 @@ module scheduler 'core/durable-task-scheduler.bicep' = {
     ipAllowlist: schedulerIpAllowlist
   }
 }
+var appPrincipal = [{ id: identity.outputs.principalId, type: 'ServicePrincipal' }]
 // dafx:when model_provider=azure_openai
 
 module openAi 'ai/openai-account.bicep' = {
   name: 'openai'
-  scope: resourceGroup
+  scope: rg
   params: {
     name: 'oai-${resourceToken}'
     location: location
@@ -167,27 +170,129 @@ module openAi 'ai/openai-account.bicep' = {
 
 module openAiRoles 'rbac/ai-account-roles.bicep' = {
   name: 'openai-roles'
-  scope: resourceGroup
+  scope: rg
   params: {
     accountName: openAi.outputs.name
-    assignments: concat(
-      [
-        {
-          principalId: identity.outputs.principalId
-          principalType: 'ServicePrincipal'
-          roleDefinitionId: roles.cognitiveServicesOpenAIUser
-        }
-      ],
-      deployerGetsRoles
-        ? [
-            {
-              principalId: principalId
-              principalType: principalType
-              roleDefinitionId: roles.cognitiveServicesOpenAIUser
-            }
-          ]
-        : []
-    )
+    roleDefinitionId: roles.cognitiveServicesOpenAIUser
+    principals: concat(appPrincipal, deployer)
   }
 }
+// dafx:end
+// dafx:when model_provider=foundry
+
+module foundry 'ai/foundry-project.bicep' = {
+  name: 'foundry'
+  scope: rg
+  params: {
+    name: 'aif-${resourceToken}'
+    projectName: 'proj-${resourceToken}'
+    location: location
+    tags: tags
+    modelName: modelName
+    modelVersion: modelVersion
+    modelSkuName: modelSkuName
+    modelCapacity: modelCapacity
+  }
+}
+
+module foundryRoles 'rbac/ai-account-roles.bicep' = {
+  name: 'foundry-roles'
+  scope: rg
+  params: {
+    accountName: foundry.outputs.name
+    roleDefinitionId: roles.azureAIUser
+    principals: concat(appPrincipal, deployer)
+  }
+}
+// dafx:end
+
+module functionApp 'app/function-app.bicep' = {
+  name: 'function-app'
+  scope: rg
+  params: {
+    name: functionAppName
+    planName: 'plan-${resourceToken}'
+    location: location
+    tags: tags
+    serviceName: 'function'
+    pythonVersion: pythonVersion
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    schedulerEndpoint: scheduler.outputs.endpoint
+    taskHubName: scheduler.outputs.taskHubName
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    extraAppSettings: {
+// dafx:when model_provider=azure_openai
+      AZURE_OPENAI_ENDPOINT: openAi.outputs.endpoint
+      AZURE_OPENAI_CHAT_MODEL: openAi.outputs.deploymentName
+// dafx:end
+// dafx:when model_provider=foundry
+      FOUNDRY_PROJECT_ENDPOINT: foundry.outputs.projectEndpoint
+      FOUNDRY_MODEL: foundry.outputs.deploymentName
+// dafx:end
+    }
+  }
+  // The app starts as soon as it exists; its roles must be in place by then.
+  dependsOn: [
+    storageRoles
+    monitoringRoles
+    taskHubRoles
+  ]
+}
+
+module storageRoles 'rbac/storage-account-roles.bicep' = {
+  name: 'storage-roles'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    roleDefinitionId: roles.storageBlobDataOwner
+    principals: appPrincipal
+  }
+}
+
+module monitoringRoles 'rbac/app-insights-roles.bicep' = {
+  name: 'monitoring-roles'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    roleDefinitionId: roles.monitoringMetricsPublisher
+    principals: appPrincipal
+  }
+}
+
+module taskHubRoles 'rbac/task-hub-roles.bicep' = {
+  name: 'task-hub-roles'
+  scope: rg
+  params: {
+    schedulerName: scheduler.outputs.schedulerName
+    taskHubName: scheduler.outputs.taskHubName
+    roleDefinitionId: roles.durableTaskDataContributor
+    principals: concat(appPrincipal, deployer)
+  }
+}
+
+// Upper-case outputs become azd environment values (`azd env get-values`), which the
+// post-provision scripts turn into local.settings.json.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_URL string = functionApp.outputs.url
+output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output DURABLE_TASK_SCHEDULER_NAME string = scheduler.outputs.schedulerName
+output DURABLE_TASK_SCHEDULER_ENDPOINT string = scheduler.outputs.endpoint
+output TASKHUB_NAME string = scheduler.outputs.taskHubName
+output DURABLE_TASK_SCHEDULER_DASHBOARD_URL string = scheduler.outputs.dashboardUrl
+// dafx:when model_provider=azure_openai
+output AZURE_OPENAI_ENDPOINT string = openAi.outputs.endpoint
+output AZURE_OPENAI_CHAT_MODEL string = openAi.outputs.deploymentName
+// dafx:end
+// dafx:when model_provider=foundry
+output FOUNDRY_PROJECT_ENDPOINT string = foundry.outputs.projectEndpoint
+output FOUNDRY_MODEL string = foundry.outputs.deploymentName
 // dafx:end

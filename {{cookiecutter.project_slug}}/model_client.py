@@ -37,14 +37,14 @@ def require_setting(name: str) -> str:
 def create_model_client() -> SupportsChatGetResponse:
     """Create the provider's chat client from app settings, authenticating with Entra ID."""
     endpoint, model = (require_setting(name) for name in REQUIRED_SETTINGS)
-    from azure.identity.aio import DefaultAzureCredential
-
 {% if cookiecutter.model_provider == "azure_openai" %}
     from agent_framework.openai import OpenAIChatClient
+    from azure.identity.aio import DefaultAzureCredential
 
     return OpenAIChatClient(model, azure_endpoint=endpoint, credential=DefaultAzureCredential())
 {% else %}
     from agent_framework.foundry import FoundryChatClient
+    from azure.identity.aio import DefaultAzureCredential
 
     return FoundryChatClient(
         project_endpoint=endpoint, model=model, credential=DefaultAzureCredential()

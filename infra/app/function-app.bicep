@@ -31,8 +31,8 @@ param identityId string
 @description('Client id of that identity.')
 param identityClientId string
 
-@description('Blob endpoint of the host storage account.')
-param storageBlobEndpoint string
+@description('Name of the host storage account.')
+param storageAccountName string
 
 @description('URL of the blob container Flex Consumption deploys the package from.')
 param deploymentContainerUrl string
@@ -63,7 +63,7 @@ param maximumInstanceCount int = 100
 param extraAppSettings object = {}
 
 var baseAppSettings = {
-  AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
+  AzureWebJobsStorage__accountName: storageAccountName
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString

@@ -65,5 +65,4 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
 
 output id string = storage.id
 output name string = storage.name
-output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output deploymentContainerUrl string = '${storage.properties.primaryEndpoints.blob}${deploymentContainer.name}'

@@ -10,10 +10,10 @@ from durabletask.client import TaskHubGrpcClient
 from durabletask.testing import create_test_backend
 from durabletask.worker import TaskHubGrpcWorker
 
-from workflows import build_workflows
 {% if cookiecutter.model_provider != "none" %}
 from tests.fake_chat_client import FakeChatClient
 {% endif %}
+from workflows import build_workflows
 
 
 def free_port() -> int:

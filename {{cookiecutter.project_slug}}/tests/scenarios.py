@@ -8,6 +8,9 @@ sub-workflow executor's id), and expects the final output to contain ``expected_
 from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
+{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+from workflows.content_review import WORKFLOW_NAME as REVIEW
+{% endif %}
 {% if cookiecutter.approval_workflow != "none" %}
 from workflows.expense_approval import WORKFLOW_NAME as APPROVAL
 {% endif %}
@@ -19,9 +22,6 @@ from workflows.triage import WORKFLOW_NAME as TRIAGE
 {% endif %}
 {% if cookiecutter.composition_workflow != "none" %}
 from workflows.trip_booking import WORKFLOW_NAME as TRIP
-{% endif %}
-{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
-from workflows.content_review import WORKFLOW_NAME as REVIEW
 {% endif %}
 
 
@@ -69,9 +69,15 @@ SCENARIOS = [
         "cheapest-timely-quote-wins",
         QUOTES,
         {"item": "desk lamp", "quantity": 150, "needed_within_days": 14},
-        {"item": "desk lamp", "chosen": {
-            "supplier": "fabrikam", "unit_price": 10.8, "total_price": 1620.0, "delivery_days": 5
-        }},
+        {
+            "item": "desk lamp",
+            "chosen": {
+                "supplier": "fabrikam",
+                "unit_price": 10.8,
+                "total_price": 1620.0,
+                "delivery_days": 5,
+            },
+        },
     ),
     Scenario(
         "no-quote-when-nobody-delivers-in-time",

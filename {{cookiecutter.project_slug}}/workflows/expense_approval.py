@@ -7,8 +7,14 @@ human answers with a plain JSON object such as ``{"approved": true, "comment": "
 from dataclasses import dataclass
 from typing import Any
 
-from agent_framework import Executor, Workflow, WorkflowBuilder, WorkflowContext, handler
-from agent_framework import response_handler
+from agent_framework import (
+    Executor,
+    Workflow,
+    WorkflowBuilder,
+    WorkflowContext,
+    handler,
+    response_handler,
+)
 
 WORKFLOW_NAME = "{{ cookiecutter.approval_workflow }}"
 
@@ -60,7 +66,9 @@ class PolicyCheck(Executor):
         super().__init__(id="policy_check")
 
     @handler
-    async def review(self, claim: ExpenseClaim, ctx: WorkflowContext[None, ExpenseDecision]) -> None:
+    async def review(
+        self, claim: ExpenseClaim, ctx: WorkflowContext[None, ExpenseDecision]
+    ) -> None:
         if claim.amount <= AUTO_APPROVAL_LIMIT:
             comment = f"within the {AUTO_APPROVAL_LIMIT:.0f} auto-approval limit"
             await ctx.yield_output(

@@ -50,7 +50,9 @@ BULK_QUANTITY = 100
 def quote(terms: SupplierTerms, request: PurchaseRequest) -> Quote:
     discount = terms.bulk_discount if request.quantity >= BULK_QUANTITY else 0.0
     unit_price = round(terms.unit_price * (1 - discount), 2)
-    return Quote(terms.name, unit_price, round(unit_price * request.quantity, 2), terms.delivery_days)
+    return Quote(
+        terms.name, unit_price, round(unit_price * request.quantity, 2), terms.delivery_days
+    )
 
 
 def choose(request: PurchaseRequest, quotes: list[Quote]) -> QuoteDecision:
@@ -59,7 +61,9 @@ def choose(request: PurchaseRequest, quotes: list[Quote]) -> QuoteDecision:
         reason = f"no supplier delivers within {request.needed_within_days} days"
         return QuoteDecision(request.item, request.quantity, None, quotes, reason)
     best = min(in_time, key=lambda q: (q.total_price, q.delivery_days))
-    reason = f"cheapest of {len(in_time)} quotes delivering within {request.needed_within_days} days"
+    reason = (
+        f"cheapest of {len(in_time)} quotes delivering within {request.needed_within_days} days"
+    )
     return QuoteDecision(request.item, request.quantity, best, quotes, reason)
 
 
@@ -69,7 +73,9 @@ class QuoteReply:
     quote: Quote
 
 
-async def broadcast_request(request: PurchaseRequest, ctx: WorkflowContext[PurchaseRequest]) -> None:
+async def broadcast_request(
+    request: PurchaseRequest, ctx: WorkflowContext[PurchaseRequest]
+) -> None:
     if request.quantity < 1:
         raise ValueError(f"quantity must be at least 1, got {request.quantity}")
     await ctx.send_message(request)
@@ -82,7 +88,9 @@ def supplier(terms: SupplierTerms) -> FunctionExecutor:
     return executor(id=f"supplier_{terms.name}")(reply)
 
 
-async def choose_quote(replies: list[QuoteReply], ctx: WorkflowContext[None, QuoteDecision]) -> None:
+async def choose_quote(
+    replies: list[QuoteReply], ctx: WorkflowContext[None, QuoteDecision]
+) -> None:
     await ctx.yield_output(choose(replies[0].request, [reply.quote for reply in replies]))
 
 
