@@ -8,50 +8,32 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-import azure.functions as func
 
 logger = logging.getLogger("devhost")
 
 
-class _NoTraceContext(func.TraceContext):
-    def __init__(self) -> None:
-        super().__init__("", "", {})
+@dataclass(frozen=True)
+class TraceContext:
+    """No distributed tracing runs locally: the trace context is empty."""
+
+    trace_parent: str = ""
+    trace_state: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
 
 
-class InvocationContext(func.Context):
-    """The `context` argument a function may declare."""
+class InvocationContext:
+    """The `context` argument a function may declare (duck-typed `azure.functions.Context`)."""
 
     def __init__(self, function_name: str, function_directory: str) -> None:
-        self._invocation_id = str(uuid.uuid4())
-        self._function_name = function_name
-        self._function_directory = function_directory
-        self._thread_local = threading.local
-
-    @property
-    def invocation_id(self) -> str:
-        return self._invocation_id
-
-    @property
-    def thread_local_storage(self) -> type[threading.local]:
-        return self._thread_local
-
-    @property
-    def function_name(self) -> str:
-        return self._function_name
-
-    @property
-    def function_directory(self) -> str:
-        return self._function_directory
-
-    @property
-    def trace_context(self) -> func.TraceContext:
-        return _NoTraceContext()
-
-    @property
-    def retry_context(self) -> func.RetryContext:
-        return func.RetryContext(0, 0, {})
+        self.invocation_id = str(uuid.uuid4())
+        self.function_name = function_name
+        self.function_directory = function_directory
+        self.thread_local_storage = threading.local()
+        self.trace_context = TraceContext()
+        self.retry_context = None
 
 
 def bind_arguments(

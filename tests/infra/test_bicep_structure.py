@@ -1,0 +1,145 @@
+"""Check 1: every Bicep file parses, modules and parameters line up, and the hook's stripping
+leaves no dangling reference behind."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import MODEL_PROVIDERS, PYTHON_VERSIONS, TEMPLATE, Bake
+from infra_bicep import (
+    bicep_files,
+    declared_symbols,
+    module_output_references,
+    module_params,
+    module_paths,
+    parse,
+    referenced_words,
+    required_parameters,
+)
+
+CANONICAL_INFRA = TEMPLATE / "infra"
+
+
+def _parse_errors(infra: Path) -> dict[str, str]:
+    errors = {}
+    for path in bicep_files(infra):
+        try:
+            parse(path)
+        except Exception as error:  # pycep raises lark's several error types
+            errors[str(path.relative_to(infra))] = str(error).splitlines()[0]
+    return errors
+
+
+def test_canonical_infra_parses_with_every_block_kept() -> None:
+    assert bicep_files(CANONICAL_INFRA), "infra/ holds no Bicep"
+    assert _parse_errors(CANONICAL_INFRA) == {}
+
+
+def test_canonical_infra_has_no_parameters_file() -> None:
+    assert not list(CANONICAL_INFRA.rglob("*.parameters.json"))
+
+
+def test_every_baked_bicep_file_parses(provider_bake: Bake) -> None:
+    assert (provider_bake.infra / "main.bicep").is_file()
+    assert _parse_errors(provider_bake.infra) == {}
+
+
+def test_main_bicep_targets_the_subscription(provider_bake: Bake) -> None:
+    assert parse(provider_bake.infra / "main.bicep")["globals"]["scope"]["value"] == "subscription"
+
+
+def test_every_module_path_resolves(provider_bake: Bake) -> None:
+    missing = [
+        f"{path.name}: {symbol} -> {target}"
+        for path in bicep_files(provider_bake.infra)
+        for symbol, target in module_paths(path).items()
+        if not target.is_file()
+    ]
+    assert missing == []
+
+
+def test_every_baked_module_is_used(provider_bake: Bake) -> None:
+    used = {
+        target.resolve()
+        for path in bicep_files(provider_bake.infra)
+        for target in module_paths(path).values()
+    }
+    main = (provider_bake.infra / "main.bicep").resolve()
+    unused = {path.resolve() for path in bicep_files(provider_bake.infra)} - used - {main}
+    assert unused == set()
+
+
+def test_module_calls_pass_declared_parameters_and_every_required_one(
+    provider_bake: Bake,
+) -> None:
+    problems = []
+    for path in bicep_files(provider_bake.infra):
+        for symbol, target in module_paths(path).items():
+            declared = set(parse(target).get("parameters", {}))
+            passed = set(module_params(path, symbol))
+            problems += [f"{symbol}: unknown parameter {name}" for name in passed - declared]
+            problems += [
+                f"{symbol}: required parameter {name} not passed"
+                for name in required_parameters(target) - passed
+            ]
+    assert problems == []
+
+
+def test_module_outputs_used_are_declared_by_the_module(provider_bake: Bake) -> None:
+    problems = []
+    for path in bicep_files(provider_bake.infra):
+        modules = module_paths(path)
+        for symbol, output in module_output_references(path):
+            if symbol not in modules:
+                problems.append(f"{path.name}: {symbol}.outputs.{output}: no such module")
+            elif output not in parse(modules[symbol]).get("outputs", {}):
+                problems.append(f"{path.name}: {symbol} has no output {output}")
+    assert problems == []
+
+
+def test_stripping_leaves_no_reference_to_a_removed_symbol(provider_bake: Bake) -> None:
+    main = provider_bake.infra / "main.bicep"
+    removed = declared_symbols(CANONICAL_INFRA / "main.bicep") - declared_symbols(main)
+    assert removed.isdisjoint(referenced_words(main)), removed & referenced_words(main)
+
+
+@pytest.mark.parametrize("provider", ["azure_openai", "foundry"])
+def test_model_blocks_are_kept_only_for_their_provider(
+    bakes: dict[tuple[str, str], Bake], provider: str
+) -> None:
+    module = {"azure_openai": "openAi", "foundry": "foundry"}[provider]
+    having_module = {
+        other
+        for other in MODEL_PROVIDERS
+        if module in declared_symbols(bakes[(other, PYTHON_VERSIONS[0])].infra / "main.bicep")
+    }
+    assert having_module == {provider}
+
+
+def test_parameter_file_names_only_main_parameters(bake: Bake) -> None:
+    supplied = _parameter_file(bake)
+    declared = set(parse(bake.infra / "main.bicep")["parameters"])
+    assert set(supplied) - declared == set()
+
+
+def test_parameter_file_supplies_every_required_main_parameter(bake: Bake) -> None:
+    supplied = _parameter_file(bake)
+    assert required_parameters(bake.infra / "main.bicep") - set(supplied) == set()
+
+
+def test_parameter_file_carries_the_chosen_python_version(bake: Bake) -> None:
+    assert _parameter_file(bake)["pythonVersion"]["value"] == bake.python_version
+
+
+def test_parameter_file_maps_the_azd_environment(bake: Bake) -> None:
+    supplied = _parameter_file(bake)
+    assert supplied["environmentName"]["value"] == "${AZURE_ENV_NAME}"
+    assert supplied["location"]["value"] == "${AZURE_LOCATION}"
+    assert supplied["principalId"]["value"] == "${AZURE_PRINCIPAL_ID}"
+
+
+def _parameter_file(bake: Bake) -> dict[str, dict[str, str]]:
+    document = json.loads((bake.infra / "main.parameters.json").read_text(encoding="utf-8"))
+    return document["parameters"]  # type: ignore[no-any-return]

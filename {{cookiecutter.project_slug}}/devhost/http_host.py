@@ -1,0 +1,110 @@
+"""Serve the app's HTTP triggers and the durable management API on one aiohttp server."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import time
+from typing import Any
+
+import azure.functions as func
+from aiohttp import web
+
+from .indexing import FunctionIndex, HttpRoute
+from .invocation import InvocationLog, call_async, call_sync
+from .management import WEBHOOK_PATH, ManagementApi
+
+logger = logging.getLogger("devhost")
+
+
+def _build_request(request: web.Request, body: bytes, route_params: dict[str, str]) -> func.HttpRequest:
+    return func.HttpRequest(
+        method=request.method,
+        url=str(request.url),
+        headers=dict(request.headers),
+        params={key: request.query[key] for key in request.query},
+        route_params=route_params,
+        body=body,
+    )
+
+
+def _to_aiohttp(result: Any) -> web.Response:
+    """Turn a function's return value into an HTTP response, as the host does."""
+    if isinstance(result, func.HttpResponse):
+        headers = {key: value for key, value in result.headers.items()}
+        if not any(key.lower() == "content-type" for key in headers) and result.mimetype:
+            headers["Content-Type"] = f"{result.mimetype}; charset={result.charset}"
+        return web.Response(body=result.get_body(), status=result.status_code, headers=headers)
+    if result is None:
+        return web.Response(status=204)
+    if isinstance(result, (bytes, bytearray)):
+        return web.Response(body=bytes(result), status=200)
+    if isinstance(result, str):
+        return web.Response(text=result, status=200, content_type="text/plain")
+    return web.Response(text=json.dumps(result), status=200, content_type="application/json")
+
+
+class HttpHost:
+    """Routes each request to a function (or the management API) and calls it."""
+
+    def __init__(
+        self,
+        index: FunctionIndex,
+        management: ManagementApi,
+        log: InvocationLog,
+        rpc_origin: str,
+        project_dir: str,
+    ) -> None:
+        self._index = index
+        self._management = management
+        self._log = log
+        self._rpc_origin = rpc_origin
+        self._project_dir = project_dir
+
+    def application(self) -> web.Application:
+        app = web.Application(client_max_size=100 * 1024 * 1024)
+        app.router.add_route("*", "/{path:.*}", self._handle)
+        return app
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path
+        if path.lower().startswith(WEBHOOK_PATH + "/"):
+            return await self._management.handle(request, path[len(WEBHOOK_PATH) + 1 :])
+        matches = self._index.match(path.rstrip("/") or "/")
+        if not matches:
+            return web.Response(status=404)
+        for route, route_params in matches:
+            if route.accepts(request.method):
+                return await self._invoke(route, route_params, request)
+        return web.Response(status=405)
+
+    def _binding_values(self, route: HttpRoute, request: web.Request, body: bytes, params: dict[str, str]) -> dict[str, Any]:
+        values: dict[str, Any] = {
+            str(route.function.trigger["name"]): _build_request(request, body, params)
+        }
+        origin = f"{request.scheme}://{request.host}"
+        for binding in route.function.bindings:
+            if binding.get("type") == "durableClient":
+                values[str(binding["name"])] = self._management.client_binding(origin, self._rpc_origin)
+        return values
+
+    async def _invoke(self, route: HttpRoute, params: dict[str, str], request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        function = route.function
+        values = self._binding_values(route, request, await request.read(), params)
+        try:
+            if inspect.iscoroutinefunction(function.user_function):
+                result = await call_async(function.user_function, values, function.name)
+            else:
+                loop = asyncio.get_running_loop()
+                result = await loop.run_in_executor(
+                    None, call_sync, function.user_function, values, function.name
+                )
+            response = _to_aiohttp(result)
+        except Exception:
+            logger.exception("Function '%s' raised", function.name)
+            response = web.Response(status=500)
+        self._log.http(request.method, request.path_qs, function.name, response.status, started)
+        return response

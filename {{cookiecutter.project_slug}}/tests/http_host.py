@@ -1,0 +1,119 @@
+"""Find or start the Functions host the HTTP tests talk to.
+
+``DAFX_BASE_URL``   use a host that is already running (e.g. ``http://localhost:7071``);
+                    ``DAFX_FUNCTION_KEY`` is sent as ``x-functions-key`` when set.
+``DAFX_HTTP_HOST``  ``embedded`` (default): start ``python -m devhost`` on a free port;
+                    ``func``: start ``func start`` on a free port with a unique task hub,
+                    which needs Core Tools, Azurite and the DTS emulator running.
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+PROJECT = Path(__file__).resolve().parents[1]
+STARTUP_SECONDS = 120
+AZURITE = ("127.0.0.1", 10000)
+DTS_EMULATOR = ("127.0.0.1", 8080)
+
+
+@dataclass
+class Host:
+    base_url: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/api/{path}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def is_listening(address: tuple[str, int]) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(address) == 0
+
+
+def wait_until_healthy(host: Host, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the host exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if requests.get(host.url("health"), timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"the host was not healthy after {STARTUP_SECONDS}s:\n{log.read_text()}")
+
+
+@contextmanager
+def serve(command: list[str], port: int, env: dict[str, str], log: Path) -> Iterator[Host]:
+    host = Host(f"http://127.0.0.1:{port}")
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=PROJECT, env=env, stdout=output, stderr=output)
+    try:
+        wait_until_healthy(host, process, log)
+        yield host
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def func_start_command(port: int) -> list[str]:
+    missing = []
+    if shutil.which("func") is None:
+        missing.append(
+            "Azure Functions Core Tools (`func`): "
+            "https://learn.microsoft.com/azure/azure-functions/functions-run-local"
+        )
+    if not is_listening(AZURITE):
+        missing.append("Azurite on 127.0.0.1:10000: `npx azurite --silent --location .azurite`")
+    if not is_listening(DTS_EMULATOR):
+        missing.append(
+            "the DTS emulator on localhost:8080: `docker run -d -p 8080:8080 -p 8082:8082 "
+            "mcr.microsoft.com/dts/dts-emulator:latest-pinned-tag` (see README)"
+        )
+    if missing:
+        pytest.skip("func start needs " + "; ".join(missing))
+    return ["func", "start", "--port", str(port)]
+
+
+@contextmanager
+def running_host(log_dir: Path) -> Iterator[Host]:
+    base_url = os.environ.get("DAFX_BASE_URL")
+    if base_url:
+        key = os.environ.get("DAFX_FUNCTION_KEY")
+        yield Host(base_url.rstrip("/"), {"x-functions-key": key} if key else {})
+        return
+    port = free_port()
+    env = dict(os.environ)
+    kind = env.get("DAFX_HTTP_HOST", "embedded")
+    if kind == "func":
+        env["TASKHUB_NAME"] = f"test{uuid.uuid4().hex[:12]}"
+        command = func_start_command(port)
+    elif kind == "embedded":
+        command = [sys.executable, "-m", "devhost", "--port", str(port)]
+    else:
+        raise ValueError(f"DAFX_HTTP_HOST must be 'embedded' or 'func', not {kind!r}")
+    with serve(command, port, env, log_dir / f"{kind}-host.log") as host:
+        yield host

@@ -1,0 +1,199 @@
+"""What Azure indexes: importing function_app in a fresh process registers exactly these.
+
+The import runs in a child process with no app settings at all, as the Functions host does
+on a machine that has not been configured yet: it must succeed and register everything.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+from workflows.content_review import WORKFLOW_NAME as REVIEW
+{% endif %}
+{% if cookiecutter.approval_workflow != "none" %}
+from workflows.expense_approval import WORKFLOW_NAME as APPROVAL
+{% endif %}
+{% if cookiecutter.fanout_workflow != "none" %}
+from workflows.quotes import WORKFLOW_NAME as QUOTES
+{% endif %}
+{% if cookiecutter.triage_workflow != "none" %}
+from workflows.triage import WORKFLOW_NAME as TRIAGE
+{% endif %}
+{% if cookiecutter.composition_workflow != "none" %}
+from workflows.trip_booking import FARE_CHECK_WORKFLOW_NAME as FARE_CHECK
+from workflows.trip_booking import WORKFLOW_NAME as TRIP
+{% endif %}
+
+PROJECT = Path(__file__).resolve().parents[1]
+AUTH_LEVEL = "{{ cookiecutter.http_auth_level.upper() }}"
+TOP_LEVEL_WORKFLOWS = [
+{% if cookiecutter.triage_workflow != "none" %}
+    TRIAGE,
+{% endif %}
+{% if cookiecutter.fanout_workflow != "none" %}
+    QUOTES,
+{% endif %}
+{% if cookiecutter.approval_workflow != "none" %}
+    APPROVAL,
+{% endif %}
+{% if cookiecutter.composition_workflow != "none" %}
+    TRIP,
+{% endif %}
+{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+    REVIEW,
+{% endif %}
+]
+SUB_WORKFLOWS: list[str] = []
+{% if cookiecutter.composition_workflow != "none" %}
+SUB_WORKFLOWS.append(FARE_CHECK)
+{% endif %}
+EXECUTOR_ACTIVITIES = {
+{% if cookiecutter.triage_workflow != "none" %}
+    TRIAGE: ["classify_ticket", "billing_desk", "technical_desk", "general_desk"],
+{% endif %}
+{% if cookiecutter.fanout_workflow != "none" %}
+    QUOTES: [
+        "broadcast_request",
+        "supplier_northwind",
+        "supplier_contoso",
+        "supplier_fabrikam",
+        "choose_quote",
+    ],
+{% endif %}
+{% if cookiecutter.approval_workflow != "none" %}
+    APPROVAL: ["policy_check"],
+{% endif %}
+{% if cookiecutter.composition_workflow != "none" %}
+    TRIP: ["plan_trip", "finalize_booking"],
+    FARE_CHECK: ["fare_hold"],
+{% endif %}
+{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+    REVIEW: ["publish"],
+{% endif %}
+}
+AGENT_ENTITIES: dict[str, list[str]] = {}
+{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+AGENT_ENTITIES[REVIEW] = ["writer", "editor"]
+{% endif %}
+ROUTE_ACTIONS = {
+    "run": "POST",
+    "status/{% raw %}{instanceId}{% endraw %}": "GET",
+    "respond/{% raw %}{instanceId}/{requestId}{% endraw %}": "POST",
+}
+MODEL_SETTINGS = (
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_CHAT_MODEL",
+    "FOUNDRY_PROJECT_ENDPOINT",
+    "FOUNDRY_MODEL",
+)
+
+INDEX_APP = """
+import json
+import function_app
+
+functions = []
+for function in function_app.app.get_functions():
+    trigger = function.get_trigger().get_dict_repr()
+    functions.append({
+        "name": function.get_function_name(),
+        "trigger": trigger["type"],
+        "route": trigger.get("route"),
+        "methods": [str(getattr(m, "value", m)) for m in trigger.get("methods") or []],
+        "authLevel": str(getattr(trigger.get("authLevel"), "name", trigger.get("authLevel"))),
+    })
+print(json.dumps(functions))
+"""
+
+
+@pytest.fixture(scope="module")
+def registered() -> list[dict[str, Any]]:
+    env = {k: v for k, v in os.environ.items() if k not in MODEL_SETTINGS}
+    result = subprocess.run(
+        [sys.executable, "-c", INDEX_APP],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"importing function_app failed:\n{result.stderr}"
+    functions: list[dict[str, Any]] = json.loads(result.stdout.strip().splitlines()[-1])
+    return functions
+
+
+def names_of(functions: list[dict[str, Any]], trigger: str) -> set[str]:
+    return {f["name"] for f in functions if f["trigger"] == trigger}
+
+
+def test_every_workflow_and_sub_workflow_is_one_orchestration(
+    registered: list[dict[str, Any]],
+) -> None:
+    expected = {f"dafx-{name}" for name in TOP_LEVEL_WORKFLOWS + SUB_WORKFLOWS}
+
+    assert names_of(registered, "orchestrationTrigger") == expected
+
+
+def test_every_plain_executor_is_an_activity(registered: list[dict[str, Any]]) -> None:
+    expected = {
+        f"dafx-{workflow}-{executor}"
+        for workflow, executors in EXECUTOR_ACTIVITIES.items()
+        for executor in executors
+    }
+
+    assert names_of(registered, "activityTrigger") == expected
+
+
+def test_every_agent_executor_is_an_entity(registered: list[dict[str, Any]]) -> None:
+    expected = {
+        f"dafx-{workflow}-{agent}"
+        for workflow, agents in AGENT_ENTITIES.items()
+        for agent in agents
+    }
+
+    assert names_of(registered, "entityTrigger") == expected
+
+
+def test_every_top_level_workflow_has_run_status_and_respond_routes(
+    registered: list[dict[str, Any]],
+) -> None:
+    routes = {
+        (f["route"], tuple(f["methods"])) for f in registered if f["trigger"] == "httpTrigger"
+    }
+
+    for name in TOP_LEVEL_WORKFLOWS:
+        for action, method in ROUTE_ACTIONS.items():
+            assert (f"workflow/{name}/{action}", (method,)) in routes
+
+
+def test_sub_workflows_have_no_routes_of_their_own(registered: list[dict[str, Any]]) -> None:
+    routes = [f["route"] for f in registered if f["trigger"] == "httpTrigger"]
+
+    for name in SUB_WORKFLOWS:
+        assert not [route for route in routes if route.startswith(f"workflow/{name}/")]
+
+
+def test_only_the_expected_routes_exist(registered: list[dict[str, Any]]) -> None:
+    agent_routes = {
+        f"agents/{workflow}-{agent}/run"
+        for workflow, agents in AGENT_ENTITIES.items()
+        for agent in agents
+    }
+    workflow_routes = {
+        f"workflow/{name}/{action}" for name in TOP_LEVEL_WORKFLOWS for action in ROUTE_ACTIONS
+    }
+    routes = {f["route"] for f in registered if f["trigger"] == "httpTrigger"}
+
+    assert routes == workflow_routes | agent_routes | {"health"}
+
+
+def test_every_route_uses_the_chosen_auth_level(registered: list[dict[str, Any]]) -> None:
+    levels = {f["authLevel"] for f in registered if f["trigger"] == "httpTrigger"}
+
+    assert levels == {AUTH_LEVEL}
