@@ -26,12 +26,16 @@ param modelSkuName string
 param modelCapacity int
 
 resource account 'Microsoft.CognitiveServices/accounts@2025-09-01' = {
+  // checkov:skip=CKV_AZURE_134: a Flex Consumption app without VNet integration calls the model over its public endpoint; keys are disabled, so only Entra-authorized callers get in.
   name: name
   location: location
   tags: tags
   kind: 'AIServices'
   sku: {
     name: 'S0'
+  }
+  identity: {
+    type: 'SystemAssigned'
   }
   properties: {
     customSubDomainName: name

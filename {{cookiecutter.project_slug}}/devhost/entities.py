@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import durabletask.internal.orchestrator_service_pb2 as pb
@@ -86,7 +86,7 @@ def build_entity_context(
 
 def _now() -> timestamp_pb2.Timestamp:
     stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(datetime.now(timezone.utc))
+    stamp.FromDatetime(datetime.now(UTC))
     return stamp
 
 
@@ -116,7 +116,9 @@ def _operation_infos(operations: list[EntityOperation]) -> list[pb.OperationInfo
             if operation.caller_instance_id
             else None
         )
-        infos.append(pb.OperationInfo(requestId=operation.request_id, responseDestination=destination))
+        infos.append(
+            pb.OperationInfo(requestId=operation.request_id, responseDestination=destination)
+        )
     return infos
 
 

@@ -19,7 +19,9 @@ from .management import WEBHOOK_PATH, ManagementApi
 logger = logging.getLogger("devhost")
 
 
-def _build_request(request: web.Request, body: bytes, route_params: dict[str, str]) -> func.HttpRequest:
+def _build_request(
+    request: web.Request, body: bytes, route_params: dict[str, str]
+) -> func.HttpRequest:
     return func.HttpRequest(
         method=request.method,
         url=str(request.url),
@@ -54,14 +56,15 @@ class HttpHost:
         index: FunctionIndex,
         management: ManagementApi,
         log: InvocationLog,
-        rpc_origin: str,
-        project_dir: str,
     ) -> None:
         self._index = index
         self._management = management
         self._log = log
-        self._rpc_origin = rpc_origin
-        self._project_dir = project_dir
+        self._rpc_origin = ""
+
+    def set_rpc_origin(self, origin: str) -> None:
+        """Where the durable client reaches the management API (loopback, known once bound)."""
+        self._rpc_origin = origin
 
     def application(self) -> web.Application:
         app = web.Application(client_max_size=100 * 1024 * 1024)
@@ -80,17 +83,23 @@ class HttpHost:
                 return await self._invoke(route, route_params, request)
         return web.Response(status=405)
 
-    def _binding_values(self, route: HttpRoute, request: web.Request, body: bytes, params: dict[str, str]) -> dict[str, Any]:
+    def _binding_values(
+        self, route: HttpRoute, request: web.Request, body: bytes, params: dict[str, str]
+    ) -> dict[str, Any]:
         values: dict[str, Any] = {
             str(route.function.trigger["name"]): _build_request(request, body, params)
         }
         origin = f"{request.scheme}://{request.host}"
         for binding in route.function.bindings:
             if binding.get("type") == "durableClient":
-                values[str(binding["name"])] = self._management.client_binding(origin, self._rpc_origin)
+                values[str(binding["name"])] = self._management.client_binding(
+                    origin, self._rpc_origin
+                )
         return values
 
-    async def _invoke(self, route: HttpRoute, params: dict[str, str], request: web.Request) -> web.StreamResponse:
+    async def _invoke(
+        self, route: HttpRoute, params: dict[str, str], request: web.Request
+    ) -> web.StreamResponse:
         started = time.perf_counter()
         function = route.function
         values = self._binding_values(route, request, await request.read(), params)

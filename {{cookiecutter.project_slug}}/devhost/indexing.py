@@ -75,7 +75,9 @@ class FunctionIndex:
         for route in self.http_routes:
             found = route.pattern.fullmatch(path)
             if found:
-                params = {key: value for key, value in found.groupdict().items() if value is not None}
+                params = {
+                    key: value for key, value in found.groupdict().items() if value is not None
+                }
                 matches.append((route, params))
         return matches
 
@@ -102,7 +104,9 @@ def read_route_prefix(project_dir: Path) -> str:
 
 def compile_route(route_prefix: str, template: str) -> re.Pattern[str]:
     """Compile an ASP.NET-style route template (with the prefix) into a path regex."""
-    full_template = "/".join(part.strip("/") for part in (route_prefix, template) if part.strip("/"))
+    full_template = "/".join(
+        part.strip("/") for part in (route_prefix, template) if part.strip("/")
+    )
     pieces: list[str] = []
     position = 0
     for parameter in _ROUTE_PARAMETER.finditer(full_template):

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-
 logger = logging.getLogger("devhost")
 
 
@@ -67,7 +66,9 @@ class InvocationLog:
     def _elapsed_ms(started: float) -> int:
         return round((time.perf_counter() - started) * 1000)
 
-    def http(self, method: str, path: str, function_name: str, status_code: int, started: float) -> None:
+    def http(
+        self, method: str, path: str, function_name: str, status_code: int, started: float
+    ) -> None:
         outcome = "Succeeded" if status_code < 500 else "Failed"
         self._sink.info(
             "Executed 'Functions.%s' (%s, %s %s -> %d, Duration=%dms)",

@@ -12,7 +12,7 @@ import json
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -98,20 +98,25 @@ def _decode(text: str | None) -> Any:
 
 
 def _iso(stamp: timestamp_pb2.Timestamp) -> str:
-    return stamp.ToDatetime(tzinfo=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    moment: datetime = stamp.ToDatetime(tzinfo=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def status_body(state: pb.OrchestrationState, show_input: bool = True) -> dict[str, Any]:
     """The status JSON of the Durable Functions HTTP API for one instance."""
     output = _decode(state.output.value) if state.HasField("output") else None
-    if state.orchestrationStatus == pb.ORCHESTRATION_STATUS_FAILED and state.HasField("failureDetails"):
+    if state.orchestrationStatus == pb.ORCHESTRATION_STATUS_FAILED and state.HasField(
+        "failureDetails"
+    ):
         output = f"Orchestrator function '{state.name}' failed: {state.failureDetails.errorMessage}"
     body: dict[str, Any] = {
         "name": state.name,
         "instanceId": state.instanceId,
         "runtimeStatus": RUNTIME_STATUS_NAMES.get(state.orchestrationStatus, "Unknown"),
         "input": _decode(state.input.value) if show_input and state.HasField("input") else None,
-        "customStatus": _decode(state.customStatus.value) if state.HasField("customStatus") else None,
+        "customStatus": _decode(state.customStatus.value)
+        if state.HasField("customStatus")
+        else None,
         "output": output,
         "createdTime": _iso(state.createdTimestamp),
         "lastUpdatedTime": _iso(state.lastUpdatedTimestamp),
@@ -133,9 +138,9 @@ def _flag(request: web.Request, name: str, default: bool) -> bool:
 def _timestamp(text: str) -> timestamp_pb2.Timestamp:
     moment: datetime = isoparse(text)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment.astimezone(timezone.utc))
+    stamp.FromDatetime(moment.astimezone(UTC))
     return stamp
 
 
@@ -147,7 +152,7 @@ class ManagementApi:
     ) -> None:
         self._index = index
         self._channel = grpc.insecure_channel(backend_address)
-        self._stub = stubs.TaskHubSidecarServiceStub(self._channel)
+        self._stub = stubs.TaskHubSidecarServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self.task_hub = task_hub
         self.connection_name = connection_name
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
@@ -156,7 +161,11 @@ class ManagementApi:
             ("DELETE", re.compile(r"instances/?"), self._purge_many),
             ("GET", re.compile(r"instances/(?P<id>[^/]+)"), self._status),
             ("DELETE", re.compile(r"instances/(?P<id>[^/]+)"), self._purge),
-            ("POST", re.compile(r"instances/(?P<id>[^/]+)/raiseEvent/(?P<event>[^/]+)"), self._raise),
+            (
+                "POST",
+                re.compile(r"instances/(?P<id>[^/]+)/raiseEvent/(?P<event>[^/]+)"),
+                self._raise,
+            ),
             ("POST", re.compile(r"instances/(?P<id>[^/]+)/terminate"), self._terminate),
             ("POST", re.compile(r"instances/(?P<id>[^/]+)/suspend"), self._suspend),
             ("POST", re.compile(r"instances/(?P<id>[^/]+)/resume"), self._resume),
@@ -198,11 +207,12 @@ class ManagementApi:
         """The `durableClient` binding value the Functions host gives a function."""
         base = f"{origin}{WEBHOOK_PATH}"
         query = self._query()
+        create = f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
         return json.dumps(
             {
                 "taskHubName": self.task_hub,
                 "creationUrls": {
-                    "createNewInstancePostUri": f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]?{query}",
+                    "createNewInstancePostUri": f"{create}?{query}",
                     "createAndWaitOnNewInstancePostUri": (
                         f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
                         f"?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&{query}"
@@ -254,12 +264,15 @@ class ManagementApi:
             return _json({"Message": message, "ExceptionMessage": message}, 400)
         instance_id = params.get("id") or uuid.uuid4().hex
         encoded = encode_start_payload(await request.text())
-        replaceable = [pb.OrchestrationStatus.Value(status) for status in (
-            "ORCHESTRATION_STATUS_COMPLETED",
-            "ORCHESTRATION_STATUS_FAILED",
-            "ORCHESTRATION_STATUS_TERMINATED",
-            "ORCHESTRATION_STATUS_CANCELED",
-        )]
+        replaceable = [
+            pb.OrchestrationStatus.Value(status)
+            for status in (
+                "ORCHESTRATION_STATUS_COMPLETED",
+                "ORCHESTRATION_STATUS_FAILED",
+                "ORCHESTRATION_STATUS_TERMINATED",
+                "ORCHESTRATION_STATUS_CANCELED",
+            )
+        ]
         create = pb.CreateInstanceRequest(
             instanceId=instance_id,
             name=function.name,
@@ -283,7 +296,9 @@ class ManagementApi:
             return _json(None, 404)
         body = status_body(state, show_input=_flag(request, "showInput", True))
         if state.orchestrationStatus in _IN_PROGRESS:
-            location = self.check_status_payload(_origin(request), state.instanceId)["statusQueryGetUri"]
+            location = self.check_status_payload(_origin(request), state.instanceId)[
+                "statusQueryGetUri"
+            ]
             return _json(body, 202, {"Location": location, "Retry-After": "10"})
         failed = state.orchestrationStatus == pb.ORCHESTRATION_STATUS_FAILED
         if failed and _flag(request, "returnInternalServerErrorOnFailure", False):
@@ -294,7 +309,9 @@ class ManagementApi:
         query = pb.InstanceQuery(fetchInputsAndOutputs=_flag(request, "showInput", False))
         statuses = request.query.get("runtimeStatus")
         if statuses:
-            query.runtimeStatus.extend(_STATUS_BY_NAME[name.strip().casefold()] for name in statuses.split(","))
+            query.runtimeStatus.extend(
+                _STATUS_BY_NAME[name.strip().casefold()] for name in statuses.split(",")
+            )
         if "createdTimeFrom" in request.query:
             query.createdTimeFrom.CopyFrom(_timestamp(request.query["createdTimeFrom"]))
         if "createdTimeTo" in request.query:
@@ -306,9 +323,16 @@ class ManagementApi:
         while True:
             if continuation:
                 query.continuationToken.value = continuation
-            response = await self._call(self._stub.QueryInstances, pb.QueryInstancesRequest(query=query))
-            states.extend(status_body(state, query.fetchInputsAndOutputs) for state in response.orchestrationState)
-            continuation = response.continuationToken.value if response.HasField("continuationToken") else None
+            response = await self._call(
+                self._stub.QueryInstances, pb.QueryInstancesRequest(query=query)
+            )
+            states.extend(
+                status_body(state, query.fetchInputsAndOutputs)
+                for state in response.orchestrationState
+            )
+            continuation = (
+                response.continuationToken.value if response.HasField("continuationToken") else None
+            )
             if not continuation:
                 return _json(states, 200)
 
@@ -347,7 +371,9 @@ class ManagementApi:
         if state.orchestrationStatus in _TERMINAL:
             return web.Response(status=410)
         reason = wrappers_pb2.StringValue(value=request.query.get("reason", ""))
-        await self._call(self._stub.SuspendInstance, pb.SuspendRequest(instanceId=params["id"], reason=reason))
+        await self._call(
+            self._stub.SuspendInstance, pb.SuspendRequest(instanceId=params["id"], reason=reason)
+        )
         return web.Response(status=202)
 
     async def _resume(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
@@ -357,7 +383,9 @@ class ManagementApi:
         if state.orchestrationStatus in _TERMINAL:
             return web.Response(status=410)
         reason = wrappers_pb2.StringValue(value=request.query.get("reason", ""))
-        await self._call(self._stub.ResumeInstance, pb.ResumeRequest(instanceId=params["id"], reason=reason))
+        await self._call(
+            self._stub.ResumeInstance, pb.ResumeRequest(instanceId=params["id"], reason=reason)
+        )
         return web.Response(status=202)
 
     async def _restart(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
@@ -374,7 +402,9 @@ class ManagementApi:
         return _json(self.check_status_payload(_origin(request), response.instanceId), 202)
 
     async def _purge(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        response = await self._call(self._stub.PurgeInstances, pb.PurgeInstancesRequest(instanceId=params["id"]))
+        response = await self._call(
+            self._stub.PurgeInstances, pb.PurgeInstancesRequest(instanceId=params["id"])
+        )
         if response.deletedInstanceCount == 0:
             return _json({"instancesDeleted": 0}, 404)
         return _json({"instancesDeleted": response.deletedInstanceCount}, 200)
@@ -401,7 +431,9 @@ class ManagementApi:
     def _entity_id(params: dict[str, str]) -> str:
         return f"@{params['name'].lower()}@{params['key']}"
 
-    async def _read_entity(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+    async def _read_entity(
+        self, request: web.Request, params: dict[str, str]
+    ) -> web.StreamResponse:
         get = pb.GetEntityRequest(instanceId=self._entity_id(params), includeState=True)
         response = await self._call(self._stub.GetEntity, get)
         if not response.exists or not response.entity.HasField("serializedState"):
@@ -410,7 +442,9 @@ class ManagementApi:
             text=response.entity.serializedState.value, status=200, content_type="application/json"
         )
 
-    async def _signal_entity(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+    async def _signal_entity(
+        self, request: web.Request, params: dict[str, str]
+    ) -> web.StreamResponse:
         operation = request.query.get("op", "")
         encoded = encode_start_payload(await request.text())
         signal = pb.SignalEntityRequest(

@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import durabletask.internal.orchestrator_service_pb2 as pb
@@ -71,7 +71,8 @@ class OrchestrationOutcome:
 
 
 def _timestamp_text(stamp: timestamp_pb2.Timestamp) -> str:
-    return stamp.ToDatetime(tzinfo=timezone.utc).isoformat()
+    moment: datetime = stamp.ToDatetime(tzinfo=UTC)
+    return moment.isoformat()
 
 
 def _text(value: wrappers_pb2.StringValue, present: bool) -> str | None:
@@ -166,7 +167,9 @@ class HistoryTranslator:
 
     def _scheduled_fields(self, event: pb.HistoryEvent, kind: str) -> dict[str, Any]:
         if kind == "taskScheduled":
-            self._names_by_task_id[event.eventId] = f"Activity function '{event.taskScheduled.name}'"
+            self._names_by_task_id[event.eventId] = (
+                f"Activity function '{event.taskScheduled.name}'"
+            )
             return {"EventType": _TASK_SCHEDULED, "Name": event.taskScheduled.name}
         if kind == "subOrchestrationInstanceCreated":
             created = event.subOrchestrationInstanceCreated
@@ -245,7 +248,11 @@ class HistoryTranslator:
                 "result": json.dumps(details.errorMessage),
                 "exceptionType": details.errorType or "Exception",
             }
-            return {"EventType": _EVENT_RAISED, "Name": failed.requestId, "Input": json.dumps(response)}
+            return {
+                "EventType": _EVENT_RAISED,
+                "Name": failed.requestId,
+                "Input": json.dumps(response),
+            }
         return None
 
 
@@ -297,9 +304,9 @@ def _string_value(text: str | None) -> wrappers_pb2.StringValue | None:
 def _timestamp(text: str) -> timestamp_pb2.Timestamp:
     moment = isoparse(text)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment.astimezone(timezone.utc))
+    stamp.FromDatetime(moment.astimezone(UTC))
     return stamp
 
 
@@ -380,7 +387,9 @@ def _to_durable_task_action(
     raise UnsupportedActionError(f"unknown Durable Functions action type {kind}")
 
 
-def failure_details(error_type: str, message: str, stack: str | None = None) -> pb.TaskFailureDetails:
+def failure_details(
+    error_type: str, message: str, stack: str | None = None
+) -> pb.TaskFailureDetails:
     return pb.TaskFailureDetails(
         errorType=error_type,
         errorMessage=message,

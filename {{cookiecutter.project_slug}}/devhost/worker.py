@@ -42,11 +42,13 @@ class DurableWorker:
         self._loop = loop
         self._log = log
         self._channel = grpc.insecure_channel(backend_address)
-        self._stub = stubs.TaskHubSidecarServiceStub(self._channel)
+        self._stub = stubs.TaskHubSidecarServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self._pool = ThreadPoolExecutor(max_concurrency, thread_name_prefix="devhost-durable")
         self._stream: Any = None
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._receive, name="devhost-work-items", daemon=True)
+        self._thread = threading.Thread(
+            target=self._receive, name="devhost-work-items", daemon=True
+        )
         self._parents: dict[str, str] = {}
         self._parents_lock = threading.Lock()
 
@@ -87,7 +89,7 @@ class DurableWorker:
     def _orchestration_name(self, request: pb.OrchestratorRequest) -> str:
         for event in (*request.pastEvents, *request.newEvents):
             if event.HasField("executionStarted"):
-                return event.executionStarted.name
+                return str(event.executionStarted.name)
         return ""
 
     def _run_orchestrator(self, request: pb.OrchestratorRequest, token: str) -> None:
@@ -95,7 +97,10 @@ class DurableWorker:
         function = self._index.orchestrator(name)
         started = time.perf_counter()
         if function is None:
-            message = f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
+            message = (
+                f"The function '{name}' doesn't exist, is disabled, "
+                "or is not an orchestrator function."
+            )
             failure = failure_details("FunctionNotFound", message)
             complete = pb.CompleteOrchestrationAction(
                 orchestrationStatus=pb.ORCHESTRATION_STATUS_FAILED, failureDetails=failure
@@ -115,12 +120,18 @@ class DurableWorker:
             pb.OrchestratorResponse(
                 instanceId=request.instanceId,
                 actions=actions,
-                customStatus=None if custom_status is None else wrappers_pb2.StringValue(value=custom_status),
+                customStatus=None
+                if custom_status is None
+                else wrappers_pb2.StringValue(value=custom_status),
                 completionToken=token,
             )
         )
         self._log.durable(
-            "Orchestrator", function.name if function else name, request.instanceId, outcome_status, started
+            "Orchestrator",
+            function.name if function else name,
+            request.instanceId,
+            outcome_status,
+            started,
         )
 
     def _remember_children(self, instance_id: str, actions: list[pb.OrchestratorAction]) -> None:
@@ -138,7 +149,9 @@ class DurableWorker:
         )
         try:
             if function is None:
-                raise LookupError(f"The function '{request.name}' doesn't exist or is not an activity.")
+                raise LookupError(
+                    f"The function '{request.name}' doesn't exist or is not an activity."
+                )
             encoded = request.input.value if request.HasField("input") else "null"
             result = self._call(function, meta.Datum(type="json", value=encoded))
             output = ActivityTriggerConverter.encode(result, expected_type=None).value
@@ -192,6 +205,9 @@ class DurableWorker:
         result.completionToken = token
         self._stub.CompleteEntityTask(result)
         self._log.durable(
-            "Entity", function.name if function else entity_name, request.instanceId, status, started
+            "Entity",
+            function.name if function else entity_name,
+            request.instanceId,
+            status,
+            started,
         )
-

@@ -3,8 +3,9 @@
 ``DAFX_BASE_URL``   use a host that is already running (e.g. ``http://localhost:7071``);
                     ``DAFX_FUNCTION_KEY`` is sent as ``x-functions-key`` when set.
 ``DAFX_HTTP_HOST``  ``embedded`` (default): start ``python -m devhost`` on a free port;
-                    ``func``: start ``func start`` on a free port with a unique task hub,
-                    which needs Core Tools, Azurite and the DTS emulator running.
+                    ``func``: start ``func start`` on a free port with a unique task hub
+                    (or ``DAFX_TASK_HUB``), which needs Core Tools, Azurite and the DTS
+                    emulator running.
 """
 
 import os
@@ -91,7 +92,7 @@ def func_start_command(port: int) -> list[str]:
     if not is_listening(DTS_EMULATOR):
         missing.append(
             "the DTS emulator on localhost:8080: `docker run -d -p 8080:8080 -p 8082:8082 "
-            "mcr.microsoft.com/dts/dts-emulator:latest-pinned-tag` (see README)"
+            "-e DTS_TASK_HUB_NAMES=default mcr.microsoft.com/dts/dts-emulator:v0.0.10`"
         )
     if missing:
         pytest.skip("func start needs " + "; ".join(missing))
@@ -109,7 +110,7 @@ def running_host(log_dir: Path) -> Iterator[Host]:
     env = dict(os.environ)
     kind = env.get("DAFX_HTTP_HOST", "embedded")
     if kind == "func":
-        env["TASKHUB_NAME"] = f"test{uuid.uuid4().hex[:12]}"
+        env["TASKHUB_NAME"] = env.get("DAFX_TASK_HUB") or f"test{uuid.uuid4().hex[:12]}"
         command = func_start_command(port)
     elif kind == "embedded":
         command = [sys.executable, "-m", "devhost", "--port", str(port)]

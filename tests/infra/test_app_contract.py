@@ -1,0 +1,214 @@
+"""Check 4: the Function App sets every setting the generated app reads, and every deployment
+output that azure.yaml, the scripts or the docs name is one main.bicep really produces."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from conftest import Bake
+from infra_bicep import module_params, module_paths, parse
+
+# Set by the platform or by azd itself, never by the template's Bicep.
+PLATFORM_SETTINGS = re.compile(r"^(WEBSITE_|FUNCTIONS_|AZURE_FUNCTIONS_ENVIRONMENT$)")
+AZD_ENVIRONMENT = {"AZURE_ENV_NAME", "AZURE_LOCATION", "AZURE_SUBSCRIPTION_ID", "AZURE_PRINCIPAL_ID"}
+# The names agreed with the app for each model provider (brief: "App settings the app reads").
+MODEL_SETTINGS = {
+    "none": set(),
+    "azure_openai": {"AZURE_OPENAI_ENDPOINT", "AZURE_OPENAI_CHAT_MODEL"},
+    "foundry": {"FOUNDRY_PROJECT_ENDPOINT", "FOUNDRY_MODEL"},
+}
+HOST_STORAGE = "AzureWebJobsStorage"
+FUNCTION_APP_MODULE = "app/function-app.bicep"
+
+
+def function_app_settings(infra: Path) -> set[str]:
+    """Names of the app settings the Function App resource is deployed with."""
+    main = infra / "main.bicep"
+    module = next(m for m, target in module_paths(main).items() if target == infra / FUNCTION_APP_MODULE)
+    app_file = parse(infra / FUNCTION_APP_MODULE)
+    base = app_file["variables"]["baseAppSettings"]["value"]
+    extra = module_params(main, module).get("extraAppSettings", {})
+    site = app_file["resources"]["functionApp"]["config"]
+    loop = site["properties"]["siteConfig"]["appSettings"]
+    assert loop["loop_type"]["detail"]["item_name"] == "setting", "appSettings is no longer built from the settings objects"
+    return {key.strip("'") for key in {**base, **extra}}
+
+
+def host_json_settings(project: Path) -> set[str]:
+    host = json.loads((project / "host.json").read_text(encoding="utf-8"))
+    names: set[str] = set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "connectionStringName" or key.endswith("ConnectionName"):
+                    names.add(value)
+                visit(value)
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+        elif isinstance(node, str):
+            names.update(re.findall(r"%(\w+)%", node))
+
+    visit(host)
+    return names
+
+
+def python_settings(project: Path) -> set[str]:
+    """Setting names the app's own code reads: os.environ/getenv literals and *_SETTINGS tuples."""
+    names: set[str] = set()
+    sources = [
+        path
+        for path in project.rglob("*.py")
+        if not {"tests", "devhost", "scripts", ".venv"} & set(path.relative_to(project).parts)
+    ]
+    for path in sources:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _reads_environment(node.func) and node.args:
+                if isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                    names.add(node.args[0].value)
+            elif isinstance(node, ast.Subscript) and _is_os_environ(node.value):
+                if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+                    names.add(node.slice.value)
+            elif isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id.endswith("_SETTINGS") for t in node.targets
+            ):
+                names.update(
+                    c.value
+                    for c in ast.walk(node.value)
+                    if isinstance(c, ast.Constant) and isinstance(c.value, str)
+                )
+    return {name for name in names if not PLATFORM_SETTINGS.match(name)}
+
+
+def _is_os_environ(node: ast.expr) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == "environ"
+
+
+def _reads_environment(func: ast.expr) -> bool:
+    if isinstance(func, ast.Attribute) and func.attr == "get" and _is_os_environ(func.value):
+        return True
+    return isinstance(func, ast.Attribute | ast.Name) and getattr(func, "attr", getattr(func, "id", "")) == "getenv"
+
+
+def _satisfied(name: str, settings: set[str]) -> bool:
+    """A connection can be one value or an identity-based `<name>__*` group."""
+    return name in settings or any(s.startswith(f"{name}__") for s in settings)
+
+
+def test_function_app_sets_every_setting_host_json_reads(bake: Bake) -> None:
+    wanted = host_json_settings(bake.project) | {HOST_STORAGE}
+    assert {"DURABLE_TASK_SCHEDULER_CONNECTION_STRING", "TASKHUB_NAME"} <= wanted
+    settings = function_app_settings(bake.infra)
+    assert {name for name in wanted if not _satisfied(name, settings)} == set()
+
+
+def test_host_storage_uses_the_managed_identity(bake: Bake) -> None:
+    settings = function_app_settings(bake.infra)
+    assert HOST_STORAGE not in settings, "a plain AzureWebJobsStorage would be a connection string"
+    assert {f"{HOST_STORAGE}__credential", f"{HOST_STORAGE}__clientId"} <= settings
+
+
+def test_function_app_sets_every_setting_the_python_code_reads(bake: Bake) -> None:
+    read = python_settings(bake.project)
+    assert MODEL_SETTINGS[bake.model_provider] <= read, "the app no longer reads the agreed names"
+    assert read - function_app_settings(bake.infra) == set()
+
+
+def test_model_settings_are_those_of_the_chosen_provider(bake: Bake) -> None:
+    all_model_settings = set().union(*MODEL_SETTINGS.values())
+    assert function_app_settings(bake.infra) & all_model_settings == MODEL_SETTINGS[bake.model_provider]
+
+
+def test_app_identity_is_handed_to_default_azure_credential(bake: Bake) -> None:
+    assert "AZURE_CLIENT_ID" in function_app_settings(bake.infra)
+
+
+def test_scheduler_connection_uses_the_managed_identity(provider_bake: Bake) -> None:
+    base = parse(provider_bake.infra / FUNCTION_APP_MODULE)["variables"]["baseAppSettings"]["value"]
+    connection = base["DURABLE_TASK_SCHEDULER_CONNECTION_STRING"]
+    assert "Authentication=ManagedIdentity" in connection
+    assert "ClientID=${identityClientId}" in connection
+
+
+def main_outputs(infra: Path) -> set[str]:
+    return set(parse(infra / "main.bicep")["outputs"])
+
+
+def _azure_yaml(project: Path) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((project / "azure.yaml").read_text(encoding="utf-8"))
+    return document
+
+
+def test_azure_yaml_deploys_one_python_function_service(bake: Bake) -> None:
+    services = _azure_yaml(bake.project)["services"]
+    assert list(services) == ["function"]
+    assert services["function"]["host"] == "function"
+    assert services["function"]["language"] == "python"
+
+
+def test_function_app_carries_the_azure_yaml_service_tag(bake: Bake) -> None:
+    (service,) = _azure_yaml(bake.project)["services"]
+    main = bake.infra / "main.bicep"
+    module = next(m for m, target in module_paths(main).items() if target == bake.infra / FUNCTION_APP_MODULE)
+    assert module_params(main, module)["serviceName"] == service
+    tags = parse(bake.infra / FUNCTION_APP_MODULE)["resources"]["functionApp"]["config"]["tags"]
+    assert "'azd-service-name'" in json.dumps(tags)
+
+
+def test_azure_yaml_hook_scripts_exist(bake: Bake) -> None:
+    hooks = _azure_yaml(bake.project)["hooks"]["postprovision"]
+    for platform in ("posix", "windows"):
+        assert (bake.project / hooks[platform]["run"]).is_file()
+
+
+def referenced_environment_names(text: str) -> set[str]:
+    """Upper-case names read as environment values: $X, ${X}, $env:X, `azd env get-value X`."""
+    pattern = r"\$\{([A-Z][A-Z0-9_]+)\}|\$env:([A-Z][A-Z0-9_]+)|\$([A-Z][A-Z0-9_]+)\b|azd env get-value ([A-Z][A-Z0-9_]+)"
+    return {name for match in re.findall(pattern, text) for name in match if name}
+
+
+def test_outputs_named_by_scripts_and_docs_exist(bake: Bake) -> None:
+    files = [
+        bake.project / "azure.yaml",
+        *sorted((bake.project / "scripts").glob("postprovision.*")),
+        bake.project / "scripts" / "write_local_settings.py",
+        bake.project / "README.md",
+        bake.project / "docs" / "deploy.md",
+    ]
+    referenced: set[str] = set()
+    for path in files:
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            referenced |= referenced_environment_names(text)
+            if path.suffix == ".py":
+                referenced |= {name for name in re.findall(r'"([A-Z][A-Z0-9_]{3,})"', text)}
+    assert {"AZURE_FUNCTION_APP_URL", "DURABLE_TASK_SCHEDULER_ENDPOINT"} <= referenced
+    local_only = {"DURABLE_TASK_SCHEDULER_CONNECTION_STRING"}
+    missing = referenced - main_outputs(bake.infra) - AZD_ENVIRONMENT - local_only
+    missing -= {name for name in missing if not _is_output_like(name, bake)}
+    assert missing == set()
+
+
+def _is_output_like(name: str, bake: Bake) -> bool:
+    """Model outputs of another provider are allowed in the shared script, nothing else."""
+    other_providers = set().union(*MODEL_SETTINGS.values()) - MODEL_SETTINGS[bake.model_provider]
+    return name not in other_providers
+
+
+def test_outputs_include_what_users_need(provider_bake: Bake) -> None:
+    expected = {
+        "AZURE_FUNCTION_APP_NAME",
+        "AZURE_FUNCTION_APP_URL",
+        "DURABLE_TASK_SCHEDULER_ENDPOINT",
+        "TASKHUB_NAME",
+        "DURABLE_TASK_SCHEDULER_DASHBOARD_URL",
+        "APPLICATIONINSIGHTS_NAME",
+    } | MODEL_SETTINGS[provider_bake.model_provider]
+    assert expected <= main_outputs(provider_bake.infra)

@@ -1,0 +1,110 @@
+"""Command line: `python -m devhost [--port 7071] [--host 127.0.0.1] [--app function_app]`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+
+from .host import DevHost, HostSettings, PortInUseError
+from .indexing import AppLoadError, FunctionIndex
+
+_QUIET_LOGGERS = ("durabletask", "azure", "aiohttp", "grpc", "agent_framework", "httpx", "openai")
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m devhost",
+        description="Run this Function App locally, without Core Tools, Azurite or a container.",
+    )
+    parser.add_argument("-p", "--port", type=int, default=7071, help="HTTP port (default 7071)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--app", default="function_app", help="module[:attribute] of the app (default function_app)"
+    )
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=Path.cwd(),
+        help="folder with host.json (default: current)",
+    )
+    return parser.parse_args(argv)
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="[%(asctime)s] %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"
+    )
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def describe_functions(index: FunctionIndex, base_url: str) -> list[str]:
+    """The function list printed at start-up, in the shape `func start` prints it."""
+    lines = []
+    for route in sorted(index.http_routes, key=lambda item: item.function.name):
+        methods = ",".join(sorted(route.methods)) if route.methods else "ALL"
+        path = "/".join(part for part in (index.route_prefix, route.template) if part)
+        lines.append(f"        {route.function.name}: [{methods}] {base_url}/{path}")
+    kinds = (
+        ("orchestrationTrigger", index.orchestrators),
+        ("activityTrigger", index.activities),
+        ("entityTrigger", index.entities),
+    )
+    for kind, table in kinds:
+        for name in sorted({function.name for function in table.values()}):
+            lines.append(f"        {name}: {kind}")
+    for function in index.unsupported:
+        lines.append(f"        {function.name}: {function.trigger_type} (not run by devhost)")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = _parse(argv)
+    _configure_logging()
+    settings = HostSettings(
+        project_dir=arguments.project_dir,
+        app=arguments.app,
+        host=arguments.host,
+        port=arguments.port,
+    )
+    host = DevHost(settings)
+    try:
+        host.start()
+    except PortInUseError:
+        print(
+            f"Port {arguments.port} is unavailable. Close the process using that port, "
+            "or specify another port using --port [-p].",
+            file=sys.stderr,
+        )
+        return 1
+    except (AppLoadError, ImportError) as error:
+        print(f"Could not load the Function App '{arguments.app}': {error}", file=sys.stderr)
+        return 1
+
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop_requested.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    assert host.index is not None
+    print("\nFunctions:\n")
+    print("\n".join(describe_functions(host.index, host.base_url)))
+    print(f"\ndevhost is listening on {host.base_url} (Ctrl+C to stop).\n", flush=True)
+    while not stop_requested.wait(0.5):
+        pass
+    print("Stopping devhost...", flush=True)
+    host.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
