@@ -7,7 +7,6 @@ produce, so a block or module the hook strips is checked exactly as a user recei
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,25 +14,7 @@ from cookiecutter.main import cookiecutter
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-TEMPLATE = Path(__file__).resolve().parents[2]
-MODEL_PROVIDERS = ("none", "azure_openai", "foundry")
-PYTHON_VERSIONS = ("3.12", "3.11", "3.13")
-
-
-@dataclass(frozen=True)
-class Bake:
-    model_provider: str
-    python_version: str
-    project: Path
-
-    @property
-    def infra(self) -> Path:
-        return self.project / "infra"
-
-
-VARIANTS = [(provider, version) for provider in MODEL_PROVIDERS for version in PYTHON_VERSIONS]
-# Python versions change only main.parameters.json, so the Bicep-only checks bake one per provider.
-PROVIDER_VARIANTS = [(provider, PYTHON_VERSIONS[0]) for provider in MODEL_PROVIDERS]
+from infra_bake import PROVIDER_VARIANTS, TEMPLATE, VARIANTS, Bake
 
 
 def _variant_id(variant: tuple[str, str]) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pycep import BicepParser
 
@@ -19,7 +19,7 @@ BICEP_ONLY_KEYS = frozenset({"name", "parent", "scope", "dependsOn"})
 
 @cache
 def parse(path: Path) -> dict[str, Any]:
-    return BicepParser().parse(text=path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return cast(dict[str, Any], BicepParser().parse(text=path.read_text(encoding="utf-8")))
 
 
 def bicep_files(infra: Path) -> list[Path]:
@@ -112,7 +112,9 @@ class Resource:
 
 def unwrap(body: Any) -> Any:
     """The object inside `[for ...: {...}]` and `if (...) {...}` declarations."""
-    while isinstance(body, dict) and "config" in body and ("condition" in body or "loop_type" in body):
+    while (
+        isinstance(body, dict) and "config" in body and ("condition" in body or "loop_type" in body)
+    ):
         body = body["config"]
     return body
 

@@ -79,12 +79,12 @@ def _text(value: wrappers_pb2.StringValue, present: bool) -> str | None:
     return value.value if present else None
 
 
-def _failure_text(details: pb.TaskFailureDetails) -> tuple[str, str]:
+def _failure_reason(details: pb.TaskFailureDetails) -> str:
+    # The stack trace stays in the console log; the orchestrator sees type and message.
     reason = details.errorMessage
     if details.errorType and not reason.startswith(details.errorType):
         reason = f"{details.errorType}: {reason}"
-    stack = details.stackTrace.value if details.HasField("stackTrace") else ""
-    return reason, stack
+    return reason
 
 
 def _apply_suspension(events: Iterable[pb.HistoryEvent]) -> Iterator[pb.HistoryEvent]:
@@ -202,7 +202,7 @@ class HistoryTranslator:
         else:
             failed = event.subOrchestrationInstanceFailed
             event_type = _SUB_ORCHESTRATION_FAILED
-        reason, details = _failure_text(failed.failureDetails)
+        reason = _failure_reason(failed.failureDetails)
         source = self._names_by_task_id.get(failed.taskScheduledId)
         if source:
             reason = f"{source} failed: {reason}"
@@ -210,7 +210,7 @@ class HistoryTranslator:
             "EventType": event_type,
             "TaskScheduledId": failed.taskScheduledId,
             "Reason": reason,
-            "Details": details,
+            "Details": "",
         }
 
     @staticmethod
@@ -423,6 +423,29 @@ def _new_actions(
     return new_actions, continue_as_new
 
 
+def _reject_retries(state: dict[str, Any], events: Iterable[pb.HistoryEvent]) -> None:
+    """Fail loudly where the engine would wait for a retry timer devhost never creates."""
+    retried: set[int] = set()
+    sequence = 0
+    for batch in state.get("actions", []):
+        for action in _flatten(batch):
+            kind = action.get("actionType")
+            if kind == _WAIT_FOR_EXTERNAL_EVENT:
+                continue
+            if kind in (_CALL_ACTIVITY_WITH_RETRY, _CALL_SUB_ORCHESTRATOR_WITH_RETRY):
+                retried.add(sequence)
+            sequence += 1
+    for event in events:
+        failed = event.taskFailed if event.HasField("taskFailed") else None
+        if event.HasField("subOrchestrationInstanceFailed"):
+            failed = event.subOrchestrationInstanceFailed
+        if failed is not None and failed.taskScheduledId in retried:
+            raise UnsupportedActionError(
+                "a call with a retry policy failed; retries are not emulated by devhost "
+                f"(first failure: {failed.failureDetails.errorMessage})"
+            )
+
+
 def _terminated(new_events: Iterable[pb.HistoryEvent]) -> pb.OrchestratorAction | None:
     for event in new_events:
         if event.HasField("executionTerminated"):
@@ -433,10 +456,11 @@ def _terminated(new_events: Iterable[pb.HistoryEvent]) -> pb.OrchestratorAction 
 
 
 def _failed(error: Exception) -> OrchestrationOutcome:
-    message = str(error)
+    message = str(error).strip()
     custom_status: str | None = None
     if _OUT_OF_PROC_ERROR_MARKER in message:
         message, _, state_text = message.partition(_OUT_OF_PROC_ERROR_MARKER)
+        message = message.strip()
         state = json.loads(state_text)
         if state.get("customStatus") is not None:
             custom_status = json.dumps(state["customStatus"])
@@ -466,6 +490,7 @@ def run_orchestrator(
     )
     try:
         state = json.loads(handle(trigger_input))
+        _reject_retries(state, [*request.pastEvents, *request.newEvents])
         already_scheduled = _scheduled_ids(request.pastEvents)
         actions, continue_as_new = _new_actions(state, request.instanceId, already_scheduled)
     except Exception as error:  # the user's orchestrator failed: the instance fails

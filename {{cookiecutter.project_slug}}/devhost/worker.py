@@ -116,6 +116,13 @@ class DurableWorker:
             custom_status = outcome.custom_status
             outcome_status = outcome.status
             self._remember_children(request.instanceId, actions)
+        self._log.durable(
+            "Orchestrator",
+            function.name if function else name,
+            request.instanceId,
+            outcome_status,
+            started,
+        )
         self._stub.CompleteOrchestratorTask(
             pb.OrchestratorResponse(
                 instanceId=request.instanceId,
@@ -125,13 +132,6 @@ class DurableWorker:
                 else wrappers_pb2.StringValue(value=custom_status),
                 completionToken=token,
             )
-        )
-        self._log.durable(
-            "Orchestrator",
-            function.name if function else name,
-            request.instanceId,
-            outcome_status,
-            started,
         )
 
     def _remember_children(self, instance_id: str, actions: list[pb.OrchestratorAction]) -> None:
@@ -161,9 +161,9 @@ class DurableWorker:
             details = failure_details(type(error).__name__, str(error), traceback.format_exc())
             response.failureDetails.CopyFrom(details)
             status = "Failed"
-            logger.error("Activity '%s' failed: %s: %s", request.name, type(error).__name__, error)
-        self._stub.CompleteActivityTask(response)
+            logger.error("Activity '%s' failed", request.name, exc_info=True)
         self._log.durable("Activity", request.name, instance_id, status, started)
+        self._stub.CompleteActivityTask(response)
 
     def _call(self, function: IndexedFunction, trigger_data: meta.Datum) -> Any:
         value = ActivityTriggerConverter.decode(trigger_data, trigger_metadata=None)
@@ -203,7 +203,6 @@ class DurableWorker:
             failed = any(item.HasField("failure") for item in result.results)
             status = "Failed" if failed else "Succeeded"
         result.completionToken = token
-        self._stub.CompleteEntityTask(result)
         self._log.durable(
             "Entity",
             function.name if function else entity_name,
@@ -211,3 +210,4 @@ class DurableWorker:
             status,
             started,
         )
+        self._stub.CompleteEntityTask(result)

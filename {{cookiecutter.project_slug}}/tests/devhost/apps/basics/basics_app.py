@@ -1,3 +1,4 @@
+# mypy: disable-error-code="untyped-decorator"
 """A plain DFApp exercising the durable features devhost must emulate."""
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ COUNTER = "counter"
 
 
 def _json(payload: Any, status_code: int = 200) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(payload), status_code=status_code, mimetype="application/json")
+    return func.HttpResponse(
+        json.dumps(payload), status_code=status_code, mimetype="application/json"
+    )
 
 
 @app.route(route="start/{orchestrator}", methods=["POST"])
@@ -27,7 +30,8 @@ async def start(req: func.HttpRequest, client: df.DurableOrchestrationClient) ->
     instance_id = await client.start_new(
         req.route_params["orchestrator"], instance_id=req.params.get("id"), client_input=payload
     )
-    return client.create_check_status_response(req, instance_id)
+    response: func.HttpResponse = client.create_check_status_response(req, instance_id)
+    return response
 
 
 @app.route(route="status/{instance_id}", methods=["GET"])
@@ -49,14 +53,20 @@ async def status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -
 
 @app.route(route="raise/{instance_id}/{event}", methods=["POST"])
 @app.durable_client_input(client_name="client")
-async def raise_event(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    await client.raise_event(req.route_params["instance_id"], req.route_params["event"], req.get_json())
+async def raise_event(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    await client.raise_event(
+        req.route_params["instance_id"], req.route_params["event"], req.get_json()
+    )
     return _json({"raised": True}, 202)
 
 
 @app.route(route="terminate/{instance_id}", methods=["POST"])
 @app.durable_client_input(client_name="client")
-async def terminate(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def terminate(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     await client.terminate(req.route_params["instance_id"], req.params.get("reason", "stopped"))
     return _json({"terminated": True}, 202)
 
@@ -70,15 +80,21 @@ async def purge(req: func.HttpRequest, client: df.DurableOrchestrationClient) ->
 
 @app.route(route="counter/{key}/{operation}", methods=["POST"])
 @app.durable_client_input(client_name="client")
-async def signal_counter(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def signal_counter(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     amount = req.get_json() if req.get_body() else None
-    await client.signal_entity(df.EntityId(COUNTER, req.route_params["key"]), req.route_params["operation"], amount)
+    await client.signal_entity(
+        df.EntityId(COUNTER, req.route_params["key"]), req.route_params["operation"], amount
+    )
     return _json({"signalled": True}, 202)
 
 
 @app.route(route="counter/{key}", methods=["GET"])
 @app.durable_client_input(client_name="client")
-async def read_counter(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def read_counter(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     state = await client.read_entity_state(df.EntityId(COUNTER, req.route_params["key"]))
     return _json({"exists": state.entity_exists, "state": state.entity_state})
 
@@ -94,7 +110,9 @@ def greetings(context: df.DurableOrchestrationContext) -> Generator[Any, Any, li
     context.set_custom_status({"stage": "greeting", "count": len(names)})
     first = yield context.call_activity("say_hello", names[0])
     rest = yield context.task_all([context.call_activity("say_hello", name) for name in names[1:]])
-    child = yield context.call_sub_orchestrator("shout", first, instance_id=f"{context.instance_id}::shout::0")
+    child = yield context.call_sub_orchestrator(
+        "shout", first, instance_id=f"{context.instance_id}::shout::0"
+    )
     context.set_custom_status({"stage": "done", "count": len(names)})
     return [first, *rest, child]
 

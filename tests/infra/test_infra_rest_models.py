@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Bake
+from infra_bake import Bake
 from infra_bicep import BICEP_ONLY_KEYS, parse, resources
 from infra_rest_models import RESOURCE_MODELS, Kind, Shape, known_api_versions, shape_of
 
@@ -116,7 +116,9 @@ SCHEDULER = RESOURCE_MODELS["Microsoft.DurableTask/schedulers@2026-02-01"]
 
 
 def test_model_check_accepts_a_correct_scheduler(tmp_path: Path) -> None:
-    body = _scheduler_body(tmp_path, "    ipAllowlist: ['0.0.0.0/0']\n    sku: { name: 'Consumption' }")
+    body = _scheduler_body(
+        tmp_path, "    ipAllowlist: ['0.0.0.0/0']\n    sku: { name: 'Consumption' }"
+    )
     assert body_problems(body, shape_of(SCHEDULER)) == []
 
 

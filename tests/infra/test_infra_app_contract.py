@@ -10,12 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import Bake
+from infra_bake import Bake
 from infra_bicep import module_params, module_paths, parse
 
 # Set by the platform or by azd itself, never by the template's Bicep.
 PLATFORM_SETTINGS = re.compile(r"^(WEBSITE_|FUNCTIONS_|AZURE_FUNCTIONS_ENVIRONMENT$)")
-AZD_ENVIRONMENT = {"AZURE_ENV_NAME", "AZURE_LOCATION", "AZURE_SUBSCRIPTION_ID", "AZURE_PRINCIPAL_ID"}
+AZD_ENVIRONMENT = {
+    "AZURE_ENV_NAME",
+    "AZURE_LOCATION",
+    "AZURE_SUBSCRIPTION_ID",
+    "AZURE_PRINCIPAL_ID",
+}
 # The names agreed with the app for each model provider (brief: "App settings the app reads").
 MODEL_SETTINGS = {
     "none": set(),
@@ -23,19 +28,25 @@ MODEL_SETTINGS = {
     "foundry": {"FOUNDRY_PROJECT_ENDPOINT", "FOUNDRY_MODEL"},
 }
 HOST_STORAGE = "AzureWebJobsStorage"
+# Written into local.settings.json only; in Azure the Bicep builds it from the scheduler endpoint.
+LOCAL_ONLY = {"DURABLE_TASK_SCHEDULER_CONNECTION_STRING"}
 FUNCTION_APP_MODULE = "app/function-app.bicep"
 
 
 def function_app_settings(infra: Path) -> set[str]:
     """Names of the app settings the Function App resource is deployed with."""
     main = infra / "main.bicep"
-    module = next(m for m, target in module_paths(main).items() if target == infra / FUNCTION_APP_MODULE)
+    module = next(
+        m for m, target in module_paths(main).items() if target == infra / FUNCTION_APP_MODULE
+    )
     app_file = parse(infra / FUNCTION_APP_MODULE)
     base = app_file["variables"]["baseAppSettings"]["value"]
     extra = module_params(main, module).get("extraAppSettings", {})
     site = app_file["resources"]["functionApp"]["config"]
     loop = site["properties"]["siteConfig"]["appSettings"]
-    assert loop["loop_type"]["detail"]["item_name"] == "setting", "appSettings is no longer built from the settings objects"
+    assert loop["loop_type"]["detail"]["item_name"] == "setting", (
+        "appSettings is no longer built from the settings objects"
+    )
     return {key.strip("'") for key in {**base, **extra}}
 
 
@@ -94,7 +105,10 @@ def _is_os_environ(node: ast.expr) -> bool:
 def _reads_environment(func: ast.expr) -> bool:
     if isinstance(func, ast.Attribute) and func.attr == "get" and _is_os_environ(func.value):
         return True
-    return isinstance(func, ast.Attribute | ast.Name) and getattr(func, "attr", getattr(func, "id", "")) == "getenv"
+    return (
+        isinstance(func, ast.Attribute | ast.Name)
+        and getattr(func, "attr", getattr(func, "id", "")) == "getenv"
+    )
 
 
 def _satisfied(name: str, settings: set[str]) -> bool:
@@ -123,7 +137,10 @@ def test_function_app_sets_every_setting_the_python_code_reads(bake: Bake) -> No
 
 def test_model_settings_are_those_of_the_chosen_provider(bake: Bake) -> None:
     all_model_settings = set().union(*MODEL_SETTINGS.values())
-    assert function_app_settings(bake.infra) & all_model_settings == MODEL_SETTINGS[bake.model_provider]
+    assert (
+        function_app_settings(bake.infra) & all_model_settings
+        == MODEL_SETTINGS[bake.model_provider]
+    )
 
 
 def test_app_identity_is_handed_to_default_azure_credential(bake: Bake) -> None:
@@ -156,7 +173,9 @@ def test_azure_yaml_deploys_one_python_function_service(bake: Bake) -> None:
 def test_function_app_carries_the_azure_yaml_service_tag(bake: Bake) -> None:
     (service,) = _azure_yaml(bake.project)["services"]
     main = bake.infra / "main.bicep"
-    module = next(m for m, target in module_paths(main).items() if target == bake.infra / FUNCTION_APP_MODULE)
+    module = next(
+        m for m, target in module_paths(main).items() if target == bake.infra / FUNCTION_APP_MODULE
+    )
     assert module_params(main, module)["serviceName"] == service
     tags = parse(bake.infra / FUNCTION_APP_MODULE)["resources"]["functionApp"]["config"]["tags"]
     assert "'azd-service-name'" in json.dumps(tags)
@@ -168,10 +187,13 @@ def test_azure_yaml_hook_scripts_exist(bake: Bake) -> None:
         assert (bake.project / hooks[platform]["run"]).is_file()
 
 
-def referenced_environment_names(text: str) -> set[str]:
-    """Upper-case names read as environment values: $X, ${X}, $env:X, `azd env get-value X`."""
-    pattern = r"\$\{([A-Z][A-Z0-9_]+)\}|\$env:([A-Z][A-Z0-9_]+)|\$([A-Z][A-Z0-9_]+)\b|azd env get-value ([A-Z][A-Z0-9_]+)"
-    return {name for match in re.findall(pattern, text) for name in match if name}
+def referenced_environment_names(text: str, powershell: bool = False) -> set[str]:
+    """Upper-case names read as environment values: $X or ${X} (sh, Markdown), $env:X
+    (PowerShell, where a bare $X is a script variable) and `azd env get-value X`."""
+    patterns = [r"\$env:([A-Z][A-Z0-9_]+)", r"azd env get-value ([A-Z][A-Z0-9_]+)"]
+    if not powershell:
+        patterns.append(r"\$\{?([A-Z][A-Z0-9_]+)\b")
+    return {name for pattern in patterns for name in re.findall(pattern, text)}
 
 
 def test_outputs_named_by_scripts_and_docs_exist(bake: Bake) -> None:
@@ -186,20 +208,14 @@ def test_outputs_named_by_scripts_and_docs_exist(bake: Bake) -> None:
     for path in files:
         if path.is_file():
             text = path.read_text(encoding="utf-8")
-            referenced |= referenced_environment_names(text)
+            referenced |= referenced_environment_names(text, powershell=path.suffix == ".ps1")
             if path.suffix == ".py":
                 referenced |= {name for name in re.findall(r'"([A-Z][A-Z0-9_]{3,})"', text)}
     assert {"AZURE_FUNCTION_APP_URL", "DURABLE_TASK_SCHEDULER_ENDPOINT"} <= referenced
-    local_only = {"DURABLE_TASK_SCHEDULER_CONNECTION_STRING"}
-    missing = referenced - main_outputs(bake.infra) - AZD_ENVIRONMENT - local_only
-    missing -= {name for name in missing if not _is_output_like(name, bake)}
-    assert missing == set()
-
-
-def _is_output_like(name: str, bake: Bake) -> bool:
-    """Model outputs of another provider are allowed in the shared script, nothing else."""
-    other_providers = set().union(*MODEL_SETTINGS.values()) - MODEL_SETTINGS[bake.model_provider]
-    return name not in other_providers
+    # Model outputs of the other providers may be named by the shared local-settings script.
+    other_models = set().union(*MODEL_SETTINGS.values()) - MODEL_SETTINGS[bake.model_provider]
+    missing = referenced - main_outputs(bake.infra) - AZD_ENVIRONMENT - LOCAL_ONLY - other_models
+    assert {name for name in missing if not PLATFORM_SETTINGS.match(name)} == set()
 
 
 def test_outputs_include_what_users_need(provider_bake: Bake) -> None:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import MODEL_PROVIDERS, PYTHON_VERSIONS, TEMPLATE, Bake
+from infra_bake import MODEL_PROVIDERS, PYTHON_VERSIONS, TEMPLATE, Bake
 from infra_bicep import (
     bicep_files,
     declared_symbols,

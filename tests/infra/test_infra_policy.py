@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Bake
+from infra_bake import Bake
 from infra_bicep import bicep_files, decorator, module_params, module_paths, parse, resources
 
 SKIP_COMMENT = re.compile(r"//\s*checkov:skip=(CKV\w+)\s*:?\s*(.*)$")
@@ -75,7 +75,11 @@ def test_checkov_reports_no_failed_check(provider_bake: Bake) -> None:
 def test_every_checkov_skip_states_its_reason(provider_bake: Bake) -> None:
     reasons = _skip_comments(provider_bake.infra)
     assert reasons, "expected the documented skips"
-    terse = {skip: reason for skip, reason in reasons.items() if len(reason.split()) < MINIMUM_REASON_WORDS}
+    terse = {
+        skip: reason
+        for skip, reason in reasons.items()
+        if len(reason.split()) < MINIMUM_REASON_WORDS
+    }
     assert terse == {}
 
 
@@ -114,16 +118,18 @@ def allow_list_problems(infra: Path, parameters: dict[str, Any]) -> list[str]:
     problems = []
     if not isinstance(value, str) or value not in parse(module_file)["parameters"]:
         return [f"ipAllowlist is {value!r}, not a parameter the policy can trace"]
-    if (decorator(parse(module_file)["parameters"][value], "minLength") or 0) < 1:
+    if (decorator(parse(module_file)["parameters"][value], "min_length") or 0) < 1:
         problems.append(f"{module_file.name}: parameter {value} lacks @minLength(1)")
     main = infra / "main.bicep"
-    callers = [m for m, target in module_paths(main).items() if target.resolve() == module_file.resolve()]
+    callers = [
+        m for m, target in module_paths(main).items() if target.resolve() == module_file.resolve()
+    ]
     assert len(callers) == 1, callers
     passed = module_params(main, callers[0]).get(value)
     main_parameter = parse(main)["parameters"].get(passed) if isinstance(passed, str) else None
     if main_parameter is None:
         return [*problems, f"main.bicep passes {passed!r}, not one of its parameters"]
-    if (decorator(main_parameter, "minLength") or 0) < 1:
+    if (decorator(main_parameter, "min_length") or 0) < 1:
         problems.append(f"main.bicep: parameter {passed} lacks @minLength(1)")
     if not main_parameter.get("default"):
         problems.append(f"main.bicep: parameter {passed} has no non-empty default")

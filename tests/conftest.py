@@ -1,0 +1,57 @@
+"""Shared helpers for the template's tests: load the hooks, bake projects."""
+
+import importlib.util
+import json
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+DEFAULTS: dict[str, Any] = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+
+
+def load_hook(name: str) -> ModuleType:
+    """Import a hook script as a module; its Jinja placeholder sits inside a string literal."""
+    spec = importlib.util.spec_from_file_location(name, TEMPLATE / "hooks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def default_answers(**overrides: str) -> dict[str, str]:
+    """The answers cookiecutter would use with --no-input, as the hooks receive them."""
+    answers = {
+        key: value[0] if isinstance(value, list) else value
+        for key, value in DEFAULTS.items()
+        if not key.startswith("_")
+    }
+    answers["project_slug"] = "agent_workflows"
+    answers.update(overrides)
+    return answers
+
+
+def bake_project(output_dir: Path, **answers: str) -> Path:
+    return Path(
+        cookiecutter(
+            str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir)
+        )
+    )
+
+
+@pytest.fixture(scope="session")
+def bake(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
+    """Bake a project once per distinct set of answers and share it across tests."""
+    baked: dict[tuple[tuple[str, str], ...], Path] = {}
+
+    def bake_once(**answers: str) -> Path:
+        key = tuple(sorted(answers.items()))
+        if key not in baked:
+            baked[key] = bake_project(tmp_path_factory.mktemp("bake"), **answers)
+        return baked[key]
+
+    return bake_once

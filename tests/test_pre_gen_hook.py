@@ -1,0 +1,128 @@
+"""The pre-generation hook: every answer is checked before a file is written."""
+
+import json
+
+import pytest
+
+from tests.conftest import DEFAULTS, default_answers, load_hook
+
+hook = load_hook("pre_gen_project")
+
+
+def test_default_answers_are_accepted() -> None:
+    assert hook.validate(default_answers()) == []
+
+
+def test_hook_choices_match_cookiecutter_json() -> None:
+    for key, allowed in hook.CHOICES.items():
+        assert tuple(DEFAULTS[key]) == allowed
+
+
+@pytest.mark.parametrize(
+    "slug", ["Agent", "1agent", "agent workflows", "../escape", "a/b", "x" * 41, "", "agent$"]
+)
+def test_bad_slugs_are_rejected_with_an_example(slug: str) -> None:
+    (problem,) = hook.validate(default_answers(project_slug=slug))
+
+    assert "project_slug" in problem and "for example" in problem
+
+
+@pytest.mark.parametrize("slug", ["a", "agent_workflows", "agent-workflows-2", "x" * 40])
+def test_good_slugs_are_accepted(slug: str) -> None:
+    assert hook.validate(default_answers(project_slug=slug)) == []
+
+
+@pytest.mark.parametrize(
+    "name", ["9lives", "has space", "dot.ted", 'quote"; import os', "tilde~name", "x" * 64, ""]
+)
+def test_workflow_names_outside_the_library_pattern_are_rejected(name: str) -> None:
+    (problem,) = hook.validate(default_answers(triage_workflow=name))
+
+    assert problem.startswith(f"triage_workflow {name!r} is not a valid workflow name")
+
+
+def test_a_workflow_name_of_63_characters_is_accepted() -> None:
+    assert hook.validate(default_answers(fanout_workflow="q" * 63)) == []
+
+
+def test_the_derived_sub_workflow_name_must_fit_too() -> None:
+    (problem,) = hook.validate(default_answers(composition_workflow="t" * 60))
+
+    assert "fare check sub-workflow" in problem
+
+
+def test_workflow_names_must_differ_ignoring_case() -> None:
+    (problem,) = hook.validate(
+        default_answers(triage_workflow="Orders", fanout_workflow="orders")
+    )
+
+    assert problem == (
+        "fanout_workflow 'orders' clashes with 'Orders': workflow names must be unique,"
+        " ignoring case."
+    )
+
+
+def test_a_name_may_not_clash_with_the_sub_workflow_name() -> None:
+    answers = default_answers(composition_workflow="trip", approval_workflow="TRIP_fare_check")
+
+    (problem,) = hook.validate(answers)
+
+    assert "'trip_fare_check' clashes with 'TRIP_fare_check'" in problem
+
+
+def test_none_leaves_a_workflow_out() -> None:
+    assert hook.hosted_workflow_names(default_answers(triage_workflow="none")) == [
+        ("supplier_quotes", "fanout_workflow"),
+        ("expense_approval", "approval_workflow"),
+        ("trip_booking", "composition_workflow"),
+        ("trip_booking_fare_check", "composition_workflow (its fare check sub-workflow)"),
+    ]
+
+
+def test_the_agent_workflow_needs_a_model_provider() -> None:
+    without = hook.hosted_workflow_names(default_answers(model_provider="none"))
+    with_provider = hook.hosted_workflow_names(default_answers(model_provider="foundry"))
+
+    assert ("content_review", "agent_workflow") not in without
+    assert ("content_review", "agent_workflow") in with_provider
+
+
+def test_leaving_every_workflow_out_is_rejected() -> None:
+    answers = default_answers(
+        triage_workflow="none",
+        fanout_workflow="none",
+        approval_workflow="none",
+        composition_workflow="none",
+    )
+
+    (problem,) = hook.validate(answers)
+
+    assert problem.startswith("every starter workflow is left out")
+
+
+@pytest.mark.parametrize("key", ["project_name", "description", "author"])
+def test_text_answers_must_be_one_line(key: str) -> None:
+    (problem,) = hook.validate(default_answers(**{key: "two\nlines"}))
+
+    assert problem.startswith(f"{key} contains a line break")
+
+
+def test_unknown_choice_is_rejected() -> None:
+    (problem,) = hook.validate(default_answers(python_version="2.7"))
+
+    assert problem == "python_version '2.7' is not one of 3.12, 3.11, 3.13."
+
+
+def test_main_lists_every_problem_and_fails(capsys: pytest.CaptureFixture[str]) -> None:
+    answers = default_answers(project_slug="Bad Slug", triage_workflow="bad name")
+
+    assert hook.main(json.dumps(answers)) == 1
+
+    err = capsys.readouterr().err
+    assert "project_slug 'Bad Slug'" in err and "triage_workflow 'bad name'" in err
+    assert "Nothing was written" in err
+
+
+def test_main_accepts_good_answers_silently(capsys: pytest.CaptureFixture[str]) -> None:
+    assert hook.main(json.dumps(default_answers())) == 0
+    assert capsys.readouterr().err == ""
