@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 # Jinja's tojson escapes every single quote, so this raw literal cannot be closed early.
-RENDERED_ANSWERS = r'''{{ cookiecutter | tojson }}'''
+RENDERED_ANSWERS = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
 
 OMIT = "none"
 STARTER_FILES = {
@@ -36,7 +36,11 @@ STARTER_FILES = {
         "tests/workflows/test_content_review.py",
     ),
 }
-MODEL_PROVIDER_FILES = ("model_client.py", "tests/fake_chat_client.py", "tests/test_model_client.py")
+MODEL_PROVIDER_FILES = (
+    "model_client.py",
+    "tests/fake_chat_client.py",
+    "tests/test_model_client.py",
+)
 
 WHEN_MARKER = re.compile(r"^\s*//\s*dafx:when\s+(\w+)=([\w|]+)\s*$")
 END_MARKER = re.compile(r"^\s*//\s*dafx:end\s*$")

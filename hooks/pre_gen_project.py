@@ -12,7 +12,7 @@ import sys
 from collections.abc import Mapping
 
 # Jinja's tojson escapes every single quote, so this raw literal cannot be closed early.
-RENDERED_ANSWERS = r'''{{ cookiecutter | tojson }}'''
+RENDERED_ANSWERS = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
 
 OMIT = "none"
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")

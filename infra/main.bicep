@@ -16,7 +16,7 @@ param location string
 @description('Object id of the person or principal running azd; it gets the data roles needed to open the DTS dashboard and run the app locally against Azure. Empty skips those roles.')
 param principalId string = ''
 
-@description('Kind of principal in principalId.')
+@description('Kind of principal in principalId (azd env AZURE_PRINCIPAL_TYPE).')
 @allowed([
   'User'
   'Group'
@@ -68,11 +68,11 @@ param instanceMemoryMB int = 2048
 param maximumInstanceCount int = 100
 // dafx:when model_provider=azure_openai|foundry
 
-@description('Chat model to deploy.')
-param modelName string = 'gpt-4.1-mini'
+@description('Chat model to deploy (azd env AZURE_AI_MODEL_NAME).')
+param modelName string = 'gpt-5-mini'
 
-@description('Version of the chat model.')
-param modelVersion string = '2025-04-14'
+@description('Version of the chat model (azd env AZURE_AI_MODEL_VERSION).')
+param modelVersion string = '2025-08-07'
 
 @description('Deployment SKU of the chat model.')
 param modelSkuName string = 'GlobalStandard'

@@ -44,7 +44,11 @@ LEFT_OUT = {
         "expense_approval",
     ),
     "composition_workflow": ("build_trip_booking_workflow", "workflows.trip_booking", "fare_check"),
-    "agent_workflow": ("build_content_review_workflow", "workflows.content_review", "content_review"),
+    "agent_workflow": (
+        "build_content_review_workflow",
+        "workflows.content_review",
+        "content_review",
+    ),
 }
 TEXT_SUFFIXES = {".py", ".json", ".toml", ".md", ".http", ".txt", ".yaml", ".yml", ".sh", ".ps1"}
 COMBINATION_IDS = list(COMBINATIONS)
@@ -120,9 +124,7 @@ def test_local_settings_are_written_and_ignored_by_git(project: Path) -> None:
 
 
 @pytest.mark.parametrize("answer", list(LEFT_OUT))
-def test_a_left_out_starter_leaves_nothing_behind(
-    bake: Callable[..., Path], answer: str
-) -> None:
+def test_a_left_out_starter_leaves_nothing_behind(bake: Callable[..., Path], answer: str) -> None:
     answers = {answer: "none", "model_provider": "azure_openai"}
     project = bake(**answers)
 
@@ -163,7 +165,16 @@ def test_bad_answers_stop_generation_with_a_message_and_write_nothing(
     extra = [f"{key}={value}" for key, value in answers.items()]
 
     result = subprocess.run(
-        [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE), "-o", str(output), *extra],
+        [
+            sys.executable,
+            "-m",
+            "cookiecutter",
+            "--no-input",
+            str(TEMPLATE),
+            "-o",
+            str(output),
+            *extra,
+        ],
         capture_output=True,
         text=True,
         timeout=120,

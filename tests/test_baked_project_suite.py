@@ -18,9 +18,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("combination", ["defaults", "all-options-on", "renamed-workflows"])
-def test_baked_project_passes_its_own_tests(
-    bake: Callable[..., Path], combination: str
-) -> None:
+def test_baked_project_passes_its_own_tests(bake: Callable[..., Path], combination: str) -> None:
     project = bake(**COMBINATIONS[combination])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAFX_", "PYTEST_"))}
 

@@ -41,7 +41,9 @@ def test_default_answers_remove_only_the_agent_starter_and_model_client() -> Non
 
 
 def test_a_left_out_starter_loses_its_module_and_its_tests() -> None:
-    removed = hook.files_to_remove(default_answers(model_provider="foundry", fanout_workflow="none"))
+    removed = hook.files_to_remove(
+        default_answers(model_provider="foundry", fanout_workflow="none")
+    )
 
     assert removed == ["workflows/quotes.py", "tests/workflows/test_quotes.py"]
 

@@ -52,9 +52,7 @@ def test_the_derived_sub_workflow_name_must_fit_too() -> None:
 
 
 def test_workflow_names_must_differ_ignoring_case() -> None:
-    (problem,) = hook.validate(
-        default_answers(triage_workflow="Orders", fanout_workflow="orders")
-    )
+    (problem,) = hook.validate(default_answers(triage_workflow="Orders", fanout_workflow="orders"))
 
     assert problem == (
         "fanout_workflow 'orders' clashes with 'Orders': workflow names must be unique,"

@@ -4,6 +4,7 @@ leaves no dangling reference behind."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,14 @@ def test_parameter_file_maps_the_azd_environment(bake: Bake) -> None:
 def _parameter_file(bake: Bake) -> dict[str, dict[str, str]]:
     document = json.loads((bake.infra / "main.parameters.json").read_text(encoding="utf-8"))
     return document["parameters"]  # type: ignore[no-any-return]
+
+
+def test_parameter_file_fallbacks_match_the_bicep_defaults(bake: Bake) -> None:
+    """`${VAR=fallback}` applies when the azd variable is unset; it must not drift from Bicep."""
+    declared = parse(bake.infra / "main.bicep")["parameters"]
+    drift = {}
+    for name, entry in _parameter_file(bake).items():
+        match = re.fullmatch(r"\$\{[A-Z_]+=(.*)\}", entry["value"])
+        if match and match[1] != declared[name].get("default"):
+            drift[name] = (match[1], declared[name].get("default"))
+    assert drift == {}

@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from .host import DevHost, HostSettings, PortInUseError
+from .host import DevHost, HostSettings, PortInUseError, shared_loop
 from .indexing import AppLoadError, FunctionIndex
 
 _QUIET_LOGGERS = ("durabletask", "azure", "aiohttp", "grpc", "agent_framework", "httpx", "openai")
@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     except (AppLoadError, ImportError) as error:
         print(f"Could not load the Function App '{arguments.app}': {error}", file=sys.stderr)
         return 1
+    finally:
+        if not host.running:
+            shared_loop.release()
 
     stop_requested = threading.Event()
 
@@ -103,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     print("Stopping devhost...", flush=True)
     host.stop()
+    shared_loop.release()
     return 0
 
 

@@ -83,6 +83,44 @@ def read_durable_settings(project_dir: Path) -> tuple[str, str]:
     return hub, str(connection or DEFAULT_CONNECTION_NAME)
 
 
+class _SharedLoop:
+    """One event loop per process for async user code, as the Python worker has.
+
+    azure-functions-durable keeps a process-wide aiohttp session for its client; it only
+    works from the loop that created it, so every host in the process shares this loop.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def get(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(
+                    target=self._loop.run_forever, name="devhost-loop", daemon=True
+                )
+                self._thread.start()
+            return self._loop
+
+    def release(self) -> None:
+        """Close the durable client's session and stop the loop (at process end)."""
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        asyncio.run_coroutine_threadsafe(http_utils._close_session(), loop).result(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=10)
+        loop.close()
+
+
+shared_loop = _SharedLoop()
+
+
 def _loopback_origin(host: str, port: int) -> str:
     if host in ("", "0.0.0.0", "::"):
         host = "127.0.0.1"
@@ -109,6 +147,10 @@ class DevHost:
         self.port = settings.port
 
     @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    @property
     def base_url(self) -> str:
         return _loopback_origin(self.settings.host, self.port)
 
@@ -121,7 +163,6 @@ class DevHost:
         self._backend = LoopbackBackend()
         backend_address = self._backend.start()
         self._management = ManagementApi(self.index, backend_address, task_hub, connection_name)
-        self._loop_thread.start()
         try:
             asyncio.run_coroutine_threadsafe(self._serve(), self._loop).result()
         except BaseException:
@@ -149,18 +190,14 @@ class DevHost:
     async def _shutdown(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
-        # The durable client keeps one aiohttp session per process; it belongs to this
-        # host's event loop, so it is closed with it.
-        await http_utils._close_session()
+            self._runner = None
 
     def stop(self) -> None:
         if self._worker is not None:
             self._worker.stop()
             self._worker = None
-        if self._loop_thread.is_alive():
+        if self._runner is not None:
             asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(timeout=10)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._loop_thread.join(timeout=10)
         if self._management is not None:
             self._management.close()
             self._management = None

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from devhost.host import DevHost, HostSettings
+from devhost.host import DevHost, HostSettings, shared_loop
 
 APPS = Path(__file__).parent / "apps"
 
@@ -21,7 +21,14 @@ def start_host(app_dir: str, app: str) -> DevHost:
     return host
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session", autouse=True)
+def release_shared_loop() -> Iterator[None]:
+    """Hosts share the process event loop, as functions share the worker's; close it last."""
+    yield
+    shared_loop.release()
+
+
+@pytest.fixture(scope="session")
 def basics() -> Iterator[DevHost]:
     """The plain DFApp of apps/basics, served by devhost."""
     host = start_host("basics", "basics_app")
@@ -29,7 +36,7 @@ def basics() -> Iterator[DevHost]:
     host.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def agentic() -> Iterator[DevHost]:
     """The AgentFunctionApp of apps/agentic (agent, sub-workflow, HITL), served by devhost."""
     host = start_host("agentic", "agentic_app")

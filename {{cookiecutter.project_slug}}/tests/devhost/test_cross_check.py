@@ -23,7 +23,7 @@ SCENARIOS: list[tuple[str, Any, Answer]] = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def standalone(agentic: DevHost) -> Iterator[DurableWorkflowClient]:
     """The same workflows on durabletask's worker (the app module is already imported)."""
     app_module = sys.modules["agentic_app"]
