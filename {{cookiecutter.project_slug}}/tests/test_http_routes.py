@@ -91,3 +91,33 @@ def test_run_without_a_body_is_400(host: Host) -> None:
 
     assert response.status_code == 400
     assert "body" in response.text.lower()
+
+
+@pytest.fixture
+def waiting_run(host: Host) -> dict[str, Any]:
+    """A run paused on a human request: its status, with ``pendingHumanInputRequests``."""
+    asking = [scenario for scenario in SCENARIOS if scenario.answers]
+    if not asking:
+        pytest.skip("no workflow in this project asks for human input")
+    started = start(host, asking[0])
+    return status_until(
+        host, started["statusQueryGetUri"], lambda body: body.get("pendingHumanInputRequests")
+    )
+
+
+def test_an_answer_that_is_not_json_is_400(host: Host, waiting_run: dict[str, Any]) -> None:
+    respond_url = waiting_run["pendingHumanInputRequests"][0]["respondUrl"]
+
+    response = requests.post(respond_url, data="yes please", headers=host.headers, timeout=10)
+
+    assert response.status_code == 400
+    assert "JSON" in response.text
+
+
+def test_an_answer_to_an_unknown_request_is_404(host: Host, waiting_run: dict[str, Any]) -> None:
+    respond_url = waiting_run["pendingHumanInputRequests"][0]["respondUrl"]
+    unknown = respond_url.rsplit("/", 1)[0] + "/missing~0~request"
+
+    response = requests.post(unknown, json={"approved": True}, headers=host.headers, timeout=10)
+
+    assert response.status_code == 404
