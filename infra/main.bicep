@@ -1,6 +1,6 @@
 // Everything a generated dafx-func project needs in Azure, deployed by `azd up`.
-// Blocks between `// dafx:when model_provider=...` and `// dafx:end` are kept or dropped by the
-// template's post-generation hook according to the project's model provider.
+// The template's post-generation hook keeps the fenced model-provider blocks below only for the
+// provider a project chose (see docs/infrastructure.md in the template).
 
 targetScope = 'subscription'
 

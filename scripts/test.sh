@@ -8,4 +8,6 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+# checkov pins an older Bicep parser than the infra tests, so it lives in a venv of its own.
+export CHECKOV="${CHECKOV:-$(bash tests/infra/install_checkov.sh)}"
 exec "$venv/bin/python" -m pytest "$@"

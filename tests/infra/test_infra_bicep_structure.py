@@ -155,3 +155,40 @@ def test_parameter_file_fallbacks_match_the_bicep_defaults(bake: Bake) -> None:
         if match and match[1] != declared[name].get("default"):
             drift[name] = (match[1], declared[name].get("default"))
     assert drift == {}
+
+
+def test_canonical_modules_are_all_reachable_from_main() -> None:
+    reached: set[Path] = set()
+    pending = [CANONICAL_INFRA / "main.bicep"]
+    while pending:
+        current = pending.pop().resolve()
+        if current not in reached:
+            reached.add(current)
+            pending.extend(module_paths(current).values())
+    assert {path.resolve() for path in bicep_files(CANONICAL_INFRA)} - reached == set()
+
+
+def test_strip_markers_are_balanced_and_name_real_answers() -> None:
+    choices = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+    problems = []
+    for path in bicep_files(CANONICAL_INFRA):
+        open_block = None
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            where = f"{path.name}:{number}"
+            if when := re.match(r"\s*//\s*dafx:when\s+(\w+)=([\w|]+)\s*$", line):
+                if open_block:
+                    problems.append(f"{where}: nested block")
+                key, values = when.groups()
+                unknown = set(values.split("|")) - set(choices.get(key, []))
+                if unknown:
+                    problems.append(f"{where}: {key} has no answer {sorted(unknown)}")
+                open_block = where
+            elif re.match(r"\s*//\s*dafx:end\s*$", line):
+                if not open_block:
+                    problems.append(f"{where}: dafx:end without dafx:when")
+                open_block = None
+            elif "dafx:" in line:
+                problems.append(f"{where}: malformed marker")
+        if open_block:
+            problems.append(f"{open_block}: block never closed")
+    assert problems == []

@@ -29,6 +29,7 @@ logger = logging.getLogger("devhost")
 
 DEFAULT_TASK_HUB = "TestHubName"
 DEFAULT_CONNECTION_NAME = "Storage"
+SHUTDOWN_SECONDS = 3.0
 
 
 class PortInUseError(Exception):
@@ -135,10 +136,7 @@ class DevHost:
     def __init__(self, settings: HostSettings, log: InvocationLog | None = None) -> None:
         self.settings = settings
         self._log = log or InvocationLog()
-        self._loop = asyncio.new_event_loop()
-        self._loop_thread = threading.Thread(
-            target=self._loop.run_forever, name="devhost-http", daemon=True
-        )
+        self._loop = shared_loop.get()
         self._runner: web.AppRunner | None = None
         self._backend: LoopbackBackend | None = None
         self._management: ManagementApi | None = None
@@ -174,7 +172,10 @@ class DevHost:
     async def _serve(self) -> None:
         assert self.index is not None and self._management is not None
         http_host = HttpHost(self.index, self._management, self._log)
-        self._runner = web.AppRunner(http_host.application(), access_log=None)
+        # Ctrl+C should not wait a minute for a long `waitForResponse` poll to finish.
+        self._runner = web.AppRunner(
+            http_host.application(), access_log=None, shutdown_timeout=SHUTDOWN_SECONDS
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
         try:

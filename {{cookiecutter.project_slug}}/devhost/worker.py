@@ -69,6 +69,7 @@ class DurableWorker:
                 self._stream = self._stub.GetWorkItems(pb.GetWorkItemsRequest())
                 for item in self._stream:
                     self._pool.submit(self._dispatch, item)
+                time.sleep(0.5)
             except grpc.RpcError as error:
                 if self._stopping.is_set() or error.code() == grpc.StatusCode.CANCELLED:
                     return

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,9 +19,59 @@ import requests
 from devhost.host import DevHost, HostSettings, shared_loop
 
 APPS = Path(__file__).parent / "apps"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class DevhostProcess:
+    """`python -m devhost` in a child process, as a user runs it; output read in the background."""
+
+    def __init__(self, port: int, project_dir: Path) -> None:
+        environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONUNBUFFERED": "1"}
+        command = [sys.executable, "-m", "devhost", "--port", str(port)]
+        self.port = port
+        self.process = subprocess.Popen(
+            [*command, "--project-dir", str(project_dir)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=environment,
+        )
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line)
+
+    def read_until(self, marker: str, timeout: float = 60.0) -> str:
+        """Output up to and including the first line that contains `marker`."""
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            seen.append(line)
+            if marker in line:
+                return "".join(seen)
+        raise AssertionError(f"'{marker}' never printed; output so far:\n{''.join(seen)}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
 
 
 def start_host(app_dir: str, app: str) -> DevHost:
+    """A devhost in this process for one of the test apps, on a free port."""
     host = DevHost(HostSettings(project_dir=APPS / app_dir, app=app, port=0))
     host.start()
     return host

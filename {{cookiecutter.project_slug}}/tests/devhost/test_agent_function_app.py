@@ -14,7 +14,9 @@ from .workflow_driver import request_id_shape, run_over_http
 
 
 def run(host: DevHost, workflow: str, payload: Any) -> dict[str, Any]:
-    response = requests.post(f"{host.base_url}/api/workflow/{workflow}/run", json=payload, timeout=30)
+    response = requests.post(
+        f"{host.base_url}/api/workflow/{workflow}/run", json=payload, timeout=30
+    )
     assert response.status_code == 202, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -40,7 +42,9 @@ def test_run_route_returns_202_with_status_and_respond_links(agentic: DevHost) -
     assert started["respondUri"] == f"{base}/respond/{instance_id}/{{requestId}}"
 
 
-def test_nested_request_surfaces_on_the_top_level_instance_with_a_qualified_id(agentic: DevHost) -> None:
+def test_nested_request_surfaces_on_the_top_level_instance_with_a_qualified_id(
+    agentic: DevHost,
+) -> None:
     started = run(agentic, "orders", {"item": "kettle", "customer": "ada"})
     [pending] = pending_requests(agentic, started["statusQueryGetUri"])
     assert request_id_shape(pending["requestId"]) == "review~0~<id>"
@@ -56,12 +60,17 @@ def test_child_orchestration_id_is_parent_executor_ordinal(agentic: DevHost) -> 
     status = wait_for(
         started["statusQueryGetUri"], lambda r: bool(r.json().get("pendingHumanInputRequests"))
     ).json()
-    assert status["customStatus"]["subworkflows"] == {"review": [f"{started['instanceId']}::review::0"]}
+    assert status["customStatus"]["subworkflows"] == {
+        "review": [f"{started['instanceId']}::review::0"]
+    }
 
 
 def test_answering_the_nested_request_completes_the_workflow(agentic: DevHost) -> None:
     outcome = run_over_http(
-        agentic.base_url, "orders", {"item": "kettle", "customer": "ada"}, lambda _: {"approved": True}
+        agentic.base_url,
+        "orders",
+        {"item": "kettle", "customer": "ada"},
+        lambda _: {"approved": True},
     )
     assert outcome.runtime_status == "Completed"
     assert outcome.output == [{"shipped": True, "text": "ANNOUNCE KETTLE FOR ADA"}]

@@ -134,6 +134,17 @@ def test_timer_fires_and_the_orchestration_continues(basics: DevHost) -> None:
     assert completed(basics, "sleeps")["output"] == "woke up"
 
 
+def test_timer_wins_a_race_against_an_event_that_never_comes(basics: DevHost) -> None:
+    assert completed(basics, "deadline", 0.3)["output"] == "timed out"
+
+
+def test_event_wins_a_race_against_a_timer(basics: DevHost) -> None:
+    links = start(basics, "deadline", 60)
+    send = links["sendEventPostUri"].replace("{eventName}", "decision")
+    assert requests.post(send, json="yes", timeout=10).status_code == 202
+    assert wait_for(links["statusQueryGetUri"], finished).json()["output"] == "decided in time"
+
+
 def test_continue_as_new_restarts_with_the_new_input(basics: DevHost) -> None:
     status = completed(basics, "loops", 0)
     assert (status["runtimeStatus"], status["output"], status["input"]) == ("Completed", 3, 3)
@@ -170,3 +181,52 @@ def test_instance_id_of_a_running_orchestration_cannot_be_reused(basics: DevHost
     start(basics, "approval", instance_id="only-once")
     response = requests.post(f"{basics.base_url}/api/start/approval?id=only-once", timeout=10)
     assert response.status_code == 500
+
+
+def test_call_with_retry_policy_runs_when_the_first_attempt_succeeds(basics: DevHost) -> None:
+    status = completed(basics, "retries", "succeed")
+    assert (status["runtimeStatus"], status["output"]) == ("Completed", "Hello again!")
+
+
+def test_failed_call_with_retry_policy_fails_instead_of_hanging(basics: DevHost) -> None:
+    status = completed(basics, "retries", "fail")
+    assert status["runtimeStatus"] == "Failed"
+    assert "retries are not emulated by devhost" in status["output"]
+
+
+def test_suspended_instance_holds_events_until_resumed(basics: DevHost) -> None:
+    links = start(basics, "approval")
+    wait_for(links["statusQueryGetUri"], lambda r: r.json().get("runtimeStatus") == "Running")
+    suspend = links["suspendPostUri"].replace("{text}", "hold")
+    assert requests.post(suspend, timeout=10).status_code == 202
+    wait_for(links["statusQueryGetUri"], lambda r: r.json().get("runtimeStatus") == "Suspended")
+    send = links["sendEventPostUri"].replace("{eventName}", "decision")
+    assert requests.post(send, json={"approved": True}, timeout=10).status_code == 202
+    assert (
+        requests.get(links["statusQueryGetUri"], timeout=10).json()["runtimeStatus"] == "Suspended"
+    )
+    resume = links["resumePostUri"].replace("{text}", "go")
+    assert requests.post(resume, timeout=10).status_code == 202
+    status = wait_for(links["statusQueryGetUri"], finished).json()
+    assert status["output"] == {"approved": True, "parent": None}
+
+
+def test_instances_can_be_listed_by_status(basics: DevHost) -> None:
+    links = start(basics, "greetings", ["Ada"], instance_id="listed-instance")
+    wait_for(links["statusQueryGetUri"], finished)
+    url = f"{basics.base_url}/runtime/webhooks/durabletask/instances?runtimeStatus=Completed"
+    listed = requests.get(url, timeout=10).json()
+    assert "listed-instance" in {status["instanceId"] for status in listed}
+    assert {status["runtimeStatus"] for status in listed} == {"Completed"}
+
+
+def test_raising_an_event_on_a_finished_instance_is_410(basics: DevHost) -> None:
+    links = completed_links(basics, "greetings", ["Ada"])
+    send = links["sendEventPostUri"].replace("{eventName}", "late")
+    assert requests.post(send, json={}, timeout=10).status_code == 410
+
+
+def completed_links(host: DevHost, orchestrator: str, payload: Any) -> dict[str, Any]:
+    links = start(host, orchestrator, payload)
+    wait_for(links["statusQueryGetUri"], finished)
+    return links

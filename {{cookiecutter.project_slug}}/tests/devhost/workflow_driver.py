@@ -61,7 +61,11 @@ def run_over_http(
 
 
 def run_in_process(
-    client: DurableWorkflowClient, workflow: str, payload: Any, answer: Answer, timeout: float = 60.0
+    client: DurableWorkflowClient,
+    workflow: str,
+    payload: Any,
+    answer: Answer,
+    timeout: float = 60.0,
 ) -> WorkflowRun:
     """The same run on the standalone durabletask worker, through DurableWorkflowClient."""
     instance_id = client.start_workflow(payload, workflow_name=workflow)
@@ -70,7 +74,11 @@ def run_in_process(
     while time.monotonic() < deadline:
         status = client.get_runtime_status(instance_id, workflow_name=workflow)
         if status in ("COMPLETED", "FAILED", "TERMINATED"):
-            output = client.await_workflow_output(instance_id, workflow_name=workflow) if status == "COMPLETED" else None
+            output = (
+                client.await_workflow_output(instance_id, workflow_name=workflow)
+                if status == "COMPLETED"
+                else None
+            )
             return WorkflowRun(status.capitalize(), output, answered)
         for pending in client.get_pending_hitl_requests(instance_id, workflow_name=workflow):
             if pending["request_id"] in answered:

@@ -104,5 +104,6 @@ def build_echo() -> Workflow:
 
 
 app = AgentFunctionApp(
-    workflows=[build_orders(), build_signoff(), build_echo()], http_auth_level=func.AuthLevel.FUNCTION
+    workflows=[build_orders(), build_signoff(), build_echo()],
+    http_auth_level=func.AuthLevel.FUNCTION,
 )

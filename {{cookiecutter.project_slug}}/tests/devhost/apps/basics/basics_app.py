@@ -109,7 +109,9 @@ def greetings(context: df.DurableOrchestrationContext) -> Generator[Any, Any, li
     names = context.get_input() or ["Tokyo"]
     context.set_custom_status({"stage": "greeting", "count": len(names)})
     first = yield context.call_activity("say_hello", names[0])
-    rest = yield context.task_all([context.call_activity("say_hello", name) for name in names[1:]])
+    rest: list[str] = []
+    if len(names) > 1:
+        rest = yield context.task_all([context.call_activity("say_hello", n) for n in names[1:]])
     child = yield context.call_sub_orchestrator(
         "shout", first, instance_id=f"{context.instance_id}::shout::0"
     )
@@ -164,6 +166,18 @@ def sleeps(context: df.DurableOrchestrationContext) -> Generator[Any, Any, str]:
 
 
 @app.orchestration_trigger(context_name="context")
+def deadline(context: df.DurableOrchestrationContext) -> Generator[Any, Any, str]:
+    seconds: float = context.get_input()
+    timer = context.create_timer(context.current_utc_datetime + timedelta(seconds=seconds))
+    decision = context.wait_for_external_event("decision")
+    winner = yield context.task_any([decision, timer])
+    if winner == decision:
+        timer.cancel()
+        return "decided in time"
+    return "timed out"
+
+
+@app.orchestration_trigger(context_name="context")
 def loops(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
     round_number: int = context.get_input() or 0
     if round_number < 3:
@@ -171,6 +185,15 @@ def loops(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
         context.continue_as_new(round_number + 1)
         return round_number
     return round_number
+
+
+@app.orchestration_trigger(context_name="context")
+def retries(context: df.DurableOrchestrationContext) -> Generator[Any, Any, str]:
+    policy = df.RetryOptions(first_retry_interval_in_milliseconds=100, max_number_of_attempts=2)
+    greeting: str = yield context.call_activity_with_retry("say_hello", policy, "again")
+    if context.get_input() == "fail":
+        yield context.call_activity_with_retry("explode", policy, "twice")
+    return greeting
 
 
 @app.activity_trigger(input_name="name")

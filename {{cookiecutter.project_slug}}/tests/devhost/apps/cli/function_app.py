@@ -1,0 +1,26 @@
+# mypy: disable-error-code="untyped-decorator"
+"""The smallest durable app: served by `python -m devhost` in the command-line tests."""
+
+from collections.abc import Generator
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+
+@app.route(route="ping", methods=["GET"])
+def ping(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse("pong")
+
+
+@app.orchestration_trigger(context_name="context")
+def double(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
+    doubled: int = yield context.call_activity("times_two", context.get_input())
+    return doubled
+
+
+@app.activity_trigger(input_name="number")
+def times_two(number: int) -> int:
+    return number * 2

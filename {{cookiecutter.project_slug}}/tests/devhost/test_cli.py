@@ -1,0 +1,64 @@
+"""`python -m devhost`: start-up listing, invocation logs, Ctrl-C, a taken port."""
+
+from __future__ import annotations
+
+import signal
+import socket
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from .conftest import APPS, DevhostProcess, finished, free_port, wait_for
+
+
+@pytest.fixture
+def cli_host() -> Iterator[tuple[DevhostProcess, str]]:
+    child = DevhostProcess(free_port(), APPS / "cli")
+    banner = child.read_until("listening on")
+    yield child, banner
+    child.stop()
+
+
+def test_start_up_lists_every_function_with_its_url(cli_host: tuple[DevhostProcess, str]) -> None:
+    child, banner = cli_host
+    assert f"ping: [GET] http://127.0.0.1:{child.port}/ping" in banner
+    assert "double: orchestrationTrigger" in banner
+    assert "times_two: activityTrigger" in banner
+
+
+def test_each_invocation_is_logged_on_one_line(cli_host: tuple[DevhostProcess, str]) -> None:
+    child, _ = cli_host
+    assert requests.get(f"http://127.0.0.1:{child.port}/ping", timeout=10).text == "pong"
+    logged = child.read_until("Executed 'Functions.ping'")
+    assert "GET /ping -> 200" in logged.splitlines()[-1]
+
+
+def test_orchestration_runs_without_a_route_prefix_or_keys(
+    cli_host: tuple[DevhostProcess, str],
+) -> None:
+    child, _ = cli_host
+    url = f"http://127.0.0.1:{child.port}/runtime/webhooks/durabletask/orchestrators/double"
+    started = requests.post(url, json=21, timeout=10)
+    assert started.status_code == 202
+    status = wait_for(started.json()["statusQueryGetUri"], finished).json()
+    assert (status["runtimeStatus"], status["output"]) == ("Completed", 42)
+
+
+def test_ctrl_c_stops_the_host_cleanly(cli_host: tuple[DevhostProcess, str]) -> None:
+    child, _ = cli_host
+    child.process.send_signal(signal.SIGINT)
+    assert child.process.wait(timeout=20) == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{child.port}/ping", timeout=2)
+
+
+def test_a_taken_port_is_reported_and_exits_non_zero() -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = int(squatter.getsockname()[1])
+        child = DevhostProcess(port, APPS / "cli")
+        output = child.read_until("is unavailable")
+        assert child.process.wait(timeout=30) == 1
+    assert f"Port {port} is unavailable" in output
