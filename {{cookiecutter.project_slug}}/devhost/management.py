@@ -20,10 +20,10 @@ import durabletask.internal.orchestrator_service_pb2 as pb
 import durabletask.internal.orchestrator_service_pb2_grpc as stubs
 import grpc
 from aiohttp import web
-from dateutil.parser import isoparse
 from google.protobuf import timestamp_pb2, wrappers_pb2
 
 from .indexing import FunctionIndex
+from .orchestrations import timestamp_from_text
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 INSTANCE_PLACEHOLDER = "INSTANCEID"
@@ -133,15 +133,6 @@ def _json(payload: Any, status: int, headers: dict[str, str] | None = None) -> w
 def _flag(request: web.Request, name: str, default: bool) -> bool:
     value = request.query.get(name)
     return default if value is None else value.strip().lower() == "true"
-
-
-def _timestamp(text: str) -> timestamp_pb2.Timestamp:
-    moment: datetime = isoparse(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment.astimezone(UTC))
-    return stamp
 
 
 class ManagementApi:
@@ -313,9 +304,9 @@ class ManagementApi:
                 _STATUS_BY_NAME[name.strip().casefold()] for name in statuses.split(",")
             )
         if "createdTimeFrom" in request.query:
-            query.createdTimeFrom.CopyFrom(_timestamp(request.query["createdTimeFrom"]))
+            query.createdTimeFrom.CopyFrom(timestamp_from_text(request.query["createdTimeFrom"]))
         if "createdTimeTo" in request.query:
-            query.createdTimeTo.CopyFrom(_timestamp(request.query["createdTimeTo"]))
+            query.createdTimeTo.CopyFrom(timestamp_from_text(request.query["createdTimeTo"]))
         if "instanceIdPrefix" in request.query:
             query.instanceIdPrefix.value = request.query["instanceIdPrefix"]
         states: list[dict[str, Any]] = []
@@ -412,9 +403,11 @@ class ManagementApi:
     async def _purge_many(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
         purge_filter = pb.PurgeInstanceFilter()
         if "createdTimeFrom" in request.query:
-            purge_filter.createdTimeFrom.CopyFrom(_timestamp(request.query["createdTimeFrom"]))
+            purge_filter.createdTimeFrom.CopyFrom(
+                timestamp_from_text(request.query["createdTimeFrom"])
+            )
         if "createdTimeTo" in request.query:
-            purge_filter.createdTimeTo.CopyFrom(_timestamp(request.query["createdTimeTo"]))
+            purge_filter.createdTimeTo.CopyFrom(timestamp_from_text(request.query["createdTimeTo"]))
         statuses = request.query.get("runtimeStatus")
         if statuses:
             purge_filter.runtimeStatus.extend(

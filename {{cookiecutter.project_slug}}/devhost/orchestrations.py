@@ -301,7 +301,8 @@ def _string_value(text: str | None) -> wrappers_pb2.StringValue | None:
     return None if text is None else wrappers_pb2.StringValue(value=text)
 
 
-def _timestamp(text: str) -> timestamp_pb2.Timestamp:
+def timestamp_from_text(text: str) -> timestamp_pb2.Timestamp:
+    """A protobuf timestamp from an ISO 8601 text (UTC when it names no zone)."""
     moment = isoparse(text)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
@@ -361,7 +362,8 @@ def _to_durable_task_action(
         if action.get("isCanceled"):
             return None
         return pb.OrchestratorAction(
-            id=action_id, createTimer=pb.CreateTimerAction(fireAt=_timestamp(action["fireAt"]))
+            id=action_id,
+            createTimer=pb.CreateTimerAction(fireAt=timestamp_from_text(action["fireAt"])),
         )
     if kind == _CALL_ENTITY:
         called = pb.EntityOperationCalledEvent(
