@@ -39,6 +39,7 @@ STARTER_FILES = {
 MODEL_PROVIDER_FILES = (
     "model_client.py",
     "tests/fake_chat_client.py",
+    "tests/offline_function_app.py",
     "tests/test_model_client.py",
 )
 

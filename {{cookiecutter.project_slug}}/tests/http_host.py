@@ -2,7 +2,8 @@
 
 ``DAFX_BASE_URL``   use a host that is already running (e.g. ``http://localhost:7071``);
                     ``DAFX_FUNCTION_KEY`` is sent as ``x-functions-key`` when set.
-``DAFX_HTTP_HOST``  ``embedded`` (default): start ``python -m devhost`` on a free port;
+``DAFX_HTTP_HOST``  ``embedded`` (default): start ``python -m devhost`` on a free port
+                    (serving ``EMBEDDED_APP``);
                     ``func``: start ``func start`` on a free port with a unique task hub
                     (or ``DAFX_TASK_HUB``), which needs Core Tools, Azurite and the DTS
                     emulator running.
@@ -25,6 +26,12 @@ import requests
 
 PROJECT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 120
+{% if cookiecutter.model_provider != "none" %}
+# Agents answer from the offline fake model here, so the agent workflow runs without credentials.
+EMBEDDED_APP = "tests.offline_function_app:app"
+{% else %}
+EMBEDDED_APP = "function_app:app"
+{% endif %}
 AZURITE = ("127.0.0.1", 10000)
 DTS_EMULATOR = ("127.0.0.1", 8080)
 
@@ -113,7 +120,7 @@ def running_host(log_dir: Path) -> Iterator[Host]:
         env["TASKHUB_NAME"] = env.get("DAFX_TASK_HUB") or f"test{uuid.uuid4().hex[:12]}"
         command = func_start_command(port)
     elif kind == "embedded":
-        command = [sys.executable, "-m", "devhost", "--port", str(port)]
+        command = [sys.executable, "-m", "devhost", "--port", str(port), "--app", EMBEDDED_APP]
     else:
         raise ValueError(f"DAFX_HTTP_HOST must be 'embedded' or 'func', not {kind!r}")
     with serve(command, port, env, log_dir / f"{kind}-host.log") as host:

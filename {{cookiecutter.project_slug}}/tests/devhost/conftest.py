@@ -31,9 +31,9 @@ def free_port() -> int:
 class DevhostProcess:
     """`python -m devhost` in a child process, as a user runs it; output read in the background."""
 
-    def __init__(self, port: int, project_dir: Path) -> None:
+    def __init__(self, port: int, project_dir: Path, app: str = "function_app") -> None:
         environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONUNBUFFERED": "1"}
-        command = [sys.executable, "-m", "devhost", "--port", str(port)]
+        command = [sys.executable, "-m", "devhost", "--port", str(port), "--app", app]
         self.port = port
         self.process = subprocess.Popen(
             [*command, "--project-dir", str(project_dir)],

@@ -3,8 +3,8 @@
 Each scenario of ``tests/scenarios.py`` runs twice: over HTTP against ``python -m devhost``
 serving ``function_app.py``, and in-process on durabletask's worker (the ``durable_client``
 fixture). Outputs and the shape of the answered request ids (``fare_check~0~<id>``) must
-match. Workflows with agent executors are left out: served by devhost they would call the
-configured model, while the in-process run uses the offline fake.
+match. Devhost serves the app the HTTP tests serve (``tests.http_host.EMBEDDED_APP``), so
+agent workflows answer from the same offline fake model on both sides.
 """
 
 from __future__ import annotations
@@ -15,26 +15,18 @@ from dataclasses import asdict, is_dataclass
 from typing import Any
 
 import pytest
-from agent_framework import AgentExecutor
 from agent_framework_durabletask import DurableWorkflowClient
 
 from .conftest import PROJECT_ROOT, DevhostProcess, free_port
 from .workflow_driver import run_in_process, run_over_http
 
 scenarios = pytest.importorskip("tests.scenarios", reason="the project defines no scenarios")
-workflows = pytest.importorskip("workflows", reason="the project defines no workflows")
-
-AGENT_WORKFLOWS = {
-    workflow.name
-    for workflow in workflows.build_workflows()
-    if any(isinstance(node, AgentExecutor) for node in workflow.executors.values())
-}
-SCENARIOS = [item for item in scenarios.SCENARIOS if item.workflow not in AGENT_WORKFLOWS]
+http_host = pytest.importorskip("tests.http_host", reason="the project has no HTTP tests")
 
 
 @pytest.fixture(scope="module")
 def project_devhost() -> Iterator[str]:
-    child = DevhostProcess(free_port(), PROJECT_ROOT)
+    child = DevhostProcess(free_port(), PROJECT_ROOT, app=http_host.EMBEDDED_APP)
     child.read_until("listening on")
     yield f"http://127.0.0.1:{child.port}"
     child.stop()
@@ -51,7 +43,7 @@ def as_json(value: Any) -> Any:
     return json.loads(json.dumps(value, default=fallback))
 
 
-@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda item: item.id)
+@pytest.mark.parametrize("scenario", scenarios.SCENARIOS, ids=lambda item: item.id)
 def test_devhost_matches_the_durable_worker(
     project_devhost: str, durable_client: DurableWorkflowClient, scenario: Any
 ) -> None:
