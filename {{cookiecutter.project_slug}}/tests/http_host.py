@@ -1,5 +1,7 @@
 """Find or start the Functions host the HTTP tests talk to.
 
+``DAFX_REAL_MODEL`` set it to let agent scenarios call the configured model on a host other
+                    than the embedded one (they skip otherwise).
 ``DAFX_BASE_URL``   use a host that is already running (e.g. ``http://localhost:7071``);
                     ``DAFX_FUNCTION_KEY`` is sent as ``x-functions-key`` when set.
 ``DAFX_HTTP_HOST``  ``embedded`` (default): start ``python -m devhost`` on a free port
@@ -40,6 +42,7 @@ DTS_EMULATOR = ("127.0.0.1", 8080)
 class Host:
     base_url: str
     headers: dict[str, str] = field(default_factory=dict)
+    offline_model: bool = False
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/api/{path}"
@@ -124,4 +127,5 @@ def running_host(log_dir: Path) -> Iterator[Host]:
     else:
         raise ValueError(f"DAFX_HTTP_HOST must be 'embedded' or 'func', not {kind!r}")
     with serve(command, port, env, log_dir / f"{kind}-host.log") as host:
+        host.offline_model = kind == "embedded"
         yield host

@@ -34,6 +34,7 @@ class Scenario:
     answers: tuple[dict[str, Any], ...] = ()
     request_prefix: str = ""
     expected_request: dict[str, Any] = field(default_factory=dict)
+    calls_the_model: bool = False
 
 
 def output_matches(output: Any, expected: dict[str, Any]) -> bool:
@@ -119,6 +120,7 @@ SCENARIOS = [
         REVIEW,
         "Dark mode is here",
         {"text": "Dark mode is here (edited) (edited)", "edited_by": "editor"},
+        calls_the_model=True,
     ),
 {% endif %}
 ]
