@@ -2,7 +2,7 @@
 
 Each scenario of ``tests/scenarios.py`` runs twice: over HTTP against ``python -m devhost``
 serving ``function_app.py``, and in-process on durabletask's worker (the ``durable_client``
-fixture). Outputs and the shape of the answered request ids (``fare_check~0~<id>``) must
+fixture). Outputs and the shape of the answered request ids (``{executor}~{n}~<id>``) must
 match. Devhost serves the app the HTTP tests serve (``tests.http_host.EMBEDDED_APP``), so
 agent workflows answer from the same offline fake model on both sides.
 """

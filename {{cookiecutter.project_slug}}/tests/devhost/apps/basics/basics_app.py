@@ -137,8 +137,9 @@ def approval(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dic
 
 
 @app.orchestration_trigger(context_name="context")
-def fails(context: df.DurableOrchestrationContext) -> Generator[Any, Any, None]:
-    yield context.call_activity("explode", "boom")
+def fails(context: df.DurableOrchestrationContext) -> Generator[Any, Any, str]:
+    never_returned: str = yield context.call_activity("explode", "boom")
+    return never_returned
 
 
 @app.orchestration_trigger(context_name="context")
