@@ -7,6 +7,7 @@ see ``tests/http_host.py`` to run the same tests against ``func start`` or any r
 import os
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +79,20 @@ def test_scenario_runs_over_http(host: Host, scenario: Scenario) -> None:
     final = status_until(host, status_url, lambda body: body["runtimeStatus"] in FINISHED)
     assert final["runtimeStatus"] == "Completed", final
     assert output_matches(final["output"][-1], scenario.expected_output), final["output"]
+
+
+def test_a_run_whose_body_misses_fields_fails_naming_them(host: Host) -> None:
+    typed = [scenario for scenario in SCENARIOS if isinstance(scenario.body, dict)]
+    if not typed:
+        pytest.skip("no workflow in this project starts from a JSON object")
+    started = start(host, replace(typed[0], body={"unexpected": 1}))
+
+    final = status_until(
+        host, started["statusQueryGetUri"], lambda body: body["runtimeStatus"] in FINISHED
+    )
+
+    assert final["runtimeStatus"] == "Failed"
+    assert "missing" in final["error"] and "unknown unexpected" in final["error"]
 
 
 def test_status_of_an_unknown_instance_is_404(host: Host) -> None:

@@ -16,6 +16,8 @@ from agent_framework import (
     response_handler,
 )
 
+from workflows.messages import parse_message
+
 WORKFLOW_NAME = "{{ cookiecutter.approval_workflow }}"
 
 AUTO_APPROVAL_LIMIT = 100.0
@@ -67,8 +69,9 @@ class PolicyCheck(Executor):
 
     @handler
     async def review(
-        self, claim: ExpenseClaim, ctx: WorkflowContext[None, ExpenseDecision]
+        self, body: ExpenseClaim | dict[str, Any], ctx: WorkflowContext[None, ExpenseDecision]
     ) -> None:
+        claim: ExpenseClaim = parse_message(ExpenseClaim, body)
         if claim.amount <= AUTO_APPROVAL_LIMIT:
             comment = f"within the {AUTO_APPROVAL_LIMIT:.0f} auto-approval limit"
             await ctx.yield_output(

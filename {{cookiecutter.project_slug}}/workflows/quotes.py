@@ -1,8 +1,11 @@
 """Supplier quotes: fan a purchase request out to three suppliers in parallel, then pick one."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from agent_framework import FunctionExecutor, Workflow, WorkflowBuilder, WorkflowContext, executor
+
+from workflows.messages import parse_message
 
 WORKFLOW_NAME = "{{ cookiecutter.fanout_workflow }}"
 
@@ -74,8 +77,9 @@ class QuoteReply:
 
 
 async def broadcast_request(
-    request: PurchaseRequest, ctx: WorkflowContext[PurchaseRequest]
+    body: PurchaseRequest | dict[str, Any], ctx: WorkflowContext[PurchaseRequest]
 ) -> None:
+    request: PurchaseRequest = parse_message(PurchaseRequest, body)
     if request.quantity < 1:
         raise ValueError(f"quantity must be at least 1, got {request.quantity}")
     await ctx.send_message(request)

@@ -1,6 +1,7 @@
 """Support ticket triage: classify a ticket, then route it to one desk with switch-case edges."""
 
 from dataclasses import dataclass
+from typing import Any
 
 from agent_framework import (
     Case,
@@ -11,6 +12,8 @@ from agent_framework import (
     WorkflowContext,
     executor,
 )
+
+from workflows.messages import parse_message
 
 WORKFLOW_NAME = "{{ cookiecutter.triage_workflow }}"
 
@@ -58,8 +61,10 @@ def classify(ticket: Ticket) -> ClassifiedTicket:
     return ClassifiedTicket(ticket.subject, category, "high" if urgent else "normal")
 
 
-async def classify_ticket(ticket: Ticket, ctx: WorkflowContext[ClassifiedTicket]) -> None:
-    await ctx.send_message(classify(ticket))
+async def classify_ticket(
+    body: Ticket | dict[str, Any], ctx: WorkflowContext[ClassifiedTicket]
+) -> None:
+    await ctx.send_message(classify(parse_message(Ticket, body)))
 
 
 def desk(queue: str) -> FunctionExecutor:

@@ -19,6 +19,8 @@ from agent_framework import (
     response_handler,
 )
 
+from workflows.messages import parse_message
+
 WORKFLOW_NAME = "{{ cookiecutter.composition_workflow }}"
 FARE_CHECK_WORKFLOW_NAME = "{{ cookiecutter.composition_workflow }}_fare_check"
 
@@ -74,7 +76,6 @@ def fare_question(quote: FareQuote) -> dict[str, Any]:
         "question": f"Hold the {quote.destination} fare of {quote.fare:.2f} for {quote.traveller}?",
         "quote": asdict(quote),
         "trip_total": total,
-        "budget": quote.budget,
         "over_budget": total > quote.budget,
         "answer_with": {"confirm": "true or false", "note": "optional text"},
     }
@@ -109,7 +110,8 @@ def booking_from(confirmation: FareConfirmation) -> Booking:
     return Booking(quote.traveller, quote.destination, status, total, confirmation.note)
 
 
-async def plan_trip(request: TripRequest, ctx: WorkflowContext[FareQuote]) -> None:
+async def plan_trip(body: TripRequest | dict[str, Any], ctx: WorkflowContext[FareQuote]) -> None:
+    request: TripRequest = parse_message(TripRequest, body)
     if request.nights < 1:
         raise ValueError(f"nights must be at least 1, got {request.nights}")
     await ctx.send_message(price_trip(request))
