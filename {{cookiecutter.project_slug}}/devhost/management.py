@@ -356,27 +356,25 @@ class ManagementApi:
         return web.Response(status=202)
 
     async def _suspend(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        state = await self._state(params["id"])
-        if state is None:
-            return _json(f"No instance with ID '{params['id']}' found.", 404)
-        if state.orchestrationStatus in _TERMINAL:
-            return web.Response(status=410)
-        reason = wrappers_pb2.StringValue(value=request.query.get("reason", ""))
-        await self._call(
-            self._stub.SuspendInstance, pb.SuspendRequest(instanceId=params["id"], reason=reason)
+        return await self._pause_or_resume(
+            request, params["id"], self._stub.SuspendInstance, pb.SuspendRequest
         )
-        return web.Response(status=202)
 
     async def _resume(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        state = await self._state(params["id"])
+        return await self._pause_or_resume(
+            request, params["id"], self._stub.ResumeInstance, pb.ResumeRequest
+        )
+
+    async def _pause_or_resume(
+        self, request: web.Request, instance_id: str, rpc: Any, message: Any
+    ) -> web.StreamResponse:
+        state = await self._state(instance_id)
         if state is None:
-            return _json(f"No instance with ID '{params['id']}' found.", 404)
+            return _json(f"No instance with ID '{instance_id}' found.", 404)
         if state.orchestrationStatus in _TERMINAL:
             return web.Response(status=410)
         reason = wrappers_pb2.StringValue(value=request.query.get("reason", ""))
-        await self._call(
-            self._stub.ResumeInstance, pb.ResumeRequest(instanceId=params["id"], reason=reason)
-        )
+        await self._call(rpc, message(instanceId=instance_id, reason=reason))
         return web.Response(status=202)
 
     async def _restart(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:

@@ -1,6 +1,5 @@
 """Shared fixtures: the app's workflows, and a durable backend that runs them."""
 
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -13,13 +12,8 @@ from durabletask.worker import TaskHubGrpcWorker
 {% if cookiecutter.model_provider != "none" %}
 from tests.fake_chat_client import FakeChatClient
 {% endif %}
+from tests.http_host import free_port
 from workflows import build_workflows
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def offline_workflows() -> list[Workflow]:
@@ -39,8 +33,9 @@ def durable_client() -> Iterator[DurableWorkflowClient]:
     orchestrations, activities, entities, child orchestrations and external events run for
     real without the Durable Task Scheduler.
     """
-    address = f"localhost:{free_port()}"
-    backend = create_test_backend(port=int(address.rsplit(":", 1)[1]))
+    port = free_port()
+    backend = create_test_backend(port=port)
+    address = f"localhost:{port}"
     worker = TaskHubGrpcWorker(host_address=address)
     agent_worker = DurableAIAgentWorker(worker)
     for workflow in offline_workflows():
