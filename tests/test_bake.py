@@ -23,7 +23,7 @@ COMBINATIONS = {
     },
     "foundry-on-3.11": {"model_provider": "foundry", "python_version": "3.11"},
     "renamed-workflows": {
-        "project_name": "Help Desk",
+        "project_name": "Help Desk (EU)!",
         "triage_workflow": "Tickets",
         "composition_workflow": "travel-desk",
         "model_provider": "foundry",
@@ -142,7 +142,7 @@ def test_the_chosen_names_become_the_routes(bake: Callable[..., Path]) -> None:
     project = bake(**COMBINATIONS["renamed-workflows"])
 
     readme = (project / "README.md").read_text()
-    assert project.name == "help_desk"
+    assert project.name == "help_desk_eu"
     assert "workflow/Tickets/run" in readme and "workflow/travel-desk/run" in readme
     assert "travel-desk_fare_check" in readme
 

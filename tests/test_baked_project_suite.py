@@ -17,7 +17,9 @@ from tests.test_bake import COMBINATIONS
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("combination", ["defaults", "all-options-on", "renamed-workflows"])
+@pytest.mark.parametrize(
+    "combination", ["defaults", "all-options-on", "foundry-on-3.11", "renamed-workflows"]
+)
 def test_baked_project_passes_its_own_tests(bake: Callable[..., Path], combination: str) -> None:
     project = bake(**COMBINATIONS[combination])
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAFX_", "PYTEST_"))}
