@@ -88,6 +88,34 @@ def test_no_file_keeps_unrendered_template_syntax(project: Path) -> None:
     assert leftovers == []
 
 
+def headings_glued_to_text(markdown: str) -> list[int]:
+    """Line numbers of headings (outside code fences) with no blank line before them."""
+    glued, in_fence, before = [], False, ""
+    for number, line in enumerate(markdown.splitlines(), start=1):
+        if line.startswith("```"):
+            in_fence = not in_fence
+        elif not in_fence and line.startswith("#") and before.strip():
+            glued.append(number)
+        before = line
+    return glued
+
+
+def test_a_heading_right_after_text_is_found_but_not_a_comment_in_code() -> None:
+    markdown = "intro\n## Glued\n\n```bash\n# a comment\n```\n\n## Fine\n"
+
+    assert headings_glued_to_text(markdown) == [2]
+
+
+def test_every_markdown_heading_starts_a_paragraph(project: Path) -> None:
+    glued = {
+        str(path.relative_to(project)): lines
+        for path in project.rglob("*.md")
+        if (lines := headings_glued_to_text(path.read_text()))
+    }
+
+    assert glued == {}
+
+
 def test_generated_code_passes_ruff_check(project: Path) -> None:
     result = run(project, "ruff", "check", ".")
 
