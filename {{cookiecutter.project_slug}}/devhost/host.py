@@ -13,6 +13,7 @@ from concurrent import futures
 from dataclasses import dataclass
 from pathlib import Path
 
+import durabletask.internal.orchestrator_service_pb2 as pb
 import durabletask.internal.orchestrator_service_pb2_grpc as stubs
 import grpc
 from aiohttp import web
@@ -55,6 +56,19 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         server.start()
         self._server = server
         return f"127.0.0.1:{port}"
+
+    def CompleteOrchestratorTask(
+        self, request: pb.OrchestratorResponse, context: grpc.ServicerContext
+    ) -> pb.CompleteTaskResponse:
+        # The Durable Task Scheduler keeps an instance's custom status when a work item
+        # reports none; the in-memory backend would clear it. Agent Framework workflows set
+        # their status only on live (non-replayed) steps and rely on it being kept.
+        if not request.HasField("customStatus"):
+            with self._lock:
+                instance = self._instances.get(request.instanceId)
+                if instance is not None and instance.custom_status:
+                    request.customStatus.value = instance.custom_status
+        return super().CompleteOrchestratorTask(request, context)
 
 
 def load_local_settings(project_dir: Path) -> None:

@@ -9,16 +9,18 @@ between the two and leaves replay itself to the real engine.
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Set
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 import durabletask.internal.orchestrator_service_pb2 as pb
-from azure.functions import meta
-from azure.functions.durable_functions import OrchestrationTriggerConverter
+from azure.durable_functions import DurableOrchestrationContext, Orchestrator
+from azure.durable_functions.models.actions.NoOpAction import NoOpAction
+from azure.durable_functions.models.Task import RetryAbleTask, TaskBase
 from dateutil.parser import isoparse
 from google.protobuf import timestamp_pb2, wrappers_pb2
 
@@ -54,7 +56,13 @@ _WHEN_ALL = 12
 _REPLAY_SCHEMA = 1
 _OUT_OF_PROC_ERROR_MARKER = "\n\n$OutOfProcData$:"
 
-OrchestratorHandle = Callable[[Any], Any]
+
+class OrchestratorHandle(Protocol):
+    """What `Orchestrator.create` registers: the trigger handle, carrying the user's function."""
+
+    orchestrator_function: Callable[[DurableOrchestrationContext], Any]
+
+    def __call__(self, context: Any) -> str: ...
 
 
 class UnsupportedActionError(Exception):
@@ -68,6 +76,7 @@ class OrchestrationOutcome:
     actions: list[pb.OrchestratorAction]
     custom_status: str | None
     status: str
+    retry_ids: frozenset[int] = frozenset()
 
 
 def _timestamp_text(stamp: timestamp_pb2.Timestamp) -> str:
@@ -401,18 +410,20 @@ def failure_details(
 
 
 def _new_actions(
-    state: dict[str, Any], instance_id: str, already_scheduled: set[int]
+    state: dict[str, Any], instance_id: str, already_scheduled: set[int], retry_ids: Set[int]
 ) -> tuple[list[pb.OrchestratorAction], pb.OrchestratorAction | None]:
-    """Number actions as the engine does and keep those the history does not hold yet."""
+    """Number actions as the engine does and keep those the history does not hold yet.
+
+    The engine numbers actions in the order it creates them; retry steps take numbers too.
+    """
     new_actions: list[pb.OrchestratorAction] = []
     continue_as_new: pb.OrchestratorAction | None = None
-    sequence = 0
+    free_ids = (number for number in itertools.count() if number not in retry_ids)
     for batch in state.get("actions", []):
         for action in _flatten(batch):
             if action.get("actionType") == _WAIT_FOR_EXTERNAL_EVENT:
                 continue
-            action_id = sequence
-            sequence += 1
+            action_id = next(free_ids)
             if action.get("actionType") == _CONTINUE_AS_NEW:
                 status = pb.ORCHESTRATION_STATUS_CONTINUED_AS_NEW
                 continue_as_new = _complete(status, action.get("input"))
@@ -425,27 +436,47 @@ def _new_actions(
     return new_actions, continue_as_new
 
 
-def _reject_retries(state: dict[str, Any], events: Iterable[pb.HistoryEvent]) -> None:
-    """Fail loudly where the engine would wait for a retry timer devhost never creates."""
-    retried: set[int] = set()
-    sequence = 0
-    for batch in state.get("actions", []):
-        for action in _flatten(batch):
-            kind = action.get("actionType")
-            if kind == _WAIT_FOR_EXTERNAL_EVENT:
-                continue
-            if kind in (_CALL_ACTIVITY_WITH_RETRY, _CALL_SUB_ORCHESTRATOR_WITH_RETRY):
-                retried.add(sequence)
-            sequence += 1
-    for event in events:
-        failed = event.taskFailed if event.HasField("taskFailed") else None
-        if event.HasField("subOrchestrationInstanceFailed"):
-            failed = event.subOrchestrationInstanceFailed
-        if failed is not None and failed.taskScheduledId in retried:
-            raise UnsupportedActionError(
-                "a call with a retry policy failed; retries are not emulated by devhost "
-                f"(first failure: {failed.failureDetails.errorMessage})"
-            )
+def _open_tasks(engine: DurableOrchestrationContext) -> Iterator[TaskBase]:
+    for entry in engine.open_tasks.values():
+        yield from entry if isinstance(entry, list) else [entry]
+
+
+def _retry_steps(
+    engine: DurableOrchestrationContext, instance_id: str, already_scheduled: set[int]
+) -> list[pb.OrchestratorAction]:
+    """The timers and repeat attempts that calls with a retry policy are waiting on.
+
+    On the Functions host the Durable Task Framework runs the retry loop: after a failed
+    attempt it creates a timer, and when the timer fires it schedules the call again. The
+    engine numbers these steps itself and waits on them as anonymous tasks.
+    """
+    steps: list[pb.OrchestratorAction] = []
+    for task in _open_tasks(engine):
+        retry = task.parent
+        is_step = isinstance(task.action_repr, NoOpAction) and isinstance(retry, RetryAbleTask)
+        if not is_step or task.id in already_scheduled:
+            continue
+        if retry.is_waiting_on_timer:
+            # RetryOptions in Python carry no backoff: every wait is the first interval.
+            wait = timedelta(milliseconds=retry.retry_options.first_retry_interval_in_milliseconds)
+            fire_at = timestamp_from_text((engine.current_utc_datetime + wait).isoformat())
+            timer = pb.CreateTimerAction(fireAt=fire_at)
+            steps.append(pb.OrchestratorAction(id=task.id, createTimer=timer))
+        else:
+            repeat = _to_durable_task_action(task.id, retry.actions.to_json(), instance_id)
+            if repeat is not None:
+                steps.append(repeat)
+    return steps
+
+
+def _replay(
+    handle: OrchestratorHandle, context_json: str
+) -> tuple[dict[str, Any], DurableOrchestrationContext]:
+    """Run the engine as `Orchestrator.create`'s handle does, keeping its context."""
+    context = DurableOrchestrationContext.from_json(context_json)
+    context._input_expected_type = getattr(handle, "_df_input_type", None)
+    state = json.loads(Orchestrator(handle.orchestrator_function).handle(context))
+    return state, context
 
 
 def _terminated(new_events: Iterable[pb.HistoryEvent]) -> pb.OrchestratorAction | None:
@@ -479,24 +510,30 @@ def run_orchestrator(
     handle: OrchestratorHandle,
     request: pb.OrchestratorRequest,
     parent_instance_id: str | None = None,
+    retry_ids: frozenset[int] = frozenset(),
 ) -> OrchestrationOutcome:
-    """Replay one orchestrator work item through the Durable Functions engine."""
+    """Replay one orchestrator work item through the Durable Functions engine.
+
+    `retry_ids` are the ids of the retry steps scheduled for this instance so far; the
+    outcome carries them on, with any new ones.
+    """
     terminated = _terminated(request.newEvents)
     if terminated is not None:
         return OrchestrationOutcome(actions=[terminated], custom_status=None, status="Terminated")
     context_json = build_context(
         request.instanceId, request.pastEvents, request.newEvents, parent_instance_id
     )
-    trigger_input = OrchestrationTriggerConverter.decode(
-        meta.Datum(type="json", value=context_json), trigger_metadata=None
-    )
     try:
-        state = json.loads(handle(trigger_input))
-        _reject_retries(state, [*request.pastEvents, *request.newEvents])
+        state, engine = _replay(handle, context_json)
         already_scheduled = _scheduled_ids(request.pastEvents)
-        actions, continue_as_new = _new_actions(state, request.instanceId, already_scheduled)
+        retry_steps = _retry_steps(engine, request.instanceId, already_scheduled)
+        retry_ids = retry_ids | {step.id for step in retry_steps}
+        actions, continue_as_new = _new_actions(
+            state, request.instanceId, already_scheduled, retry_ids
+        )
     except Exception as error:  # the user's orchestrator failed: the instance fails
         return _failed(error)
+    actions = sorted([*actions, *retry_steps], key=lambda action: action.id)
     custom_status = state.get("customStatus")
     encoded_status = None if custom_status is None else json.dumps(custom_status)
     if continue_as_new is not None:
@@ -505,4 +542,4 @@ def run_orchestrator(
         output = json.dumps(state["output"]) if "output" in state else None
         completion = _complete(pb.ORCHESTRATION_STATUS_COMPLETED, output)
         return OrchestrationOutcome([*actions, completion], encoded_status, "Completed")
-    return OrchestrationOutcome(actions, encoded_status, "Running")
+    return OrchestrationOutcome(actions, encoded_status, "Running", retry_ids)

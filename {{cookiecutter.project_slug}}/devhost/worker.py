@@ -10,7 +10,7 @@ import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import durabletask.internal.orchestrator_service_pb2 as pb
 import durabletask.internal.orchestrator_service_pb2_grpc as stubs
@@ -22,7 +22,7 @@ from google.protobuf import wrappers_pb2
 from .entities import run_entity_batch, split_entity_id
 from .indexing import FunctionIndex, IndexedFunction
 from .invocation import InvocationLog, call_async, call_sync
-from .orchestrations import failure_details, run_orchestrator
+from .orchestrations import OrchestratorHandle, failure_details, run_orchestrator
 
 logger = logging.getLogger("devhost")
 
@@ -50,7 +50,8 @@ class DurableWorker:
             target=self._receive, name="devhost-work-items", daemon=True
         )
         self._parents: dict[str, str] = {}
-        self._parents_lock = threading.Lock()
+        self._retry_ids: dict[str, frozenset[int]] = {}
+        self._instances_lock = threading.Lock()
 
     def start(self) -> None:
         self._thread.start()
@@ -110,9 +111,15 @@ class DurableWorker:
             custom_status = None
             outcome_status = "Failed"
         else:
-            with self._parents_lock:
+            with self._instances_lock:
                 parent = self._parents.get(request.instanceId)
-            outcome = run_orchestrator(function.user_function, request, parent)
+                retry_ids = self._retry_ids.pop(request.instanceId, frozenset())
+            # DFApp registers every orchestrator through `Orchestrator.create`.
+            handle = cast(OrchestratorHandle, function.user_function)
+            outcome = run_orchestrator(handle, request, parent, retry_ids)
+            if outcome.retry_ids:
+                with self._instances_lock:
+                    self._retry_ids[request.instanceId] = outcome.retry_ids
             actions = outcome.actions
             custom_status = outcome.custom_status
             outcome_status = outcome.status
@@ -136,7 +143,7 @@ class DurableWorker:
         )
 
     def _remember_children(self, instance_id: str, actions: list[pb.OrchestratorAction]) -> None:
-        with self._parents_lock:
+        with self._instances_lock:
             for action in actions:
                 if action.HasField("createSubOrchestration"):
                     self._parents[action.createSubOrchestration.instanceId] = instance_id

@@ -9,7 +9,7 @@ import requests
 
 from devhost.host import DevHost
 
-from .conftest import wait_for
+from .conftest import finished, wait_for
 from .workflow_driver import request_id_shape, run_over_http
 
 
@@ -26,6 +26,10 @@ def pending_requests(host: DevHost, status_url: str) -> list[dict[str, Any]]:
     status = wait_for(status_url, lambda r: bool(r.json().get("pendingHumanInputRequests")))
     requests_: list[dict[str, Any]] = status.json()["pendingHumanInputRequests"]
     return requests_
+
+
+def pending_ids(status: requests.Response) -> list[str]:
+    return [pending["requestId"] for pending in status.json().get("pendingHumanInputRequests", [])]
 
 
 def test_health_route_answers_without_a_key(agentic: DevHost) -> None:
@@ -122,3 +126,23 @@ def test_agent_route_runs_the_agent_entity_and_reads_its_state(agentic: DevHost)
     )
     assert response.status_code == 200
     assert response.json()["response"] == "HI THERE"
+
+
+def test_second_child_request_stays_answerable_after_the_first_child_finishes(
+    agentic: DevHost,
+) -> None:
+    started = run(agentic, "batch", "pen,cup")
+    first, second = sorted(
+        pending_requests(agentic, started["statusQueryGetUri"]),
+        key=lambda pending: str(pending["requestId"]),
+    )
+    assert [request_id_shape(first["requestId"]), request_id_shape(second["requestId"])] == [
+        "check~0~<id>",
+        "check~1~<id>",
+    ]
+    assert requests.post(first["respondUrl"], json={"verdict": "keep"}, timeout=10).ok
+    wait_for(started["statusQueryGetUri"], lambda r: pending_ids(r) == [second["requestId"]])
+    assert requests.post(second["respondUrl"], json={"verdict": "drop"}, timeout=10).ok
+    status = wait_for(started["statusQueryGetUri"], finished).json()
+    assert status["runtimeStatus"] == "Completed"
+    assert sorted(status["output"]) == ["cup: drop", "pen: keep"]

@@ -19,6 +19,7 @@ SCENARIOS: list[tuple[str, Any, Answer]] = [
     ("orders", {"item": "kettle", "customer": "ada"}, lambda _: {"approved": True}),
     ("orders", {"item": "lamp"}, lambda _: {"approved": False}),
     ("signoff", "budget", lambda _: {"verdict": "later"}),
+    ("batch", "pen,cup", lambda request: {"verdict": f"seen {request['item']}"}),
     ("echo", "level", lambda _: None),
 ]
 
@@ -30,7 +31,13 @@ def standalone(agentic: DevHost) -> Iterator[DurableWorkflowClient]:
     backend = LoopbackBackend()
     address = backend.start()
     worker = DurableAIAgentWorker(TaskHubGrpcWorker(host_address=address))
-    for build in (app_module.build_orders, app_module.build_signoff, app_module.build_echo):
+    builders = (
+        app_module.build_orders,
+        app_module.build_signoff,
+        app_module.build_batch,
+        app_module.build_echo,
+    )
+    for build in builders:
         worker.configure_workflow(build())
     worker.start()
     try:

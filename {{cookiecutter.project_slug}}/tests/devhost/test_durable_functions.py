@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from typing import Any
 
 import requests
@@ -183,15 +185,41 @@ def test_instance_id_of_a_running_orchestration_cannot_be_reused(basics: DevHost
     assert response.status_code == 500
 
 
-def test_call_with_retry_policy_runs_when_the_first_attempt_succeeds(basics: DevHost) -> None:
-    status = completed(basics, "retries", "succeed")
-    assert (status["runtimeStatus"], status["output"]) == ("Completed", "Hello again!")
+def attempts(key: str) -> int:
+    return int(sys.modules["basics_app"].ATTEMPTS[key])
 
 
-def test_failed_call_with_retry_policy_fails_instead_of_hanging(basics: DevHost) -> None:
-    status = completed(basics, "retries", "fail")
+def test_call_with_retry_policy_repeats_until_an_attempt_succeeds(basics: DevHost) -> None:
+    status = completed(basics, "retries", ["third-time", 3])
+    assert status["runtimeStatus"] == "Completed"
+    assert status["output"] == [
+        "third-time after 3 attempts",
+        "Hello third-time!",
+        "Hello afterwards!",
+    ]
+    assert attempts("third-time") == 3
+
+
+def test_call_with_retry_policy_fails_once_its_attempts_are_spent(basics: DevHost) -> None:
+    status = completed(basics, "retries", ["spent", 2])
     assert status["runtimeStatus"] == "Failed"
-    assert "retries are not emulated by devhost" in status["output"]
+    last_failure = "Activity function 'flaky' failed: ConnectionError: attempt 2 for spent"
+    assert last_failure in status["output"]
+    assert attempts("spent") == 2
+
+
+def test_retry_waits_the_first_retry_interval_before_each_new_attempt(basics: DevHost) -> None:
+    began = time.monotonic()
+    completed(basics, "retries", ["patient", 3])
+    assert time.monotonic() - began >= 2 * 0.2
+
+
+def test_sub_orchestrator_with_retry_policy_starts_a_new_child_per_attempt(
+    basics: DevHost,
+) -> None:
+    status = completed(basics, "retries_child", "child")
+    assert (status["runtimeStatus"], status["output"]) == ("Completed", "child after 3 attempts")
+    assert attempts("child") == 3
 
 
 def test_suspended_instance_holds_events_until_resumed(basics: DevHost) -> None:

@@ -3,6 +3,7 @@
 `orders` runs: intake (activity) -> writer (agent entity) -> draft (activity) ->
 review (sub-workflow `orders_review`, which asks a human) -> ship (activity).
 `signoff` asks a human directly, without a sub-workflow; `echo` answers at once.
+`batch` hands each comma-separated item to its own `batch_check` child, which asks a human.
 """
 
 from __future__ import annotations
@@ -81,6 +82,30 @@ async def echo(text: str, ctx: WorkflowContext[None, str]) -> None:
     await ctx.yield_output(text[::-1])
 
 
+class ItemCheck(Executor):
+    def __init__(self) -> None:
+        super().__init__(id="item_check")
+
+    @handler
+    async def ask(self, item: str, ctx: WorkflowContext) -> None:
+        await ctx.request_info({"item": item}, dict)
+
+    @response_handler
+    async def answered(
+        self, original: dict[str, Any], answer: dict[str, Any], ctx: WorkflowContext[None, str]
+    ) -> None:
+        await ctx.yield_output(f"{original['item']}: {answer.get('verdict', 'none')}")
+
+
+async def split_items(items: str, ctx: WorkflowContext[str]) -> None:
+    for item in items.split(","):
+        await ctx.send_message(item)
+
+
+async def tally(verdict: str, ctx: WorkflowContext[None, str]) -> None:
+    await ctx.yield_output(verdict)
+
+
 def build_orders() -> Workflow:
     review = WorkflowBuilder(name="orders_review", start_executor=Reviewer()).build()
     intake_step = executor(id="intake")(intake)
@@ -99,11 +124,23 @@ def build_signoff() -> Workflow:
     return WorkflowBuilder(name="signoff", start_executor=SignOff()).build()
 
 
+def build_batch() -> Workflow:
+    check = WorkflowBuilder(name="batch_check", start_executor=ItemCheck()).build()
+    split_step = executor(id="split")(split_items)
+    check_step = WorkflowExecutor(check, id="check")
+    tally_step = executor(id="tally")(tally)
+    return (
+        WorkflowBuilder(name="batch", start_executor=split_step, output_from=[tally_step])
+        .add_chain([split_step, check_step, tally_step])
+        .build()
+    )
+
+
 def build_echo() -> Workflow:
     return WorkflowBuilder(name="echo", start_executor=executor(id="echo")(echo)).build()
 
 
 app = AgentFunctionApp(
-    workflows=[build_orders(), build_signoff(), build_echo()],
+    workflows=[build_orders(), build_signoff(), build_batch(), build_echo()],
     http_auth_level=func.AuthLevel.FUNCTION,
 )

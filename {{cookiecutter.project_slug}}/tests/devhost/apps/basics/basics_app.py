@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Generator
 from datetime import timedelta
 from typing import Any
@@ -189,12 +190,41 @@ def loops(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
 
 
 @app.orchestration_trigger(context_name="context")
-def retries(context: df.DurableOrchestrationContext) -> Generator[Any, Any, str]:
-    policy = df.RetryOptions(first_retry_interval_in_milliseconds=100, max_number_of_attempts=2)
-    greeting: str = yield context.call_activity_with_retry("say_hello", policy, "again")
-    if context.get_input() == "fail":
-        yield context.call_activity_with_retry("explode", policy, "twice")
-    return greeting
+def retries(context: df.DurableOrchestrationContext) -> Generator[Any, Any, list[str]]:
+    """Retries `flaky` beside a plain call, then makes one more call."""
+    key, attempts = context.get_input()
+    policy = df.RetryOptions(200, max_number_of_attempts=attempts)
+    retried = context.call_activity_with_retry("flaky", policy, key)
+    results: list[str] = yield context.task_all([retried, context.call_activity("say_hello", key)])
+    last: str = yield context.call_activity("say_hello", "afterwards")
+    return [*results, last]
+
+
+@app.orchestration_trigger(context_name="context")
+def retries_child(context: df.DurableOrchestrationContext) -> Generator[Any, Any, str]:
+    policy = df.RetryOptions(100, max_number_of_attempts=3)
+    result: str = yield context.call_sub_orchestrator_with_retry(
+        "flaky_child", policy, context.get_input()
+    )
+    return result
+
+
+@app.orchestration_trigger(context_name="context")
+def flaky_child(context: df.DurableOrchestrationContext) -> Generator[Any, Any, str]:
+    result: str = yield context.call_activity("flaky", context.get_input())
+    return result
+
+
+ATTEMPTS: Counter[str] = Counter()
+
+
+@app.activity_trigger(input_name="key")
+def flaky(key: str) -> str:
+    """Fails the first two times it is called with a key; the tests read ATTEMPTS."""
+    ATTEMPTS[key] += 1
+    if ATTEMPTS[key] < 3:
+        raise ConnectionError(f"attempt {ATTEMPTS[key]} for {key}")
+    return f"{key} after {ATTEMPTS[key]} attempts"
 
 
 @app.activity_trigger(input_name="name")
