@@ -34,6 +34,11 @@ COMBINATIONS = {
     "without-approval": {"approval_workflow": "none"},
     "without-trip-booking": {"composition_workflow": "none"},
     "without-content-review": {"model_provider": "azure_openai", "agent_workflow": "none"},
+    "only-quotes": {
+        "triage_workflow": "none",
+        "approval_workflow": "none",
+        "composition_workflow": "none",
+    },
 }
 LEFT_OUT = {
     "triage_workflow": ("build_triage_workflow", "workflows.triage", "support_triage"),
