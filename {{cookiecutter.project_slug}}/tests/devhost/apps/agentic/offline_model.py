@@ -1,4 +1,8 @@
-"""A chat client that never leaves the machine: it answers in upper case."""
+"""A chat client that never leaves the machine: it answers in upper case.
+
+devhost's tests keep their own fake rather than the project's tests/fake_chat_client.py,
+which exists only in projects generated with a model provider.
+"""
 
 from __future__ import annotations
 
