@@ -1,6 +1,7 @@
 """Shared fixtures: the app's workflows, and a durable backend that runs them."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from agent_framework import Workflow
@@ -12,7 +13,7 @@ from durabletask.worker import TaskHubGrpcWorker
 {% if cookiecutter.model_provider != "none" %}
 from tests.fake_chat_client import FakeChatClient
 {% endif %}
-from tests.http_host import free_port
+from tests.http_host import Host, free_port, running_host
 from workflows import build_workflows
 
 
@@ -47,3 +48,10 @@ def durable_client() -> Iterator[DurableWorkflowClient]:
     finally:
         agent_worker.stop()
         backend.stop()
+
+
+@pytest.fixture(scope="session")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
+    """The Functions host the HTTP tests drive (see ``tests/http_host.py``)."""
+    with running_host(Path(tmp_path_factory.mktemp("host"))) as running:
+        yield running

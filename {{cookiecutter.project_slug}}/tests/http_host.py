@@ -11,6 +11,7 @@
                     emulator running.
 """
 
+import json
 import os
 import shutil
 import socket
@@ -18,16 +19,19 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
 PROJECT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 120
+RUN_SECONDS = 60
+FINISHED = {"Completed", "Failed", "Terminated", "Canceled"}
 {% if cookiecutter.model_provider != "none" %}
 # Agents answer from the offline fake model here, so the agent workflow runs without credentials.
 EMBEDDED_APP = "tests.offline_function_app:app"
@@ -46,6 +50,34 @@ class Host:
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/api/{path}"
+
+    def post_json(self, url: str, value: Any) -> requests.Response:
+        """POST ``value`` as a JSON body (``None`` too, as ``null``)."""
+        headers = {**self.headers, "Content-Type": "application/json"}
+        return requests.post(url, data=json.dumps(value), headers=headers, timeout=30)
+
+    def start(self, workflow: str, body: Any, run_id: str | None = None) -> requests.Response:
+        params = {"runId": run_id} if run_id else None
+        url = self.url(f"workflow/{workflow}/run")
+        headers = {**self.headers, "Content-Type": "application/json"}
+        return requests.post(url, data=json.dumps(body), params=params, headers=headers, timeout=30)
+
+    def status_until(
+        self, status_url: str, done: Callable[[dict[str, Any]], Any]
+    ) -> dict[str, Any]:
+        """Poll a status URL until ``done(status)`` holds; fail after ``RUN_SECONDS``."""
+        deadline = time.monotonic() + RUN_SECONDS
+        while time.monotonic() < deadline:
+            response = requests.get(status_url, headers=self.headers, timeout=10)
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            if done(body):
+                return body
+            time.sleep(0.1)
+        raise AssertionError(f"{status_url} did not get there within {RUN_SECONDS}s")
+
+    def finished(self, status_url: str) -> dict[str, Any]:
+        return self.status_until(status_url, lambda body: body["runtimeStatus"] in FINISHED)
 
 
 def free_port() -> int:

@@ -3,6 +3,8 @@
 Every scenario starts a workflow with a JSON body, answers each human request in turn (the
 request id must start with ``request_prefix``: nested requests are qualified with the
 sub-workflow executor's id), and expects the final output to contain ``expected_output``.
+Every rejected start is a body the workflow must refuse, failing the run with an error that
+contains each of ``problems``.
 """
 
 from dataclasses import asdict, dataclass, field, is_dataclass
@@ -35,6 +37,14 @@ class Scenario:
     request_prefix: str = ""
     expected_request: dict[str, Any] = field(default_factory=dict)
     calls_the_model: bool = False
+
+
+@dataclass(frozen=True)
+class RejectedStart:
+    id: str
+    workflow: str
+    body: Any
+    problems: tuple[str, ...]
 
 
 def output_matches(output: Any, expected: dict[str, Any]) -> bool:
@@ -124,3 +134,67 @@ SCENARIOS = [
     ),
 {% endif %}
 ]
+
+REJECTED_STARTS = [
+{% if cookiecutter.triage_workflow != "none" %}
+    RejectedStart(
+        "ticket-that-is-a-list",
+        TRIAGE,
+        ["Refund please"],
+        ('must be a JSON object, got ["Refund please"]',),
+    ),
+    RejectedStart(
+        "ticket-with-wrong-types-and-an-unknown-field",
+        TRIAGE,
+        {"subject": " ", "body": 3, "tier": "gold"},
+        (
+            "subject: String should have at least 1 character",
+            "body: Input should be a valid string, got 3",
+            "tier is not a field of Ticket",
+        ),
+    ),
+{% endif %}
+{% if cookiecutter.fanout_workflow != "none" %}
+    RejectedStart(
+        "purchase-with-a-list-item-and-a-fractional-quantity",
+        QUOTES,
+        {"item": ["lamp"], "quantity": 2.5},
+        (
+            'item: Input should be a valid string, got ["lamp"]',
+            "quantity: Input should be a valid integer, got 2.5",
+        ),
+    ),
+    RejectedStart("purchase-that-is-a-number", QUOTES, 42, ("must be a JSON object, got 42",)),
+{% endif %}
+{% if cookiecutter.approval_workflow != "none" %}
+    RejectedStart(
+        "expense-with-a-negative-amount",
+        APPROVAL,
+        {"employee": "ana", "amount": -500, "category": "travel"},
+        ("amount: Input should be greater than 0, got -500",),
+    ),
+    RejectedStart(
+        "expense-that-is-a-string",
+        APPROVAL,
+        "ana spent 500",
+        ('must be a JSON object, got "ana spent 500"',),
+    ),
+{% endif %}
+{% if cookiecutter.composition_workflow != "none" %}
+    RejectedStart(
+        "trip-with-nights-in-words",
+        TRIP,
+        {"traveller": "ana", "destination": "Lisbon", "nights": "three", "budget": 1000},
+        ('nights: Input should be a valid integer, got "three"',),
+    ),
+    RejectedStart(
+        "trip-missing-its-budget",
+        TRIP,
+        {"traveller": "ana", "destination": "Lisbon", "nights": 0},
+        ("nights: Input should be greater than or equal to 1, got 0", "budget is missing"),
+    ),
+{% endif %}
+]
+
+# Answers that no human step accepts: each must be refused and the question asked again.
+INVALID_ANSWERS: tuple[Any, ...] = ([True], "yes", None, {}, {"approved": "true", "confirm": 1})

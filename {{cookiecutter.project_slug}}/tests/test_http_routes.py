@@ -1,55 +1,50 @@
-"""Every workflow over real HTTP: run, status, respond, completed.
+"""Every workflow over real HTTP: run, status, respond, completed; bad bodies and answers.
 
 By default the app is served by the embedded development host (``python -m devhost``);
 see ``tests/http_host.py`` to run the same tests against ``func start`` or any running host.
 """
 
 import os
-import time
-from collections.abc import Iterator
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.http_host import Host, running_host
-from tests.scenarios import SCENARIOS, Scenario, output_matches
+from tests.http_host import Host
+from tests.scenarios import (
+    INVALID_ANSWERS,
+    REJECTED_STARTS,
+    SCENARIOS,
+    RejectedStart,
+    Scenario,
+    output_matches,
+)
 
 pytestmark = pytest.mark.http
-TIMEOUT_SECONDS = 60
-FINISHED = {"Completed", "Failed", "Terminated", "Canceled"}
+ASKING = [scenario for scenario in SCENARIOS if scenario.answers]
 
 
-@pytest.fixture(scope="module")
-def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    with running_host(Path(tmp_path_factory.mktemp("host"))) as running:
-        yield running
-
-
-def status_until(host: Host, status_url: str, done: Any) -> dict[str, Any]:
-    deadline = time.monotonic() + TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        response = requests.get(status_url, headers=host.headers, timeout=10)
-        assert response.status_code == 200, response.text
-        body: dict[str, Any] = response.json()
-        if done(body):
-            return body
-        time.sleep(0.2)
-    raise AssertionError(f"{status_url} did not get there within {TIMEOUT_SECONDS}s")
-
-
-def start(host: Host, scenario: Scenario) -> dict[str, Any]:
-    response = requests.post(
-        host.url(f"workflow/{scenario.workflow}/run"),
-        json=scenario.body,
-        headers=host.headers,
-        timeout=30,
-    )
+def start(host: Host, scenario: Scenario) -> str:
+    """Start ``scenario`` and return its status URL."""
+    response = host.start(scenario.workflow, scenario.body)
     assert response.status_code == 202, response.text
-    started: dict[str, Any] = response.json()
-    return started
+    status_url: str = response.json()["statusQueryGetUri"]
+    return status_url
+
+
+def pending_request(host: Host, status_url: str, not_id: str = "") -> dict[str, Any]:
+    """The run's one pending human request, once there is one whose id is not ``not_id``."""
+    status = host.status_until(
+        status_url,
+        lambda body: (
+            [r for r in body.get("pendingHumanInputRequests", []) if r["requestId"] != not_id]
+            or body["runtimeStatus"] not in {"Running", "Pending"}
+        ),
+    )
+    assert status["runtimeStatus"] == "Running", status
+    (pending,) = status["pendingHumanInputRequests"]
+    request: dict[str, Any] = pending
+    return request
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
@@ -59,40 +54,57 @@ def test_scenario_runs_over_http(host: Host, scenario: Scenario) -> None:
             "this host would call the real model: configure the model settings, `az login`,"
             " and set DAFX_REAL_MODEL=1 to include it"
         )
-    started = start(host, scenario)
-    status_url = started["statusQueryGetUri"]
+    status_url = start(host, scenario)
 
     for answer in scenario.answers:
-        status = status_until(
-            host,
-            status_url,
-            lambda body: body.get("pendingHumanInputRequests") or body["runtimeStatus"] in FINISHED,
-        )
-        (pending,) = status["pendingHumanInputRequests"]
+        pending = pending_request(host, status_url)
         assert pending["requestId"].startswith(scenario.request_prefix)
         assert output_matches(pending["requestData"], scenario.expected_request)
-        response = requests.post(
-            pending["respondUrl"], json=answer, headers=host.headers, timeout=30
-        )
+        response = host.post_json(pending["respondUrl"], answer)
         assert response.status_code == 200, response.text
 
-    final = status_until(host, status_url, lambda body: body["runtimeStatus"] in FINISHED)
+    final = host.finished(status_url)
     assert final["runtimeStatus"] == "Completed", final
     assert output_matches(final["output"][-1], scenario.expected_output), final["output"]
 
 
-def test_a_run_whose_body_misses_fields_fails_naming_them(host: Host) -> None:
-    typed = [scenario for scenario in SCENARIOS if isinstance(scenario.body, dict)]
-    if not typed:
-        pytest.skip("no workflow in this project starts from a JSON object")
-    started = start(host, replace(typed[0], body={"unexpected": 1}))
+@pytest.mark.parametrize("rejected", REJECTED_STARTS, ids=lambda r: r.id)
+def test_a_bad_start_body_fails_the_run_naming_every_problem(
+    host: Host, rejected: RejectedStart
+) -> None:
+    response = host.start(rejected.workflow, rejected.body)
+    assert response.status_code == 202, response.text
 
-    final = status_until(
-        host, started["statusQueryGetUri"], lambda body: body["runtimeStatus"] in FINISHED
-    )
+    final = host.finished(response.json()["statusQueryGetUri"])
 
     assert final["runtimeStatus"] == "Failed"
-    assert "missing" in final["error"] and "unknown unexpected" in final["error"]
+    for problem in rejected.problems:
+        assert problem in final["error"]
+    assert "Expected a JSON object with" in final["error"]
+
+
+@pytest.mark.parametrize("scenario", ASKING, ids=lambda s: s.id)
+def test_invalid_answers_keep_the_run_waiting_and_say_what_was_wrong(
+    host: Host, scenario: Scenario
+) -> None:
+    status_url = start(host, scenario)
+    pending = pending_request(host, status_url)
+
+    for answer in INVALID_ANSWERS:
+        response = host.post_json(pending["respondUrl"], answer)
+        assert response.status_code == 200, response.text
+        asked_again = pending_request(host, status_url, not_id=pending["requestId"])
+        assert asked_again["requestId"].startswith(scenario.request_prefix)
+        assert asked_again["requestData"]["rejected_answer"] == answer
+        assert asked_again["requestData"]["problem"].startswith("The last answer was not used: ")
+        assert asked_again["requestData"]["answer_with"] == pending["requestData"]["answer_with"]
+        pending = asked_again
+
+    response = host.post_json(pending["respondUrl"], scenario.answers[0])
+    assert response.status_code == 200, response.text
+    final = host.finished(status_url)
+    assert final["runtimeStatus"] == "Completed", final
+    assert output_matches(final["output"][-1], scenario.expected_output), final["output"]
 
 
 def test_status_of_an_unknown_instance_is_404(host: Host) -> None:
@@ -116,29 +128,26 @@ def test_run_without_a_body_is_400(host: Host) -> None:
 
 @pytest.fixture
 def waiting_run(host: Host) -> dict[str, Any]:
-    """A run paused on a human request: its status, with ``pendingHumanInputRequests``."""
-    asking = [scenario for scenario in SCENARIOS if scenario.answers]
-    if not asking:
+    """A run paused on a human request: that request, with its ``respondUrl``."""
+    if not ASKING:
         pytest.skip("no workflow in this project asks for human input")
-    started = start(host, asking[0])
-    return status_until(
-        host, started["statusQueryGetUri"], lambda body: body.get("pendingHumanInputRequests")
-    )
+    return pending_request(host, start(host, ASKING[0]))
 
 
 def test_an_answer_that_is_not_json_is_400(host: Host, waiting_run: dict[str, Any]) -> None:
-    respond_url = waiting_run["pendingHumanInputRequests"][0]["respondUrl"]
-
-    response = requests.post(respond_url, data="yes please", headers=host.headers, timeout=10)
+    response = requests.post(
+        waiting_run["respondUrl"], data="yes please", headers=host.headers, timeout=10
+    )
 
     assert response.status_code == 400
     assert "JSON" in response.text
 
 
-def test_an_answer_to_an_unknown_request_is_404(host: Host, waiting_run: dict[str, Any]) -> None:
-    respond_url = waiting_run["pendingHumanInputRequests"][0]["respondUrl"]
-    unknown = respond_url.rsplit("/", 1)[0] + "/missing~0~request"
+def test_an_answer_to_an_unknown_nested_request_is_404(
+    host: Host, waiting_run: dict[str, Any]
+) -> None:
+    unknown = waiting_run["respondUrl"].rsplit("/", 1)[0] + "/missing~0~request"
 
-    response = requests.post(unknown, json={"approved": True}, headers=host.headers, timeout=10)
+    response = host.post_json(unknown, {"approved": True})
 
     assert response.status_code == 404

@@ -1,11 +1,12 @@
 """Expense approval: small claims pass on policy, larger ones wait for a human decision.
 
 The approval request is a plain dict so the status route shows it as readable JSON, and the
-human answers with a plain JSON object such as ``{"approved": true, "comment": "ok"}``.
+human answers with a JSON object such as ``{"approved": true, "comment": "ok"}``. Any other
+answer is refused and the question asked again (see ``workflows/human_input.py``).
 """
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from agent_framework import (
     Executor,
@@ -15,20 +16,26 @@ from agent_framework import (
     handler,
     response_handler,
 )
+from pydantic import Field
 
-from workflows.messages import parse_message
+from workflows.human_input import ask, read_answer
+from workflows.messages import InboundMessage, NonEmptyText, parse_start_message
 
 WORKFLOW_NAME = "{{ cookiecutter.approval_workflow }}"
 
 AUTO_APPROVAL_LIMIT = 100.0
 
 
-@dataclass
-class ExpenseClaim:
-    employee: str
-    amount: float
-    category: str
+class ExpenseClaim(InboundMessage):
+    employee: NonEmptyText
+    amount: Annotated[float, Field(gt=0)]
+    category: NonEmptyText
     description: str = ""
+
+
+class ManagerAnswer(InboundMessage):
+    approved: bool
+    comment: str = ""
 
 
 @dataclass
@@ -40,25 +47,14 @@ class ExpenseDecision:
     comment: str
 
 
-def approval_request(claim: ExpenseClaim) -> dict[str, Any]:
+def approval_question(claim: ExpenseClaim) -> dict[str, Any]:
     return {
         "question": f"Approve {claim.employee}'s {claim.category} expense of {claim.amount:.2f}?",
         "employee": claim.employee,
         "amount": claim.amount,
         "category": claim.category,
         "description": claim.description,
-        "answer_with": {"approved": "true or false", "comment": "optional text"},
     }
-
-
-def decision_from_answer(request: dict[str, Any], answer: dict[str, Any]) -> ExpenseDecision:
-    return ExpenseDecision(
-        employee=request["employee"],
-        amount=request["amount"],
-        approved=answer.get("approved") is True,
-        decided_by="manager",
-        comment=str(answer.get("comment", "")),
-    )
 
 
 class PolicyCheck(Executor):
@@ -68,26 +64,35 @@ class PolicyCheck(Executor):
         super().__init__(id="policy_check")
 
     @handler
-    async def review(
-        self, body: ExpenseClaim | dict[str, Any], ctx: WorkflowContext[None, ExpenseDecision]
-    ) -> None:
-        claim: ExpenseClaim = parse_message(ExpenseClaim, body)
+    async def review(self, body: object, ctx: WorkflowContext[None, ExpenseDecision]) -> None:
+        claim = parse_start_message(ExpenseClaim, body)
         if claim.amount <= AUTO_APPROVAL_LIMIT:
             comment = f"within the {AUTO_APPROVAL_LIMIT:.0f} auto-approval limit"
             await ctx.yield_output(
                 ExpenseDecision(claim.employee, claim.amount, True, "policy", comment)
             )
             return
-        await ctx.request_info(approval_request(claim), dict)
+        await ask(ctx, approval_question(claim), ManagerAnswer)
 
     @response_handler
     async def on_manager_answer(
         self,
-        original_request: dict[str, Any],
-        answer: dict[str, Any],
+        request: dict[str, Any],
+        answer: object,
         ctx: WorkflowContext[None, ExpenseDecision],
     ) -> None:
-        await ctx.yield_output(decision_from_answer(original_request, answer))
+        decision = await read_answer(ctx, request, answer, ManagerAnswer)
+        if decision is None:
+            return
+        await ctx.yield_output(
+            ExpenseDecision(
+                request["employee"],
+                request["amount"],
+                decision.approved,
+                "manager",
+                decision.comment,
+            )
+        )
 
 
 def build_expense_approval_workflow() -> Workflow:

@@ -1,20 +1,20 @@
 """Supplier quotes: fan a purchase request out to three suppliers in parallel, then pick one."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated
 
 from agent_framework import FunctionExecutor, Workflow, WorkflowBuilder, WorkflowContext, executor
+from pydantic import Field
 
-from workflows.messages import parse_message
+from workflows.messages import InboundMessage, NonEmptyText, parse_start_message
 
 WORKFLOW_NAME = "{{ cookiecutter.fanout_workflow }}"
 
 
-@dataclass
-class PurchaseRequest:
-    item: str
-    quantity: int
-    needed_within_days: int = 14
+class PurchaseRequest(InboundMessage):
+    item: NonEmptyText
+    quantity: Annotated[int, Field(ge=1)]
+    needed_within_days: Annotated[int, Field(ge=0)] = 14
 
 
 @dataclass
@@ -76,13 +76,8 @@ class QuoteReply:
     quote: Quote
 
 
-async def broadcast_request(
-    body: PurchaseRequest | dict[str, Any], ctx: WorkflowContext[PurchaseRequest]
-) -> None:
-    request: PurchaseRequest = parse_message(PurchaseRequest, body)
-    if request.quantity < 1:
-        raise ValueError(f"quantity must be at least 1, got {request.quantity}")
-    await ctx.send_message(request)
+async def broadcast_request(body: object, ctx: WorkflowContext[PurchaseRequest]) -> None:
+    await ctx.send_message(parse_start_message(PurchaseRequest, body))
 
 
 def supplier(terms: SupplierTerms) -> FunctionExecutor:

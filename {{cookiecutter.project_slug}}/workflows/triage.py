@@ -1,7 +1,7 @@
 """Support ticket triage: classify a ticket, then route it to one desk with switch-case edges."""
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Literal
 
 from agent_framework import (
     Case,
@@ -13,7 +13,7 @@ from agent_framework import (
     executor,
 )
 
-from workflows.messages import parse_message
+from workflows.messages import InboundMessage, NonEmptyText, parse_start_message
 
 WORKFLOW_NAME = "{{ cookiecutter.triage_workflow }}"
 
@@ -26,11 +26,10 @@ FIRST_RESPONSES = {
 }
 
 
-@dataclass
-class Ticket:
-    subject: str
+class Ticket(InboundMessage):
+    subject: NonEmptyText
     body: str
-    customer_tier: str = "standard"
+    customer_tier: Literal["standard", "premium"] = "standard"
 
 
 @dataclass
@@ -61,10 +60,8 @@ def classify(ticket: Ticket) -> ClassifiedTicket:
     return ClassifiedTicket(ticket.subject, category, "high" if urgent else "normal")
 
 
-async def classify_ticket(
-    body: Ticket | dict[str, Any], ctx: WorkflowContext[ClassifiedTicket]
-) -> None:
-    await ctx.send_message(classify(parse_message(Ticket, body)))
+async def classify_ticket(body: object, ctx: WorkflowContext[ClassifiedTicket]) -> None:
+    await ctx.send_message(classify(parse_start_message(Ticket, body)))
 
 
 def desk(queue: str) -> FunctionExecutor:

@@ -2,11 +2,12 @@
 
 The fare check runs as a child orchestration and asks a human to confirm the fare. Its
 request surfaces on the outer instance with a qualified id (``fare_check~0~<id>``) and is
-answered there, so callers only ever talk to the trip they started.
+answered there, so callers only ever talk to the trip they started. An answer that is not
+``{"confirm": true|false, "note": "..."}`` is refused and the question asked again.
 """
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from agent_framework import (
     Executor,
@@ -18,8 +19,10 @@ from agent_framework import (
     handler,
     response_handler,
 )
+from pydantic import Field
 
-from workflows.messages import parse_message
+from workflows.human_input import ask, read_answer
+from workflows.messages import InboundMessage, NonEmptyText, parse_start_message
 
 WORKFLOW_NAME = "{{ cookiecutter.composition_workflow }}"
 FARE_CHECK_WORKFLOW_NAME = "{{ cookiecutter.composition_workflow }}_fare_check"
@@ -30,12 +33,16 @@ FARES = {"lisbon": 180.0, "tokyo": 950.0, "nairobi": 640.0}
 DEFAULT_FARE = 500.0
 
 
-@dataclass
-class TripRequest:
-    traveller: str
-    destination: str
-    nights: int
-    budget: float
+class TripRequest(InboundMessage):
+    traveller: NonEmptyText
+    destination: NonEmptyText
+    nights: Annotated[int, Field(ge=1)]
+    budget: Annotated[float, Field(gt=0)]
+
+
+class FareAnswer(InboundMessage):
+    confirm: bool
+    note: str = ""
 
 
 @dataclass
@@ -77,7 +84,6 @@ def fare_question(quote: FareQuote) -> dict[str, Any]:
         "quote": asdict(quote),
         "trip_total": total,
         "over_budget": total > quote.budget,
-        "answer_with": {"confirm": "true or false", "note": "optional text"},
     }
 
 
@@ -88,19 +94,21 @@ class FareHold(Executor):
         super().__init__(id="fare_hold")
 
     @handler
-    async def ask(self, quote: FareQuote, ctx: WorkflowContext) -> None:
-        await ctx.request_info(fare_question(quote), dict)
+    async def ask_traveller(self, quote: FareQuote, ctx: WorkflowContext) -> None:
+        await ask(ctx, fare_question(quote), FareAnswer)
 
     @response_handler
     async def on_answer(
         self,
-        original_request: dict[str, Any],
-        answer: dict[str, Any],
+        request: dict[str, Any],
+        answer: object,
         ctx: WorkflowContext[None, FareConfirmation],
     ) -> None:
-        quote = FareQuote(**original_request["quote"])
-        confirmed = answer.get("confirm") is True
-        await ctx.yield_output(FareConfirmation(quote, confirmed, str(answer.get("note", ""))))
+        decision = await read_answer(ctx, request, answer, FareAnswer)
+        if decision is None:
+            return
+        quote = FareQuote(**request["quote"])
+        await ctx.yield_output(FareConfirmation(quote, decision.confirm, decision.note))
 
 
 def booking_from(confirmation: FareConfirmation) -> Booking:
@@ -110,11 +118,8 @@ def booking_from(confirmation: FareConfirmation) -> Booking:
     return Booking(quote.traveller, quote.destination, status, total, confirmation.note)
 
 
-async def plan_trip(body: TripRequest | dict[str, Any], ctx: WorkflowContext[FareQuote]) -> None:
-    request: TripRequest = parse_message(TripRequest, body)
-    if request.nights < 1:
-        raise ValueError(f"nights must be at least 1, got {request.nights}")
-    await ctx.send_message(price_trip(request))
+async def plan_trip(body: object, ctx: WorkflowContext[FareQuote]) -> None:
+    await ctx.send_message(price_trip(parse_start_message(TripRequest, body)))
 
 
 async def finalize_booking(

@@ -1,4 +1,9 @@
-"""Expense approval, run in-process: policy decides small claims, a human the rest."""
+"""Expense approval, run in-process: policy decides small claims, a valid human answer the rest."""
+
+from typing import Any
+
+import pytest
+from agent_framework import Workflow
 
 from workflows.expense_approval import (
     ExpenseClaim,
@@ -6,9 +11,18 @@ from workflows.expense_approval import (
     build_expense_approval_workflow,
 )
 
+TAXI = ExpenseClaim(employee="ana", amount=250, category="travel", description="taxi")
+
+
+async def ask_manager(workflow: Workflow, claim: ExpenseClaim) -> tuple[str, dict[str, Any]]:
+    (request,) = (await workflow.run(claim)).get_request_info_events()
+    return request.request_id, request.data
+
 
 async def test_claims_within_the_limit_are_approved_without_asking() -> None:
-    result = await build_expense_approval_workflow().run(ExpenseClaim("ana", 100, "meals"))
+    claim = ExpenseClaim(employee="ana", amount=100, category="meals")
+
+    result = await build_expense_approval_workflow().run(claim)
 
     assert result.get_request_info_events() == []
     assert result.get_outputs() == [
@@ -17,28 +31,57 @@ async def test_claims_within_the_limit_are_approved_without_asking() -> None:
 
 
 async def test_larger_claims_ask_a_manager_with_readable_json() -> None:
-    result = await build_expense_approval_workflow().run(ExpenseClaim("ana", 250, "travel", "taxi"))
+    _, question = await ask_manager(build_expense_approval_workflow(), TAXI)
 
-    (request,) = result.get_request_info_events()
-    assert request.data["question"] == "Approve ana's travel expense of 250.00?"
-    assert (request.data["amount"], request.data["description"]) == (250, "taxi")
-    assert result.get_outputs() == []
+    assert question["question"] == "Approve ana's travel expense of 250.00?"
+    assert (question["amount"], question["description"]) == (250, "taxi")
+    assert question["answer_with"] == {
+        "approved": "boolean, required",
+        "comment": "string, optional",
+    }
 
 
-async def test_manager_answer_decides_the_claim() -> None:
+async def test_a_valid_manager_answer_decides_the_claim() -> None:
     workflow = build_expense_approval_workflow()
-    (request,) = (await workflow.run(ExpenseClaim("ana", 250, "travel"))).get_request_info_events()
+    request_id, _ = await ask_manager(workflow, TAXI)
 
-    answer = {"approved": True, "comment": "ok"}
-    resumed = await workflow.run(responses={request.request_id: answer})
+    resumed = await workflow.run(responses={request_id: {"approved": True, "comment": "ok"}})
 
     assert resumed.get_outputs() == [ExpenseDecision("ana", 250, True, "manager", "ok")]
 
 
-async def test_anything_but_an_explicit_true_is_a_rejection() -> None:
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ([True], "must be a JSON object, got [true]"),
+        ("yes", 'must be a JSON object, got "yes"'),
+        (None, "must be a JSON object, got null"),
+        ({"approved": "true"}, 'approved: Input should be a valid boolean, got "true"'),
+        ({"approved": 1}, "approved: Input should be a valid boolean, got 1"),
+        ({}, "approved is missing"),
+        ({"confirm": "yes"}, "confirm is not a field of ManagerAnswer"),
+    ],
+)
+async def test_an_invalid_answer_decides_nothing_and_asks_again_saying_why(
+    answer: object, problem: str
+) -> None:
     workflow = build_expense_approval_workflow()
-    (request,) = (await workflow.run(ExpenseClaim("ana", 250, "travel"))).get_request_info_events()
+    request_id, question = await ask_manager(workflow, TAXI)
 
-    resumed = await workflow.run(responses={request.request_id: {"approved": "yes"}})
+    resumed = await workflow.run(responses={request_id: answer})
 
-    assert [decision.approved for decision in resumed.get_outputs()] == [False]
+    assert resumed.get_outputs() == []
+    (again,) = resumed.get_request_info_events()
+    assert again.data["question"] == question["question"]
+    assert problem in again.data["problem"]
+    assert again.data["rejected_answer"] == answer
+
+
+async def test_a_valid_answer_after_an_invalid_one_decides_the_claim() -> None:
+    workflow = build_expense_approval_workflow()
+    request_id, _ = await ask_manager(workflow, TAXI)
+    (again,) = (await workflow.run(responses={request_id: "yes"})).get_request_info_events()
+
+    resumed = await workflow.run(responses={again.request_id: {"approved": False}})
+
+    assert resumed.get_outputs() == [ExpenseDecision("ana", 250, False, "manager", "")]

@@ -23,24 +23,26 @@ async def triage(ticket: Ticket) -> TriageDecision:
 async def test_ticket_is_routed_to_the_desk_for_its_category(
     subject: str, body: str, queue: str
 ) -> None:
-    decision = await triage(Ticket(subject, body))
+    decision = await triage(Ticket(subject=subject, body=body))
 
     assert (decision.category, decision.queue) == (queue, queue)
 
 
 async def test_premium_customers_get_high_priority() -> None:
-    decision = await triage(Ticket("Question", "How do I export data?", "premium"))
+    decision = await triage(
+        Ticket(subject="Question", body="How do I export data?", customer_tier="premium")
+    )
 
     assert decision.priority == "high"
 
 
 async def test_urgent_tickets_get_high_priority() -> None:
-    decision = await triage(Ticket("URGENT", "Our invoice is wrong"))
+    decision = await triage(Ticket(subject="URGENT", body="Our invoice is wrong"))
 
     assert (decision.queue, decision.priority) == ("billing", "high")
 
 
 async def test_ordinary_tickets_get_normal_priority() -> None:
-    decision = await triage(Ticket("Question", "How do I export data?"))
+    decision = await triage(Ticket(subject="Question", body="How do I export data?"))
 
     assert decision.priority == "normal"

@@ -6,7 +6,7 @@ from agent_framework import Workflow
 
 from workflows.trip_booking import Booking, TripRequest, build_trip_booking_workflow
 
-LISBON = TripRequest("ana", "Lisbon", 3, 1000)
+LISBON = TripRequest(traveller="ana", destination="Lisbon", nights=3, budget=1000)
 
 
 async def ask_fare(workflow: Workflow, trip: TripRequest) -> tuple[str, dict[str, Any]]:
@@ -22,7 +22,9 @@ async def test_fare_question_surfaces_from_the_sub_workflow() -> None:
 
 
 async def test_trips_over_budget_are_flagged_in_the_question() -> None:
-    _, question = await ask_fare(build_trip_booking_workflow(), TripRequest("bo", "Tokyo", 5, 900))
+    tokyo = TripRequest(traveller="bo", destination="Tokyo", nights=5, budget=900)
+
+    _, question = await ask_fare(build_trip_booking_workflow(), tokyo)
 
     assert question["over_budget"] is True
 
@@ -43,3 +45,16 @@ async def test_declined_fare_cancels_the_trip_at_no_cost() -> None:
     result = await workflow.run(responses={request_id: {"confirm": False}})
 
     assert result.get_outputs() == [Booking("ana", "lisbon", "cancelled", 0.0, "")]
+
+
+async def test_an_invalid_nested_answer_books_nothing_and_asks_again() -> None:
+    workflow = build_trip_booking_workflow()
+    request_id, _ = await ask_fare(workflow, LISBON)
+
+    result = await workflow.run(responses={request_id: {"confirm": "yes"}})
+
+    assert result.get_outputs() == []
+    (again,) = result.get_request_info_events()
+    assert 'confirm: Input should be a valid boolean, got "yes"' in again.data["problem"]
+    booked = await workflow.run(responses={again.request_id: {"confirm": True}})
+    assert booked.get_outputs() == [Booking("ana", "lisbon", "booked", 600.0, "")]

@@ -1,0 +1,118 @@
+"""What AgentFunctionApp's routes do today where a caller could lose an answer or a run.
+
+These routes belong to the library, not to this project, so they are pinned here rather
+than patched: when an upgrade changes one of these behaviours, its test fails, and the
+"Known limitations" section of the README is updated with it.
+"""
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+import requests
+
+from tests.http_host import Host
+from tests.scenarios import SCENARIOS, Scenario, output_matches
+
+pytestmark = pytest.mark.http
+ASKING = [scenario for scenario in SCENARIOS if scenario.answers]
+TYPED = [scenario for scenario in SCENARIOS if not scenario.calls_the_model]
+
+
+@pytest.fixture
+def asking() -> Scenario:
+    if not ASKING:
+        pytest.skip("no workflow in this project asks for human input")
+    return ASKING[0]
+
+
+def start(host: Host, scenario: Scenario, run_id: str | None = None) -> dict[str, Any]:
+    response = host.start(scenario.workflow, scenario.body, run_id)
+    assert response.status_code == 202, response.text
+    started: dict[str, Any] = response.json()
+    return started
+
+
+def waiting(host: Host, scenario: Scenario) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Start ``scenario`` and return the run and its pending request."""
+    started = start(host, scenario)
+    status = host.status_until(
+        started["statusQueryGetUri"], lambda body: body.get("pendingHumanInputRequests")
+    )
+    return started, status["pendingHumanInputRequests"][0]
+
+
+def test_an_answer_to_an_unknown_plain_request_id_is_acknowledged_and_ignored(
+    host: Host, asking: Scenario
+) -> None:
+    started, pending = waiting(host, asking)
+    unknown = pending["respondUrl"].rsplit("/", 1)[0] + "/no-such-request"
+
+    response = host.post_json(unknown, asking.answers[0])
+
+    assert response.status_code == 200
+    status = requests.get(started["statusQueryGetUri"], headers=host.headers, timeout=10).json()
+    assert status["runtimeStatus"] == "Running"
+    assert [r["requestId"] for r in status["pendingHumanInputRequests"]] == [pending["requestId"]]
+
+
+def test_two_answers_at_once_are_both_acknowledged_and_only_one_is_used(
+    host: Host, asking: Scenario
+) -> None:
+    started, pending = waiting(host, asking)
+    codes: list[int] = []
+
+    def answer() -> None:
+        codes.append(host.post_json(pending["respondUrl"], asking.answers[0]).status_code)
+
+    senders = [threading.Thread(target=answer) for _ in range(2)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    final = host.finished(started["statusQueryGetUri"])
+
+    assert codes == [200, 200]
+    assert final["runtimeStatus"] == "Completed"
+    assert len(final["output"]) == 1
+    assert output_matches(final["output"][0], asking.expected_output)
+
+
+def test_an_answer_to_a_finished_run_is_500_with_an_empty_body(
+    host: Host, asking: Scenario
+) -> None:
+    started, pending = waiting(host, asking)
+    assert host.post_json(pending["respondUrl"], asking.answers[0]).status_code == 200
+    host.finished(started["statusQueryGetUri"])
+
+    response = host.post_json(pending["respondUrl"], asking.answers[0])
+
+    assert (response.status_code, response.text) == (500, "")
+
+
+def test_run_id_of_a_finished_run_of_another_workflow_silently_replaces_it(host: Host) -> None:
+    first, second = (TYPED[0], next((s for s in TYPED if s.workflow != TYPED[0].workflow), None))
+    if second is None:
+        pytest.skip("this project hosts only one workflow that runs without a model")
+    finished = start(host, first, run_id=f"shared-{uuid.uuid4().hex}")
+    host.finished(finished["statusQueryGetUri"])
+
+    replacing = host.start(second.workflow, second.body, finished["instanceId"])
+    assert replacing.status_code == 202, replacing.text
+    host.finished(replacing.json()["statusQueryGetUri"])
+
+    old = requests.get(finished["statusQueryGetUri"], headers=host.headers, timeout=10)
+    assert old.status_code == 404
+
+
+def test_run_id_of_a_running_instance_is_500_with_an_empty_body(
+    host: Host, asking: Scenario
+) -> None:
+    started, _ = waiting(host, asking)
+
+    response = host.start(asking.workflow, asking.body, started["instanceId"])
+
+    assert (response.status_code, response.text) == (500, "")
+    status = requests.get(started["statusQueryGetUri"], headers=host.headers, timeout=10).json()
+    assert status["runtimeStatus"] == "Running"
