@@ -4,6 +4,7 @@
   (imports, routes and doc lines for them are already conditional in the templates).
 - Write ``local.settings.json`` from the committed sample (it is git-ignored).
 - Copy the template's canonical ``infra/`` Bicep, keeping only what the answers need.
+- Copy the template's ``devhost/`` component (the development host) without its own tests.
 - Print the next steps.
 
 The answers arrive as one JSON document and are only ever read as data.
@@ -127,6 +128,18 @@ def copy_infra(source: Path, target: Path, answers: Mapping[str, str]) -> None:
             shutil.copyfile(path, destination)
 
 
+DEVHOST_LEFT_BEHIND = shutil.ignore_patterns("tests", "__pycache__", "*.pyc")
+
+
+def copy_devhost(source: Path, target: Path) -> None:
+    """Copy devhost as one unit: its package and README, not its tests or fixture apps.
+
+    The template tests devhost once; a project gets the code (its version is
+    ``devhost.__version__``) and runs it, but carries none of its tests.
+    """
+    shutil.copytree(source, target, ignore=DEVHOST_LEFT_BEHIND, dirs_exist_ok=True)
+
+
 def next_steps(answers: Mapping[str, str]) -> str:
     return f"""
 Created {answers["project_slug"]}/. Next:
@@ -150,6 +163,7 @@ def main(rendered_answers: str = RENDERED_ANSWERS, project: Path | None = None) 
     template_infra = Path(answers["_repo_dir"]) / "infra"
     if template_infra.is_dir():
         copy_infra(template_infra, project / "infra", answers)
+    copy_devhost(Path(answers["_repo_dir"]) / "devhost", project / "devhost")
     print(next_steps(answers))
     return 0
 

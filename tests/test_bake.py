@@ -149,6 +149,26 @@ def test_every_yaml_file_parses(project: Path) -> None:
         yaml.safe_load(path.read_text())
 
 
+def devhost_files(root: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in root.rglob("*")
+        if path.is_file()
+        and "__pycache__" not in path.parts
+        and path.parts[len(root.parts)] != "tests"
+    }
+
+
+def test_devhost_is_the_template_component_without_its_tests(bake: Callable[..., Path]) -> None:
+    project = bake()
+
+    copied = devhost_files(project / "devhost")
+
+    assert copied == devhost_files(TEMPLATE / "devhost")
+    assert b"__version__ = " in copied["__init__.py"] and "README.md" in copied
+    assert not (project / "tests" / "devhost").exists()
+
+
 def test_local_settings_are_written_and_ignored_by_git(project: Path) -> None:
     settings = json.loads((project / "local.settings.json").read_text())
 

@@ -117,3 +117,27 @@ def test_next_steps_name_the_project_folder() -> None:
     steps = hook.next_steps(default_answers(project_slug="helpdesk"))
 
     assert "cd helpdesk" in steps and "python -m devhost" in steps
+
+
+def write_devhost(root: Path) -> Path:
+    devhost = root / "devhost"
+    (devhost / "tests" / "apps").mkdir(parents=True)
+    (devhost / "__pycache__").mkdir()
+    (devhost / "__init__.py").write_text('__version__ = "9.9.9"\n')
+    (devhost / "README.md").write_text("# devhost\n")
+    (devhost / "tests" / "test_host.py").write_text("def test_x() -> None: ...\n")
+    (devhost / "tests" / "apps" / "function_app.py").write_text("app = None\n")
+    (devhost / "__pycache__" / "host.cpython-311.pyc").write_bytes(b"\0")
+    return devhost
+
+
+def test_devhost_is_copied_with_its_version_but_without_tests_or_caches(tmp_path: Path) -> None:
+    target = tmp_path / "project" / "devhost"
+
+    hook.copy_devhost(write_devhost(tmp_path / "template"), target)
+
+    assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*")) == [
+        "README.md",
+        "__init__.py",
+    ]
+    assert (target / "__init__.py").read_text() == '__version__ = "9.9.9"\n'
