@@ -34,6 +34,7 @@ def test_default_answers_remove_only_the_agent_starter_and_model_client() -> Non
     assert hook.files_to_remove(default_answers()) == [
         "workflows/content_review.py",
         "tests/workflows/test_content_review.py",
+        "tests/test_unconfigured_model.py",
         "model_client.py",
         "tests/fake_chat_client.py",
         "tests/offline_function_app.py",

@@ -8,6 +8,7 @@ the first time an agent actually calls the model.
 """
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,16 +21,21 @@ REQUIRED_SETTINGS = ("FOUNDRY_PROJECT_ENDPOINT", "FOUNDRY_MODEL")
 {% endif %}
 
 
+# local.settings.sample.json ships values such as "https://<your-resource>.openai.azure.com/".
+PLACEHOLDER = re.compile(r".*<[^<>]+>.*")
+
+
 class MissingSettingError(RuntimeError):
     """An app setting the model client needs is absent."""
 
 
 def require_setting(name: str) -> str:
     value = os.environ.get(name, "").strip()
-    if not value:
+    if not value or PLACEHOLDER.fullmatch(value):
+        state = f"is still the placeholder {value}" if value else "is not set"
         raise MissingSettingError(
-            f"The app setting {name} is not set. Add it to local.settings.json (Values) when "
-            "running locally, or to the Function App's application settings in Azure."
+            f"The app setting {name} {state}. Set it in local.settings.json (Values) when "
+            "running locally, or in the Function App's application settings in Azure."
         )
     return value
 
@@ -61,6 +67,11 @@ class LazyChatClient:
         self.additional_properties: dict[str, Any] = {}
         self._factory = factory
         self._client: SupportsChatGetResponse | None = None
+
+    def require_settings(self) -> None:
+        """Raise :class:`MissingSettingError` naming the first model setting that is missing."""
+        for name in REQUIRED_SETTINGS:
+            require_setting(name)
 
     def get_response(self, messages: Sequence[Message], **kwargs: Any) -> Any:
         if self._client is None:

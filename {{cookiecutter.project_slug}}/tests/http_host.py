@@ -142,22 +142,31 @@ def func_start_command(port: int) -> list[str]:
 
 
 @contextmanager
+def embedded_host(log_dir: Path, app: str, settings: dict[str, str]) -> Iterator[Host]:
+    """``python -m devhost`` serving ``app``, with ``settings`` over the app settings."""
+    port = free_port()
+    command = [sys.executable, "-m", "devhost", "--port", str(port), "--app", app]
+    with serve(command, port, {**os.environ, **settings}, log_dir / "embedded-host.log") as host:
+        yield host
+
+
+@contextmanager
 def running_host(log_dir: Path) -> Iterator[Host]:
     base_url = os.environ.get("DAFX_BASE_URL")
     if base_url:
         key = os.environ.get("DAFX_FUNCTION_KEY")
         yield Host(base_url.rstrip("/"), {"x-functions-key": key} if key else {})
         return
+    kind = os.environ.get("DAFX_HTTP_HOST", "embedded")
+    if kind == "embedded":
+        with embedded_host(log_dir, EMBEDDED_APP, {}) as host:
+            host.offline_model = True
+            yield host
+        return
+    if kind != "func":
+        raise ValueError(f"DAFX_HTTP_HOST must be 'embedded' or 'func', not {kind!r}")
     port = free_port()
     env = dict(os.environ)
-    kind = env.get("DAFX_HTTP_HOST", "embedded")
-    if kind == "func":
-        env["TASKHUB_NAME"] = env.get("DAFX_TASK_HUB") or f"test{uuid.uuid4().hex[:12]}"
-        command = func_start_command(port)
-    elif kind == "embedded":
-        command = [sys.executable, "-m", "devhost", "--port", str(port), "--app", EMBEDDED_APP]
-    else:
-        raise ValueError(f"DAFX_HTTP_HOST must be 'embedded' or 'func', not {kind!r}")
-    with serve(command, port, env, log_dir / f"{kind}-host.log") as host:
-        host.offline_model = kind == "embedded"
+    env["TASKHUB_NAME"] = env.get("DAFX_TASK_HUB") or f"test{uuid.uuid4().hex[:12]}"
+    with serve(func_start_command(port), port, env, log_dir / "func-host.log") as host:
         yield host

@@ -141,7 +141,10 @@ REJECTED_STARTS = [
         "ticket-that-is-a-list",
         TRIAGE,
         ["Refund please"],
-        ('must be a JSON object, got ["Refund please"]',),
+        (
+            'must be a JSON object, got ["Refund please"]',
+            "Expected a JSON object with subject (string, non-empty, required)",
+        ),
     ),
     RejectedStart(
         "ticket-with-wrong-types-and-an-unknown-field",
@@ -192,6 +195,14 @@ REJECTED_STARTS = [
         TRIP,
         {"traveller": "ana", "destination": "Lisbon", "nights": 0},
         ("nights: Input should be greater than or equal to 1, got 0", "budget is missing"),
+    ),
+{% endif %}
+{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+    RejectedStart(
+        "brief-that-is-not-text",
+        REVIEW,
+        {"brief": "Dark mode"},
+        ('The body must be the brief as non-empty plain text, got {"brief": "Dark mode"}',),
     ),
 {% endif %}
 ]

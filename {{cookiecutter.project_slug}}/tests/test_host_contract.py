@@ -74,7 +74,7 @@ EXECUTOR_ACTIVITIES = {
     FARE_CHECK: ["fare_hold"],
 {% endif %}
 {% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
-    REVIEW: ["publish"],
+    REVIEW: ["take_brief", "hand_over", "publish"],
 {% endif %}
 }
 AGENT_ENTITIES: dict[str, list[str]] = {}

@@ -80,7 +80,6 @@ def test_a_bad_start_body_fails_the_run_naming_every_problem(
     assert final["runtimeStatus"] == "Failed"
     for problem in rejected.problems:
         assert problem in final["error"]
-    assert "Expected a JSON object with" in final["error"]
 
 
 @pytest.mark.parametrize("scenario", ASKING, ids=lambda s: s.id)

@@ -1,8 +1,14 @@
 """Content review: a writer agent drafts, an editor agent reviews, a plain step publishes.
 
-Agent executors run as durable entities (one conversation per workflow run); the plain
-``publish`` step runs as an activity. The model client is created on first use, so building
-this workflow needs no credentials.
+Agent executors run as durable entities (one conversation per workflow run); the plain steps
+(``take_brief``, ``hand_over``, ``publish``) run as activities. The model client is created
+on first use, so building this workflow needs no credentials; ``take_brief`` checks the model
+settings first, so a run without them fails naming the missing setting.
+
+On the durable hosts an agent whose model call fails (a refused token, a quota) still
+answers, with no text: the error itself stays in the host log. ``hand_over`` and ``publish``
+read every reply with :func:`reply_text`, so such a run fails instead of passing an empty
+draft on.
 """
 
 from dataclasses import dataclass
@@ -10,14 +16,17 @@ from dataclasses import dataclass
 from agent_framework import (
     Agent,
     AgentExecutorResponse,
+    FunctionExecutor,
     SupportsChatGetResponse,
     Workflow,
     WorkflowBuilder,
     WorkflowContext,
     executor,
 )
+from pydantic import TypeAdapter, ValidationError
 
 from model_client import LazyChatClient
+from workflows.messages import BadStartMessageError, NonEmptyText, preview
 
 WORKFLOW_NAME = "{{ cookiecutter.agent_workflow }}"
 
@@ -37,17 +46,58 @@ class PublishedPost:
     edited_by: str
 
 
+BRIEF = TypeAdapter(NonEmptyText)
+
+
+class AgentReplyError(RuntimeError):
+    """An agent's reply has no text to pass on."""
+
+
+def reply_text(reply: AgentExecutorResponse) -> str:
+    """The text of an agent's reply; raise if there is none."""
+    text = reply.agent_response.text
+    if not text.strip():
+        raise AgentReplyError(
+            f"The {reply.executor_id} agent replied with no text: its model call most likely "
+            "failed. The host log has the agent's error."
+        )
+    return text
+
+
+def brief_taker(model: SupportsChatGetResponse) -> FunctionExecutor:
+    """The start step: checks the model settings, then passes the brief (plain text) on."""
+
+    async def take_brief(body: object, ctx: WorkflowContext[str]) -> None:
+        if isinstance(model, LazyChatClient):
+            model.require_settings()
+        try:
+            brief = BRIEF.validate_python(body, strict=True)
+        except ValidationError:
+            raise BadStartMessageError(
+                f"The body must be the brief as non-empty plain text, got {preview(body)}."
+            ) from None
+        await ctx.send_message(brief)
+
+    return executor(id="take_brief")(take_brief)
+
+
+async def hand_over(draft: AgentExecutorResponse, ctx: WorkflowContext[str]) -> None:
+    await ctx.send_message(reply_text(draft))
+
+
 async def publish(review: AgentExecutorResponse, ctx: WorkflowContext[None, PublishedPost]) -> None:
-    await ctx.yield_output(PublishedPost(review.agent_response.text, review.executor_id))
+    await ctx.yield_output(PublishedPost(reply_text(review), review.executor_id))
 
 
 def build_content_review_workflow(client: SupportsChatGetResponse | None = None) -> Workflow:
     model = client or LazyChatClient()
     writer = Agent(client=model, name="writer", instructions=WRITER_INSTRUCTIONS)
     editor = Agent(client=model, name="editor", instructions=EDITOR_INSTRUCTIONS)
+    intake = brief_taker(model)
+    handover = executor(id="hand_over")(hand_over)
     publisher = executor(id="publish")(publish)
     return (
-        WorkflowBuilder(name=WORKFLOW_NAME, start_executor=writer, output_from=[publisher])
-        .add_chain([writer, editor, publisher])
+        WorkflowBuilder(name=WORKFLOW_NAME, start_executor=intake, output_from=[publisher])
+        .add_chain([intake, writer, handover, editor, publisher])
         .build()
     )
