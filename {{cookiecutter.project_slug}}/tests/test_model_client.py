@@ -39,3 +39,24 @@ async def test_the_real_client_is_created_once_and_reused() -> None:
 
     assert len(created) == 1
     assert created[0].prompts == ["one", "two"]
+
+
+def test_a_placeholder_from_the_sample_settings_counts_as_missing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in REQUIRED_SETTINGS:
+        monkeypatch.setenv(name, "https://example.invalid/" if "ENDPOINT" in name else "gpt")
+    monkeypatch.setenv(REQUIRED_SETTINGS[-1], "<your-deployment-name>")
+
+    with pytest.raises(MissingSettingError, match="still the placeholder <your-deployment-name>"):
+        LazyChatClient().require_settings()
+
+
+def test_checking_the_settings_names_a_missing_one_without_creating_a_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in REQUIRED_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+
+    with pytest.raises(MissingSettingError, match=f"{REQUIRED_SETTINGS[0]} is not set"):
+        LazyChatClient(factory=FakeChatClient).require_settings()
