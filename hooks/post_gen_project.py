@@ -5,17 +5,26 @@
 - Write ``local.settings.json`` from the committed sample (it is git-ignored).
 - Copy the template's canonical ``infra/`` Bicep, keeping only what the answers need.
 - Copy the template's ``devhost/`` component (the development host) without its own tests.
+- Record the answers and the template revision in ``.cruft.json``, as cruft reads them.
 - Print the next steps.
 
 The answers arrive as one JSON document and are only ever read as data.
 """
 
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+from cookiecutter.config import BUILTIN_ABBREVIATIONS
+from cookiecutter.repository import expand_abbreviations, is_repo_url
 
 # Jinja's tojson escapes every single quote, so this raw literal cannot be closed early.
 RENDERED_ANSWERS = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
@@ -140,6 +149,121 @@ def copy_devhost(source: Path, target: Path) -> None:
     shutil.copytree(source, target, ignore=DEVHOST_LEFT_BEHIND, dirs_exist_ok=True)
 
 
+GIT_TIMEOUT_SECONDS = 300
+# Set by cookiecutter for one run on one machine; a project's .cruft.json keeps none of them.
+RUN_LOCAL_KEYS = frozenset({"_repo_dir", "_output_dir", "_checkout"})
+
+
+class TemplateError(Exception):
+    """The template folder or its git revision cannot be found."""
+
+
+def run_git(*args: str) -> str:
+    try:
+        result = subprocess.run(
+            ["git", *args],
+            capture_output=True,
+            text=True,
+            timeout=GIT_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except FileNotFoundError as error:
+        raise TemplateError("git is not installed") from error
+    except subprocess.TimeoutExpired as error:
+        raise TemplateError(f"git {args[0]} took over {GIT_TIMEOUT_SECONDS} s") from error
+    if result.returncode != 0:
+        raise TemplateError(f"git {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def resolve_template_folder(repo_dir: str, started_in: str | None) -> Path:
+    """cookiecutter's ``_repo_dir`` as an absolute path.
+
+    It is relative when a local template was named relatively (``cookiecutter .``): relative
+    to where cookiecutter was started, which this hook (run inside the new project) only
+    knows from the shell's ``PWD``.
+    """
+    folder = Path(repo_dir)
+    if not folder.is_absolute() and started_in:
+        folder = Path(started_in) / folder
+    if not (folder / "cookiecutter.json").is_file():
+        raise TemplateError(
+            f"cannot find the template folder {repo_dir!r}; "
+            "run cookiecutter again with the template's absolute path"
+        )
+    return folder.resolve()
+
+
+@contextmanager
+def template_folder(answers: Mapping[str, Any]) -> Iterator[Path]:
+    """The template, at the revision these answers are rendered from.
+
+    cookiecutter names its folder in ``_repo_dir``. cruft (``cruft create``, and twice in
+    ``cruft update``) renders without it but names the template and the commit, so that
+    commit is checked out into a temporary folder.
+    """
+    if "_repo_dir" in answers:
+        yield resolve_template_folder(answers["_repo_dir"], os.environ.get("PWD"))
+        return
+    if "_commit" not in answers:
+        raise TemplateError("neither cookiecutter's _repo_dir nor cruft's _commit was given")
+    with tempfile.TemporaryDirectory(prefix="dafx-template-") as scratch:
+        run_git("clone", "--quiet", "--no-checkout", answers["_template"], scratch)
+        run_git("-C", scratch, "checkout", "--quiet", answers["_commit"])
+        yield Path(scratch)
+
+
+def template_revision(folder: Path) -> str | None:
+    """The commit checked out in the template folder, if it is the top of a git work tree."""
+    try:
+        top = run_git("-C", str(folder), "rev-parse", "--show-toplevel")
+        if Path(top).resolve() != folder.resolve():
+            return None
+        return run_git("-C", str(folder), "rev-parse", "HEAD")
+    except TemplateError:
+        return None
+
+
+def template_source(answers: Mapping[str, Any], folder: Path) -> str:
+    """Where cruft fetches the template: its git URL (gh:, gl:, bb: expanded) or local path."""
+    source = expand_abbreviations(answers["_template"], BUILTIN_ABBREVIATIONS)
+    return source if is_repo_url(source) else str(folder.resolve())
+
+
+def cruft_state(answers: Mapping[str, Any], source: str, commit: str) -> dict[str, Any]:
+    """The content of .cruft.json, in the shape ``cruft create`` writes."""
+    context = {key: value for key, value in answers.items() if key not in RUN_LOCAL_KEYS}
+    context.update(_template=source, _commit=commit)
+    return {
+        "template": source,
+        "commit": commit,
+        "checkout": answers.get("_checkout"),
+        "context": {"cookiecutter": context},
+        "directory": None,
+    }
+
+
+def write_cruft_state(project: Path, answers: Mapping[str, Any], folder: Path) -> str:
+    """Write .cruft.json so ``cruft check`` and ``cruft update`` work; say what was done."""
+    if "_repo_dir" not in answers:
+        return "cruft is rendering this project: it writes .cruft.json itself."
+    commit = template_revision(folder)
+    if commit is None:
+        return (
+            "No .cruft.json: the template is not a git checkout, so its revision is unknown. "
+            "To take template updates later: cruft link <template git URL>."
+        )
+    state = cruft_state(answers, template_source(answers, folder), commit)
+    text = json.dumps(state, ensure_ascii=False, indent=2, separators=(",", ": "))
+    (project / ".cruft.json").write_text(text + "\n", encoding="utf-8")
+    if run_git("-C", str(folder), "status", "--porcelain"):
+        return (
+            f"The template folder has uncommitted changes: .cruft.json records its last "
+            f"commit, {commit[:12]}, which does not contain them."
+        )
+    return f"Recorded template revision {commit[:12]} in .cruft.json (cruft check, cruft update)."
+
+
 def next_steps(answers: Mapping[str, str]) -> str:
     return f"""
 Created {answers["project_slug"]}/. Next:
@@ -160,11 +284,18 @@ def main(rendered_answers: str = RENDERED_ANSWERS, project: Path | None = None) 
     project = project or Path.cwd()
     remove_files(project, files_to_remove(answers))
     write_local_settings(project)
-    template_infra = Path(answers["_repo_dir"]) / "infra"
-    if template_infra.is_dir():
-        copy_infra(template_infra, project / "infra", answers)
-    copy_devhost(Path(answers["_repo_dir"]) / "devhost", project / "devhost")
+    try:
+        with template_folder(answers) as template:
+            template_infra = template / "infra"
+            if template_infra.is_dir():
+                copy_infra(template_infra, project / "infra", answers)
+            copy_devhost(template / "devhost", project / "devhost")
+            cruft_note = write_cruft_state(project, answers, template)
+    except TemplateError as error:
+        print(f"dafx-func cannot finish the project: {error}", file=sys.stderr)
+        return 1
     print(next_steps(answers))
+    print(cruft_note)
     return 0
 
 

@@ -1,0 +1,173 @@
+"""A template change reaches a project baked from an older commit through `cruft update`.
+
+The template's working tree becomes a git repository, a project is baked from its first commit
+with the cookiecutter command line (the post-generation hook writes .cruft.json), and a second
+commit changes a starter module, the canonical infra/ and devhost/ (both copied by the hook)
+and a starter this project left out.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEMPLATE
+
+pytestmark = pytest.mark.slow
+
+NOT_TEMPLATE = shutil.ignore_patterns(
+    ".git",
+    ".venv",
+    ".venv-*",
+    ".ci-venv",
+    ".try",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    "node_modules",
+)
+PROJECT = "{{cookiecutter.project_slug}}"
+CHANGES = {
+    f"{PROJECT}/workflows/triage.py": "# Carried into older projects by cruft update.\n",
+    "infra/main.bicep": "// Carried into older projects by cruft update.\n",
+    "devhost/README.md": "\nCarried into older projects by cruft update.\n",
+    f"{PROJECT}/workflows/quotes.py": "# Never reaches a project that left the quotes out.\n",
+}
+IN_THE_PROJECT = {
+    "workflows/triage.py": CHANGES[f"{PROJECT}/workflows/triage.py"],
+    "infra/main.bicep": CHANGES["infra/main.bicep"],
+    "devhost/README.md": CHANGES["devhost/README.md"],
+}
+CRUFT = Path(sys.executable).parent / "cruft"
+
+
+@dataclass(frozen=True)
+class Update:
+    template: Path
+    first_commit: str
+    second_commit: str
+    project: Path
+    recorded_before: dict[str, object]
+    check_before: subprocess.CompletedProcess[str]
+    update: subprocess.CompletedProcess[str]
+
+
+def git(folder: Path, *args: str) -> str:
+    result = subprocess.run(
+        ["git", "-c", "user.name=dafx", "-c", "user.email=dafx@example.invalid", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def commit_everything(folder: Path, message: str) -> str:
+    git(folder, "add", "--all")
+    git(folder, "commit", "--quiet", "--message", message)
+    return git(folder, "rev-parse", "HEAD")
+
+
+def run(folder: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command, cwd=folder, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def updated(tmp_path_factory: pytest.TempPathFactory) -> Update:
+    if not CRUFT.is_file():
+        pytest.skip(
+            f"cruft is not installed beside {sys.executable}: pip install -r requirements-dev.txt"
+        )
+    root = tmp_path_factory.mktemp("cruft")
+    template = root / "dafx-func"
+    shutil.copytree(TEMPLATE, template, ignore=NOT_TEMPLATE)
+    git(template, "init", "--quiet", "--initial-branch=main")
+    first_commit = commit_everything(template, "template, first revision")
+
+    baked = run(
+        root,
+        sys.executable,
+        "-m",
+        "cookiecutter",
+        "--no-input",
+        str(template),
+        "--output-dir",
+        str(root / "out"),
+        "fanout_workflow=none",
+    )
+    assert baked.returncode == 0, baked.stderr
+    project = root / "out" / "agent_workflows"
+    git(project, "init", "--quiet", "--initial-branch=main")
+    commit_everything(project, "baked")
+    recorded_before = json.loads((project / ".cruft.json").read_text())
+
+    for relative, line in CHANGES.items():
+        with (template / relative).open("a", encoding="utf-8") as file:
+            file.write(line)
+    second_commit = commit_everything(template, "template, second revision")
+
+    check_before = run(project, str(CRUFT), "check")
+    update = run(project, str(CRUFT), "update", "--skip-apply-ask")
+    return Update(
+        template, first_commit, second_commit, project, recorded_before, check_before, update
+    )
+
+
+def test_a_baked_project_records_its_template_and_revision(updated: Update) -> None:
+    recorded = updated.recorded_before
+
+    assert recorded["template"] == str(updated.template)
+    assert recorded["commit"] == updated.first_commit
+    assert recorded["directory"] is None
+
+
+def test_a_baked_project_records_its_answers_without_machine_paths(updated: Update) -> None:
+    answers = updated.recorded_before["context"]["cookiecutter"]  # type: ignore[index]
+
+    assert answers["fanout_workflow"] == "none"
+    assert answers["_commit"] == updated.first_commit
+    assert "_repo_dir" not in answers and "_output_dir" not in answers
+
+
+def test_cruft_check_fails_while_the_template_is_ahead(updated: Update) -> None:
+    assert updated.check_before.returncode != 0
+    assert "out of date" in updated.check_before.stdout
+
+
+def test_cruft_update_succeeds(updated: Update) -> None:
+    assert updated.update.returncode == 0, updated.update.stdout + updated.update.stderr
+    assert not list(updated.project.rglob("*.rej"))
+
+
+@pytest.mark.parametrize("relative", list(IN_THE_PROJECT))
+def test_cruft_update_applies_the_template_change(updated: Update, relative: str) -> None:
+    assert (updated.project / relative).read_text().endswith(IN_THE_PROJECT[relative])
+
+
+def test_cruft_update_changes_only_the_changed_files_and_the_revision(updated: Update) -> None:
+    changed = git(updated.project, "diff", "--name-only", "HEAD").splitlines()
+    added = git(updated.project, "ls-files", "--others", "--exclude-standard").splitlines()
+
+    assert sorted(changed) == sorted([".cruft.json", *IN_THE_PROJECT])
+    assert added == []
+
+
+def test_a_left_out_starter_stays_out_after_an_update(updated: Update) -> None:
+    assert not (updated.project / "workflows" / "quotes.py").exists()
+    assert not (updated.project / "tests" / "workflows" / "test_quotes.py").exists()
+
+
+def test_after_the_update_the_project_is_at_the_new_revision(updated: Update) -> None:
+    recorded = json.loads((updated.project / ".cruft.json").read_text())
+
+    assert recorded["commit"] == updated.second_commit
+    assert run(updated.project, str(CRUFT), "check").returncode == 0
