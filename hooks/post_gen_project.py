@@ -44,6 +44,7 @@ STARTER_FILES = {
     "agent_workflow": (
         "workflows/content_review.py",
         "tests/workflows/test_content_review.py",
+        "tests/test_unconfigured_model.py",
     ),
 }
 MODEL_PROVIDER_FILES = (
