@@ -9,8 +9,47 @@ targetScope = 'subscription'
 @maxLength(64)
 param environmentName string
 
-@description('Azure region for every resource.')
-@minLength(1)
+// Regions that offer Flex Consumption and the Durable Task Scheduler; how the list was made and
+// how to refresh it is in docs/deploy.md ("Regions").
+@description('Azure region for every resource except the model.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southeastasia'
+  'southindia'
+  'spaincentral'
+  'swedencentral'
+  'uaenorth'
+  'uksouth'
+  'ukwest'
+  'westcentralus'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 param location string
 
 @description('Object id of the person or principal running azd; it gets the data roles needed to open the DTS dashboard and run the app locally against Azure. Empty skips those roles.')
@@ -54,6 +93,33 @@ param schedulerIpAllowlist array = [
   '0.0.0.0/0'
 ]
 
+@description('Deploy a virtual network: the app integrates with it, and host storage, the scheduler and the model are reached only through private endpoints (public network access off).')
+param privateNetworking bool = false
+
+@description('Address space of the virtual network (privateNetworking only).')
+param virtualNetworkAddressPrefix string = '10.0.0.0/16'
+
+@description('Subnet the Function App integrates with (privateNetworking only).')
+param appSubnetPrefix string = '10.0.0.0/24'
+
+@description('Subnet of the private endpoints (privateNetworking only).')
+param privateEndpointSubnetPrefix string = '10.0.1.0/24'
+
+@description('Days the scheduler keeps a completed orchestration before purging it.')
+@minValue(1)
+@maxValue(90)
+param completedRetentionDays int = 7
+
+@description('Days the scheduler keeps a failed orchestration before purging it.')
+@minValue(1)
+@maxValue(90)
+param failedRetentionDays int = 14
+
+@description('Function App instances kept warm for orchestrations, activities and entities; 0 scales to zero.')
+@minValue(0)
+@maxValue(40)
+param durableAlwaysReadyInstances int = 0
+
 @description('Memory per Function App instance in MB.')
 @allowed([
   512
@@ -62,11 +128,24 @@ param schedulerIpAllowlist array = [
 ])
 param instanceMemoryMB int = 2048
 
-@description('Upper bound of Function App instances.')
+@description('Upper bound of Function App instances; at most 125, so even 4,096 MB instances fit the 512,000 MB Flex Consumption memory quota per subscription and region.')
 @minValue(40)
-@maxValue(1000)
+@maxValue(125)
 param maximumInstanceCount int = 100
 // dafx:when model_provider=azure_openai|foundry
+
+// azd offers only regions where the subscription has this much quota left for the default model
+// and SKU; a test keeps the usage name equal to the defaults below.
+@description('Azure region of the model account; it may differ from location.')
+@metadata({
+  azd: {
+    type: 'location'
+    usageName: [
+      'OpenAI.GlobalStandard.gpt-5-mini,10'
+    ]
+  }
+})
+param modelLocation string
 
 @description('Chat model to deploy (azd env AZURE_AI_MODEL_NAME).')
 param modelName string = 'gpt-5-mini'
@@ -96,6 +175,16 @@ var roles = {
   cognitiveServicesOpenAIUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
   azureAIUser: '53ca6127-db72-4b80-b1b0-d745d6d5456d'
 }
+// Private endpoint DNS zones, per service (environment() keeps them right in sovereign clouds).
+var privateDnsZones = {
+  blob: 'privatelink.blob.${environment().suffixes.storage}'
+  scheduler: 'privatelink.durabletask.io'
+  aiServices: [
+    'privatelink.cognitiveservices.azure.com'
+    'privatelink.openai.azure.com'
+    'privatelink.services.ai.azure.com'
+  ]
+}
 // The app's identity always gets data roles; the person running azd gets the ones they need to
 // watch the app (DTS dashboard) and run it locally against the same Azure resources.
 var deployer = empty(principalId) ? [] : [{ id: principalId, type: principalType }]
@@ -124,6 +213,38 @@ module storage 'core/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
+    privateNetworking: privateNetworking
+  }
+}
+
+module network 'core/network.bicep' = {
+  name: 'network'
+  scope: rg
+  params: {
+    enabled: privateNetworking
+    name: 'vnet-${resourceToken}'
+    location: location
+    tags: tags
+    addressPrefix: virtualNetworkAddressPrefix
+    appSubnetPrefix: appSubnetPrefix
+    privateEndpointSubnetPrefix: privateEndpointSubnetPrefix
+  }
+}
+
+module storagePrivateEndpoint 'core/private-endpoint.bicep' = if (privateNetworking) {
+  name: 'storage-private-endpoint'
+  scope: rg
+  params: {
+    name: 'pe-st${resourceToken}-blob'
+    location: location
+    tags: tags
+    subnetId: network.outputs.privateEndpointSubnetId
+    virtualNetworkId: network.outputs.id
+    targetResourceId: storage.outputs.id
+    groupId: 'blob'
+    dnsZoneNames: [
+      privateDnsZones.blob
+    ]
   }
 }
 
@@ -149,6 +270,26 @@ module scheduler 'core/durable-task-scheduler.bicep' = {
     skuName: schedulerSkuName
     capacity: schedulerCapacity
     ipAllowlist: schedulerIpAllowlist
+    privateNetworking: privateNetworking
+    completedRetentionDays: completedRetentionDays
+    failedRetentionDays: failedRetentionDays
+  }
+}
+
+module schedulerPrivateEndpoint 'core/private-endpoint.bicep' = if (privateNetworking) {
+  name: 'scheduler-private-endpoint'
+  scope: rg
+  params: {
+    name: 'pe-dts-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.privateEndpointSubnetId
+    virtualNetworkId: network.outputs.id
+    targetResourceId: scheduler.outputs.id
+    groupId: 'scheduler'
+    dnsZoneNames: [
+      privateDnsZones.scheduler
+    ]
   }
 }
 var appPrincipal = [{ id: identity.outputs.principalId, type: 'ServicePrincipal' }]
@@ -159,12 +300,29 @@ module openAi 'ai/openai-account.bicep' = {
   scope: rg
   params: {
     name: 'oai-${resourceToken}'
-    location: location
+    location: modelLocation
     tags: tags
     modelName: modelName
     modelVersion: modelVersion
     modelSkuName: modelSkuName
     modelCapacity: modelCapacity
+    privateNetworking: privateNetworking
+  }
+}
+
+// The endpoint lives in the app's region and network, whatever region the account is in.
+module openAiPrivateEndpoint 'core/private-endpoint.bicep' = if (privateNetworking) {
+  name: 'openai-private-endpoint'
+  scope: rg
+  params: {
+    name: 'pe-oai-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.privateEndpointSubnetId
+    virtualNetworkId: network.outputs.id
+    targetResourceId: openAi.outputs.id
+    groupId: 'account'
+    dnsZoneNames: privateDnsZones.aiServices
   }
 }
 
@@ -186,20 +344,39 @@ module foundry 'ai/foundry-project.bicep' = {
   params: {
     name: 'aif-${resourceToken}'
     projectName: 'proj-${resourceToken}'
-    location: location
+    location: modelLocation
     tags: tags
     modelName: modelName
     modelVersion: modelVersion
     modelSkuName: modelSkuName
     modelCapacity: modelCapacity
+    privateNetworking: privateNetworking
   }
 }
 
-module foundryRoles 'rbac/ai-account-roles.bicep' = {
+// The endpoint lives in the app's region and network, whatever region the account is in.
+module foundryPrivateEndpoint 'core/private-endpoint.bicep' = if (privateNetworking) {
+  name: 'foundry-private-endpoint'
+  scope: rg
+  params: {
+    name: 'pe-aif-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: network.outputs.privateEndpointSubnetId
+    virtualNetworkId: network.outputs.id
+    targetResourceId: foundry.outputs.id
+    groupId: 'account'
+    dnsZoneNames: privateDnsZones.aiServices
+  }
+}
+
+// Azure AI User on the project, not the Foundry resource: the app can use this project only.
+module foundryRoles 'rbac/ai-project-roles.bicep' = {
   name: 'foundry-roles'
   scope: rg
   params: {
     accountName: foundry.outputs.name
+    projectName: foundry.outputs.projectName
     roleDefinitionId: roles.azureAIUser
     principals: concat(appPrincipal, deployer)
   }
@@ -225,6 +402,8 @@ module functionApp 'app/function-app.bicep' = {
     taskHubName: scheduler.outputs.taskHubName
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
+    durableAlwaysReadyInstances: durableAlwaysReadyInstances
+    virtualNetworkSubnetId: network.outputs.appSubnetId
     extraAppSettings: {
 // dafx:when model_provider=azure_openai
       AZURE_OPENAI_ENDPOINT: openAi.outputs.endpoint
@@ -236,11 +415,14 @@ module functionApp 'app/function-app.bicep' = {
 // dafx:end
     }
   }
-  // The app starts as soon as it exists; its roles must be in place by then.
+  // The app starts as soon as it exists; its roles, and with privateNetworking its private
+  // endpoints, must be in place by then.
   dependsOn: [
     storageRoles
     monitoringRoles
     taskHubRoles
+    storagePrivateEndpoint
+    schedulerPrivateEndpoint
   ]
 }
 
@@ -281,6 +463,7 @@ output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_ID string = functionApp.outputs.id
 output AZURE_FUNCTION_APP_URL string = functionApp.outputs.url
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName

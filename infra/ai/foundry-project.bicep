@@ -29,8 +29,11 @@ param modelSkuName string
 @minValue(1)
 param modelCapacity int
 
+@description('Refuse public network access; the app then reaches the account through its private endpoint.')
+param privateNetworking bool
+
 resource account 'Microsoft.CognitiveServices/accounts@2025-09-01' = {
-  // checkov:skip=CKV_AZURE_134: a Flex Consumption app without VNet integration calls the model over its public endpoint; keys are disabled, so only Entra-authorized callers get in.
+  // checkov:skip=CKV_AZURE_134: without privateNetworking the app calls the model over its public endpoint and keys are disabled, so only Entra-authorized callers get in; with it public access is Disabled (tested).
   name: name
   location: location
   tags: tags
@@ -45,7 +48,10 @@ resource account 'Microsoft.CognitiveServices/accounts@2025-09-01' = {
     allowProjectManagement: true
     customSubDomainName: name
     disableLocalAuth: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
+    networkAcls: {
+      defaultAction: privateNetworking ? 'Deny' : 'Allow'
+    }
   }
 }
 
@@ -83,6 +89,8 @@ resource chatDeployment 'Microsoft.CognitiveServices/accounts/deployments@2025-0
   }
 }
 
+output id string = account.id
 output name string = account.name
+output projectName string = project.name
 output projectEndpoint string = project.properties.endpoints['AI Foundry API']
 output deploymentName string = chatDeployment.name

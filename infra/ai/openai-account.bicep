@@ -25,8 +25,11 @@ param modelSkuName string
 @minValue(1)
 param modelCapacity int
 
+@description('Refuse public network access; the app then reaches the account through its private endpoint.')
+param privateNetworking bool
+
 resource account 'Microsoft.CognitiveServices/accounts@2025-09-01' = {
-  // checkov:skip=CKV_AZURE_134: a Flex Consumption app without VNet integration calls the model over its public endpoint; keys are disabled, so only Entra-authorized callers get in.
+  // checkov:skip=CKV_AZURE_134: without privateNetworking the app calls the model over its public endpoint and keys are disabled, so only Entra-authorized callers get in; with it public access is Disabled (tested).
   name: name
   location: location
   tags: tags
@@ -40,7 +43,10 @@ resource account 'Microsoft.CognitiveServices/accounts@2025-09-01' = {
   properties: {
     customSubDomainName: name
     disableLocalAuth: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
+    networkAcls: {
+      defaultAction: privateNetworking ? 'Deny' : 'Allow'
+    }
   }
 }
 
@@ -61,6 +67,7 @@ resource chatDeployment 'Microsoft.CognitiveServices/accounts/deployments@2025-0
   }
 }
 
+output id string = account.id
 output name string = account.name
-output endpoint string = 'https://${account.properties.customSubDomainName}.openai.azure.com/'
+output endpoint string = account.properties.endpoints['OpenAI Language Model Instance API']
 output deploymentName string = chatDeployment.name

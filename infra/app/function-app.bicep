@@ -54,10 +54,18 @@ param taskHubName string
 ])
 param instanceMemoryMB int = 2048
 
-@description('Upper bound of instances the plan scales out to.')
+@description('Upper bound of instances the app scales out to. 125 instances of the largest size fill the 512,000 MB Flex Consumption memory quota of a subscription in one region.')
 @minValue(40)
-@maxValue(1000)
+@maxValue(125)
 param maximumInstanceCount int = 100
+
+@description('Instances kept warm for the durable trigger group (orchestrations, activities, entities); 0 scales to zero. Always-ready instances are billed while idle.')
+@minValue(0)
+@maxValue(40)
+param durableAlwaysReadyInstances int = 0
+
+@description('Resource id of the subnet for VNet integration; empty for none.')
+param virtualNetworkSubnetId string = ''
 
 @description('Further app settings, for example the model endpoint and deployment.')
 param extraAppSettings object = {}
@@ -73,7 +81,7 @@ var baseAppSettings = {
   TASKHUB_NAME: taskHubName
 }
 
-resource plan 'Microsoft.Web/serverfarms@2025-05-01' = {
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   // checkov:skip=CKV_AZURE_225: zone redundancy on Flex Consumption is not offered in every region and needs always-ready instances, which cost money when idle.
   name: planName
   location: location
@@ -88,10 +96,10 @@ resource plan 'Microsoft.Web/serverfarms@2025-05-01' = {
   }
 }
 
-resource functionApp 'Microsoft.Web/sites@2025-05-01' = {
+resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
   // checkov:skip=CKV_AZURE_222: the app is a public HTTP API; its routes are guarded by function keys (or the user's own auth when anonymous).
   // checkov:skip=CKV_AZURE_17: callers authenticate with function keys; requiring client certificates would break every documented call.
-  // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero by design; always-ready instances are billed while idle.
+  // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero by design; always-ready instances are billed while idle, so durableAlwaysReadyInstances defaults to 0.
   // checkov:skip=CKV_AZURE_213: the health route needs a function key at the default auth level, and platform probes would keep a scale-to-zero app awake.
   name: name
   location: location
@@ -106,6 +114,7 @@ resource functionApp 'Microsoft.Web/sites@2025-05-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
@@ -133,6 +142,13 @@ resource functionApp 'Microsoft.Web/sites@2025-05-01' = {
       scaleAndConcurrency: {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
+        // Flex Consumption scales orchestrations, activities and entities as the `durable` group.
+        alwaysReady: [
+          {
+            name: 'durable'
+            instanceCount: durableAlwaysReadyInstances
+          }
+        ]
       }
     }
   }
@@ -140,7 +156,7 @@ resource functionApp 'Microsoft.Web/sites@2025-05-01' = {
 
 // azd deploys with a Microsoft Entra token, so basic-auth publishing (FTP and the SCM site) is
 // switched off entirely.
-resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-05-01' = {
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
   parent: functionApp
   name: 'ftp'
   properties: {
@@ -148,7 +164,7 @@ resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2
   }
 }
 
-resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-05-01' = {
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
   parent: functionApp
   name: 'scm'
   properties: {
@@ -156,5 +172,6 @@ resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2
   }
 }
 
+output id string = functionApp.id
 output name string = functionApp.name
 output url string = 'https://${functionApp.properties.defaultHostName}'

@@ -32,12 +32,26 @@ param capacity int = 1
 @minLength(1)
 param ipAllowlist array
 
+@description('Refuse public network access; the app then reaches the scheduler through its private endpoint.')
+param privateNetworking bool
+
+@description('Days a completed orchestration is kept before the scheduler purges it.')
+@minValue(1)
+@maxValue(90)
+param completedRetentionDays int
+
+@description('Days a failed orchestration is kept before the scheduler purges it.')
+@minValue(1)
+@maxValue(90)
+param failedRetentionDays int
+
 resource scheduler 'Microsoft.DurableTask/schedulers@2026-02-01' = {
   name: name
   location: location
   tags: tags
   properties: {
     ipAllowlist: ipAllowlist
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
     sku: (skuName == 'Dedicated') ? { name: skuName, capacity: capacity } : { name: skuName }
   }
 }
@@ -48,6 +62,26 @@ resource taskHub 'Microsoft.DurableTask/schedulers/taskHubs@2026-02-01' = {
   properties: {}
 }
 
+// Without a policy the scheduler keeps every instance until its own retention limit; purging
+// finished work early keeps the dashboard and queries fast and the stored history small.
+resource retentionPolicy 'Microsoft.DurableTask/schedulers/retentionPolicies@2026-02-01' = {
+  parent: scheduler
+  name: 'default'
+  properties: {
+    retentionPolicies: [
+      {
+        orchestrationState: 'Completed'
+        retentionPeriodInDays: completedRetentionDays
+      }
+      {
+        orchestrationState: 'Failed'
+        retentionPeriodInDays: failedRetentionDays
+      }
+    ]
+  }
+}
+
+output id string = scheduler.id
 output schedulerName string = scheduler.name
 output endpoint string = scheduler.properties.endpoint
 output taskHubName string = taskHub.name

@@ -16,9 +16,12 @@ param tags object = {}
 @description('Blob container that Flex Consumption deploys the app package from.')
 param deploymentContainerName string
 
-resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' = {
-  // checkov:skip=CKV_AZURE_35: Flex Consumption without VNet integration reaches host storage over its public endpoint; Entra-only auth (no shared keys) guards it.
-  // checkov:skip=CKV_AZURE_59: same reason as CKV_AZURE_35; private endpoints need a VNet, which this template leaves to the user.
+@description('Refuse public network access; the app then reaches the account through its private endpoint.')
+param privateNetworking bool
+
+resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' = {
+  // checkov:skip=CKV_AZURE_35: without privateNetworking the app reaches host storage over its public endpoint, guarded by Entra-only auth (no shared keys); with it the default action is Deny (tested).
+  // checkov:skip=CKV_AZURE_59: without privateNetworking public access is how the app reaches host storage; with it public network access is Disabled (tested).
   // checkov:skip=CKV_AZURE_206: host storage keeps only leases, host keys and a re-deployable package, so LRS suffices and works in every region.
   name: name
   location: location
@@ -34,16 +37,16 @@ resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' = {
     allowSharedKeyAccess: false
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
     supportsHttpsTrafficOnly: true
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: privateNetworking ? 'Deny' : 'Allow'
     }
   }
 }
 
-resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2026-09-01' = {
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2026-04-01' = {
   parent: storage
   name: 'default'
   properties: {
@@ -58,7 +61,7 @@ resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2026-09-01'
   }
 }
 
-resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-09-01' = {
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-04-01' = {
   parent: blobService
   name: deploymentContainerName
   properties: {

@@ -9,7 +9,7 @@ param roleDefinitionId string
 @description('Who gets the role: objects with id (principal object id) and type (User, Group or ServicePrincipal).')
 param principals array
 
-resource storage 'Microsoft.Storage/storageAccounts@2026-09-01' existing = {
+resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' existing = {
   name: storageAccountName
 }
 

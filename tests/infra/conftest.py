@@ -7,6 +7,7 @@ produce, so a block or module the hook strips is checked exactly as a user recei
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from cookiecutter.main import cookiecutter
 sys.path.insert(0, str(Path(__file__).parent))
 
 from infra_bake import PROVIDER_VARIANTS, TEMPLATE, VARIANTS, Bake
+from infra_variants import network_variant as resolve_network_variant
 
 
 def _variant_id(variant: tuple[str, str]) -> str:
@@ -44,3 +46,40 @@ def bake(request: pytest.FixtureRequest, bakes: dict[tuple[str, str], Bake]) -> 
 @pytest.fixture(params=PROVIDER_VARIANTS, ids=_variant_id)
 def provider_bake(request: pytest.FixtureRequest, bakes: dict[tuple[str, str], Bake]) -> Bake:
     return bakes[request.param]
+
+
+NETWORK_SETTINGS = (False, True)
+
+
+@dataclass(frozen=True)
+class NetworkVariant:
+    """A baked project's infra/ with privateNetworking fixed to one value."""
+
+    bake: Bake
+    private: bool
+    infra: Path
+
+
+@pytest.fixture(scope="session")
+def network_variants(
+    bakes: dict[tuple[str, str], Bake], tmp_path_factory: pytest.TempPathFactory
+) -> dict[tuple[str, bool], NetworkVariant]:
+    made = {}
+    for variant in PROVIDER_VARIANTS:
+        bake = bakes[variant]
+        for private in NETWORK_SETTINGS:
+            target = tmp_path_factory.mktemp(f"net-{bake.model_provider}-{private}") / "infra"
+            made[(bake.model_provider, private)] = NetworkVariant(
+                bake, private, resolve_network_variant(bake.infra, target, private)
+            )
+    return made
+
+
+@pytest.fixture(
+    params=[(v[0], private) for v in PROVIDER_VARIANTS for private in NETWORK_SETTINGS],
+    ids=lambda p: f"{p[0]}-{'private' if p[1] else 'public'}",
+)
+def network_variant(
+    request: pytest.FixtureRequest, network_variants: dict[tuple[str, bool], NetworkVariant]
+) -> NetworkVariant:
+    return network_variants[request.param]

@@ -13,6 +13,7 @@ import re
 import typing
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from types import ModuleType
 
 
@@ -34,13 +35,13 @@ RESOURCE_MODELS: dict[str, ModelRef] = {
     "Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30": ModelRef(
         "azure.mgmt.msi.v2024_11_30.models", "Identity"
     ),
-    "Microsoft.Storage/storageAccounts@2026-09-01": ModelRef(
+    "Microsoft.Storage/storageAccounts@2026-04-01": ModelRef(
         "azure.mgmt.storage.models", "StorageAccountCreateParameters"
     ),
-    "Microsoft.Storage/storageAccounts/blobServices@2026-09-01": ModelRef(
+    "Microsoft.Storage/storageAccounts/blobServices@2026-04-01": ModelRef(
         "azure.mgmt.storage.models", "BlobServiceProperties"
     ),
-    "Microsoft.Storage/storageAccounts/blobServices/containers@2026-09-01": ModelRef(
+    "Microsoft.Storage/storageAccounts/blobServices/containers@2026-04-01": ModelRef(
         "azure.mgmt.storage.models", "BlobContainer"
     ),
     "Microsoft.OperationalInsights/workspaces@2025-07-01": ModelRef(
@@ -49,9 +50,9 @@ RESOURCE_MODELS: dict[str, ModelRef] = {
     "Microsoft.Insights/components@2020-02-02": ModelRef(
         "azure.mgmt.applicationinsights.v2020_02_02.models", "ApplicationInsightsComponent"
     ),
-    "Microsoft.Web/serverfarms@2025-05-01": ModelRef("azure.mgmt.web.models", "AppServicePlan"),
-    "Microsoft.Web/sites@2025-05-01": ModelRef("azure.mgmt.web.models", "Site"),
-    "Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-05-01": ModelRef(
+    "Microsoft.Web/serverfarms@2025-03-01": ModelRef("azure.mgmt.web.models", "AppServicePlan"),
+    "Microsoft.Web/sites@2025-03-01": ModelRef("azure.mgmt.web.models", "Site"),
+    "Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01": ModelRef(
         "azure.mgmt.web.models", "CsmPublishingCredentialsPoliciesEntity"
     ),
     "Microsoft.DurableTask/schedulers@2026-02-01": ModelRef(
@@ -59,6 +60,27 @@ RESOURCE_MODELS: dict[str, ModelRef] = {
     ),
     "Microsoft.DurableTask/schedulers/taskHubs@2026-02-01": ModelRef(
         "azure.mgmt.durabletask.models", "TaskHub"
+    ),
+    "Microsoft.DurableTask/schedulers/retentionPolicies@2026-02-01": ModelRef(
+        "azure.mgmt.durabletask.models", "RetentionPolicy"
+    ),
+    "Microsoft.Network/virtualNetworks@2025-07-01": ModelRef(
+        "azure.mgmt.network.models", "VirtualNetwork"
+    ),
+    "Microsoft.Network/networkSecurityGroups@2025-07-01": ModelRef(
+        "azure.mgmt.network.models", "NetworkSecurityGroup"
+    ),
+    "Microsoft.Network/privateEndpoints@2025-07-01": ModelRef(
+        "azure.mgmt.network.models", "PrivateEndpoint"
+    ),
+    "Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2025-07-01": ModelRef(
+        "azure.mgmt.network.models", "PrivateDnsZoneGroup"
+    ),
+    "Microsoft.Network/privateDnsZones@2024-06-01": ModelRef(
+        "azure.mgmt.privatedns.models", "PrivateZone"
+    ),
+    "Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01": ModelRef(
+        "azure.mgmt.privatedns.models", "VirtualNetworkLink"
     ),
     "Microsoft.Authorization/roleAssignments@2022-04-01": ModelRef(
         "azure.mgmt.authorization.v2022_04_01.models", "RoleAssignmentCreateParameters"
@@ -74,22 +96,36 @@ RESOURCE_MODELS: dict[str, ModelRef] = {
     ),
 }
 
-# Where each SDK states the API versions it was generated for.
+# The SDK package of each single-version resource provider, by resource type prefix (the longest
+# matching prefix wins: private DNS zones are Microsoft.Network but have a package of their own).
 API_VERSION_SOURCES: dict[str, str] = {
-    "Microsoft.Resources": "azure.mgmt.resource.resources._configuration",
-    "Microsoft.Storage": "azure.mgmt.storage._configuration",
-    "Microsoft.OperationalInsights": "azure.mgmt.loganalytics._configuration",
-    "Microsoft.Web": "azure.mgmt.web._configuration",
-    "Microsoft.DurableTask": "azure.mgmt.durabletask._configuration",
-    "Microsoft.CognitiveServices": "azure.mgmt.cognitiveservices._configuration",
+    "Microsoft.Resources": "azure.mgmt.resource.resources",
+    "Microsoft.Storage": "azure.mgmt.storage",
+    "Microsoft.OperationalInsights": "azure.mgmt.loganalytics",
+    "Microsoft.Web": "azure.mgmt.web",
+    "Microsoft.DurableTask": "azure.mgmt.durabletask",
+    "Microsoft.CognitiveServices": "azure.mgmt.cognitiveservices",
+    "Microsoft.Network": "azure.mgmt.network",
+    "Microsoft.Network/privateDnsZones": "azure.mgmt.privatedns",
 }
+# How a generated client states the API version it sends: the configuration's default, or each
+# operation's own default (packages that dropped the configuration default).
+API_VERSION_DEFAULT = re.compile(r'"api[-_]version", "(\d{4}-\d{2}-\d{2}(?:-preview)?)"')
+
+
+def _sdk_package(resource_type: str) -> str | None:
+    matches = [
+        prefix
+        for prefix in API_VERSION_SOURCES
+        if resource_type == prefix or resource_type.startswith(prefix + "/")
+    ]
+    return API_VERSION_SOURCES[max(matches, key=len)] if matches else None
 
 
 def known_api_versions(resource_type: str) -> set[str]:
     """API versions the SDK for this resource type declares, from its own source."""
-    namespace = resource_type.split("/", 1)[0]
-    source = API_VERSION_SOURCES.get(namespace)
-    if source is None:
+    package = _sdk_package(resource_type)
+    if package is None:
         # Multi-version packages keep one `vYYYY_MM_DD` models package per API version.
         versions: set[str] = set()
         for key, ref in RESOURCE_MODELS.items():
@@ -100,9 +136,14 @@ def known_api_versions(resource_type: str) -> set[str]:
                         f"{match[1]}-{match[2]}-{match[3]}" + ("-preview" if match[4] else "")
                     )
         return versions
-    module = importlib.import_module(source)
-    text = open(module.__file__ or "", encoding="utf-8").read()  # noqa: SIM115
-    return set(re.findall(r'api_version", "(\d{4}-\d{2}-\d{2}(?:-preview)?)"', text))
+    root = Path(importlib.import_module(package).__file__ or "").parent
+    sources = [root / "_configuration.py", *sorted((root / "operations").glob("*.py"))]
+    return {
+        version
+        for source in sources
+        if source.is_file()
+        for version in API_VERSION_DEFAULT.findall(source.read_text(encoding="utf-8"))
+    }
 
 
 def _importable(module: str) -> bool:

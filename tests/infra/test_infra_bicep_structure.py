@@ -152,9 +152,15 @@ def test_parameter_file_fallbacks_match_the_bicep_defaults(bake: Bake) -> None:
     drift = {}
     for name, entry in _parameter_file(bake).items():
         match = re.fullmatch(r"\$\{[A-Z_]+=(.*)\}", entry["value"])
-        if match and match[1] != declared[name].get("default"):
-            drift[name] = (match[1], declared[name].get("default"))
+        default = _as_parameter_text(declared[name].get("default"))
+        if match and match[1] != default:
+            drift[name] = (match[1], default)
     assert drift == {}
+
+
+def _as_parameter_text(value: object) -> object:
+    """A Bicep default as azd writes it after substitution (`false`, `0`)."""
+    return json.dumps(value) if isinstance(value, bool | int) else value
 
 
 def test_canonical_modules_are_all_reachable_from_main() -> None:

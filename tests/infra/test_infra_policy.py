@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import NetworkVariant
 from infra_bake import Bake
 from infra_bicep import bicep_files, decorator, module_params, module_paths, parse, resources
 
 SKIP_COMMENT = re.compile(r"//\s*checkov:skip=(CKV\w+)\s*:?\s*(.*)$")
 MINIMUM_REASON_WORDS = 6
 SCHEDULER_TYPE = "Microsoft.DurableTask/schedulers"
+# Checks skipped only because, without privateNetworking, the app reaches these services publicly.
+NETWORK_SKIPS = {"CKV_AZURE_35", "CKV_AZURE_59", "CKV_AZURE_134"}
 
 
 def _checkov_executable() -> str:
@@ -70,6 +73,50 @@ def test_checkov_reports_no_failed_check(provider_bake: Bake) -> None:
         for check in report["results"]["failed_checks"]
     ]
     assert failed == []
+
+
+def test_checkov_reports_no_failed_check_for_either_network_setting(
+    network_variant: NetworkVariant,
+) -> None:
+    report = _checkov_report(network_variant.infra, _checkov_executable())
+    assert report["summary"]["parsing_errors"] == 0
+    failed = [
+        f"{check['check_id']} {check['resource']} ({check['file_path']})"
+        for check in report["results"]["failed_checks"]
+    ]
+    assert failed == []
+
+
+def _without_skips(infra: Path, target: Path, check_ids: set[str]) -> Path:
+    shutil.copytree(infra, target)
+    for path in target.rglob("*.bicep"):
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [
+            line
+            for line in lines
+            if not ((match := SKIP_COMMENT.search(line)) and match[1] in check_ids)
+        ]
+        path.write_text("".join(kept), encoding="utf-8")
+    return target
+
+
+def test_private_networking_passes_the_network_checks_without_their_skips(
+    network_variants: dict[tuple[str, bool], NetworkVariant], provider_bake: Bake, tmp_path: Path
+) -> None:
+    """The network skips hold only for the public setting: with privateNetworking on, checkov
+    passes those checks with the skip comments removed."""
+    executable = _checkov_executable()
+    public = network_variants[(provider_bake.model_provider, False)]
+    private = network_variants[(provider_bake.model_provider, True)]
+    skipped = {
+        check["check_id"]
+        for check in _checkov_report(public.infra, executable)["results"]["skipped_checks"]
+    } & NETWORK_SKIPS
+    assert skipped, "expected the public setting to skip network checks"
+    report = _checkov_report(_without_skips(private.infra, tmp_path / "infra", skipped), executable)
+    assert [check["check_id"] for check in report["results"]["failed_checks"]] == []
+    passed = {check["check_id"] for check in report["results"]["passed_checks"]}
+    assert skipped <= passed
 
 
 def test_every_checkov_skip_states_its_reason(provider_bake: Bake) -> None:

@@ -30,12 +30,17 @@ def test_the_task_hub_name_comes_from_the_taskhub_name_setting() -> None:
     assert read_json("host.json")["extensions"]["durableTask"]["hubName"] == "%TASKHUB_NAME%"
 
 
-def test_the_ga_extension_bundle_that_ships_the_scheduler_provider_is_used() -> None:
+def test_the_extension_bundle_is_the_ga_range_the_agent_framework_recommends() -> None:
+    """4.30.0 first shipped the scheduler provider; the Agent Framework recommends 4.38.1 or later
+    (scheduler extension 1.10.0), below the next major version."""
     bundle = read_json("host.json")["extensionBundle"]
-    lowest = re.match(r"^\[(\d+)\.(\d+)\.(\d+),", bundle["version"])
+    bounds = re.fullmatch(r"\[(\d+)\.(\d+)\.(\d+), (\d+)\.(\d+)\.(\d+)\)", bundle["version"])
 
     assert bundle["id"] == "Microsoft.Azure.Functions.ExtensionBundle"
-    assert lowest is not None and tuple(map(int, lowest.groups())) >= (4, 30, 0)
+    assert bounds is not None, bundle["version"]
+    lowest, next_major = tuple(map(int, bounds.groups()[:3])), tuple(map(int, bounds.groups()[3:]))
+    assert lowest >= (4, 38, 1)
+    assert next_major == (5, 0, 0)
 
 
 def test_local_settings_point_at_azurite_and_the_emulator_hub() -> None:

@@ -1,0 +1,89 @@
+"""Check 6: every resource uses a type and API version that Bicep has types for.
+
+The list comes from Bicep's own type index (Azure/bicep-types-az), extracted for the types
+infra/ declares into bicep_types_index.json by make_bicep_types_index.py, which records the
+index commit and date. A resource at any other version would make `bicep build` warn BCP081
+and leave its body unchecked by Bicep."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from infra_bake import TEMPLATE, Bake
+from infra_bicep import Resource, resources
+from make_bicep_types_index import resource_pairs
+
+INDEX_FILE = Path(__file__).with_name("bicep_types_index.json")
+
+
+@cache
+def bicep_types_index() -> dict[str, Any]:
+    index: dict[str, Any] = json.loads(INDEX_FILE.read_text(encoding="utf-8"))
+    return index
+
+
+def untyped(found: Iterable[Resource], index: dict[str, Any]) -> list[str]:
+    """Resources whose type@version the index has no Bicep types for (types ignore case)."""
+    known = {name.lower(): versions for name, versions in index["resource_types"].items()}
+    return [
+        f"{r.file.name}:{r.symbol}: {r.key}"
+        for r in found
+        if r.api_version not in known.get(r.type.lower(), {})
+    ]
+
+
+def test_every_baked_resource_has_bicep_types(provider_bake: Bake) -> None:
+    found = list(resources(provider_bake.infra))
+    assert found
+    assert untyped(found, bicep_types_index()) == []
+
+
+def test_every_canonical_resource_has_bicep_types() -> None:
+    assert untyped(resources(TEMPLATE / "infra"), bicep_types_index()) == []
+
+
+def test_index_names_its_source_commit_and_date() -> None:
+    source = bicep_types_index()["source"]
+    assert source["repository"] == "https://github.com/Azure/bicep-types-az"
+    assert re.fullmatch(r"[0-9a-f]{40}", source["commit"])
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", source["date"])
+
+
+def test_every_used_version_was_in_the_index_by_its_date() -> None:
+    """Each version records when it reached the index; none may postdate the recorded index."""
+    dates = [
+        first_indexed
+        for versions in bicep_types_index()["resource_types"].values()
+        for first_indexed in versions.values()
+    ]
+    assert dates and all(first <= bicep_types_index()["source"]["date"] for first in dates)
+
+
+def test_check_rejects_an_api_version_without_bicep_types(tmp_path: Path) -> None:
+    (tmp_path / "main.bicep").write_text(
+        "resource site 'Microsoft.Web/sites@2025-05-01' = {\n"
+        "  name: 'func'\n  location: 'westeurope'\n}\n",
+        encoding="utf-8",
+    )
+    assert untyped(resources(tmp_path), bicep_types_index()) == [
+        "main.bicep:site: Microsoft.Web/sites@2025-05-01"
+    ]
+
+
+def test_index_maker_reads_the_resource_headings_of_a_types_page() -> None:
+    page = (
+        "# Microsoft.DurableTask @ 2026-02-01\n\n"
+        "## Resource Microsoft.DurableTask/schedulers@2026-02-01\n"
+        "* **Readable Scope(s)**: ResourceGroup\n\n"
+        "## Resource Microsoft.DurableTask/schedulers/taskHubs@2026-02-01\n"
+        "### Properties\n\n## SchedulerProperties\n"
+    )
+    assert resource_pairs(page) == {
+        ("Microsoft.DurableTask/schedulers", "2026-02-01"),
+        ("Microsoft.DurableTask/schedulers/taskHubs", "2026-02-01"),
+    }
