@@ -2,9 +2,15 @@
 
 Runs a ticket through triage, then books a trip whose fare check sub-workflow asks a human:
 the nested request is read from the outer instance's status and answered there.
+
+    python scripts/drive.py BASE_URL HOST_PID HOST_LOG
+
+It drives only the host it was given: if that process exits before answering (its port
+taken, an import error), it stops, non-zero, pointing at the host's log.
 """
 
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -26,15 +32,28 @@ def call(method: str, url: str, body: Any = None) -> Any:
     return payload
 
 
-def wait_for_host(base: str) -> None:
+def is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def wait_for_host(base: str, pid: int, log: str) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
+        if not is_running(pid):
+            sys.exit(f"the development host (pid {pid}) exited before it answered; see {log}")
         try:
             with urllib.request.urlopen(f"{base}/health", timeout=2):
-                return
+                pass
         except (urllib.error.URLError, ConnectionError):
             time.sleep(0.5)
-    sys.exit(f"no host answered at {base}/health within {STARTUP_SECONDS}s")
+            continue
+        if is_running(pid):
+            return
+    sys.exit(f"the development host did not answer {base}/health in {STARTUP_SECONDS}s; see {log}")
 
 
 def poll(url: str, done: Any) -> Any:
@@ -52,8 +71,8 @@ def finished(status: Any) -> bool:
     return status["runtimeStatus"] in {"Completed", "Failed", "Terminated"}
 
 
-def main(base: str) -> None:
-    wait_for_host(base)
+def main(base: str, pid: int, log: str) -> None:
+    wait_for_host(base, pid, log)
     ticket = {"subject": "Refund please", "body": "I was charged twice", "customer_tier": "premium"}
     started = call("POST", f"{base}/workflow/support_triage/run", ticket)
     poll(started["statusQueryGetUri"], finished)
@@ -70,4 +89,6 @@ def main(base: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:7071/api")
+    if len(sys.argv) != 4:
+        sys.exit("usage: python scripts/drive.py BASE_URL HOST_PID HOST_LOG")
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3])

@@ -8,6 +8,11 @@ venv="${DAFX_VENV:-.venv}"
 work="$template/.try"
 port="${DAFX_TRY_PORT:-7071}"
 
+if ! python3 -c 'import socket, sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>/dev/null; then
+  echo "try.sh: port $port is already in use, so the host answering there is not this one." >&2
+  echo "Stop whatever listens on it, or pick another port: DAFX_TRY_PORT=7072 bash scripts/try.sh" >&2
+  exit 1
+fi
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
@@ -18,8 +23,13 @@ rm -rf "$work"
 project="$work/agent_workflows"
 "$python" -m pip install --quiet --disable-pip-version-check -r "$project/requirements-dev.txt"
 
-(cd "$project" && exec "$python" -m devhost --port "$port") >"$work/devhost.log" 2>&1 &
+log="$work/devhost.log"
+(cd "$project" && exec "$python" -m devhost --port "$port") >"$log" 2>&1 &
 host_pid=$!
 trap 'kill "$host_pid" 2>/dev/null || true' EXIT
-"$python" scripts/drive.py "http://127.0.0.1:$port/api"
-echo "Host log: $work/devhost.log"
+if ! "$python" scripts/drive.py "http://127.0.0.1:$port/api" "$host_pid" "$log"; then
+  echo "try.sh failed. The development host's log ($log) ends with:" >&2
+  tail -n 20 "$log" >&2
+  exit 1
+fi
+echo "Host log: $log"
