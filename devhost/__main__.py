@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 from types import FrameType
 
-from .host import DevHost, HostSettings, PortInUseError, shared_loop
+from .host import DevHost, PortInUseError
 from .indexing import AppLoadError, FunctionIndex
+from .invocation import functions_loop
+from .settings import HostSettings
 
 _QUIET_LOGGERS = ("durabletask", "azure", "aiohttp", "grpc", "agent_framework", "httpx", "openai")
 
@@ -87,9 +90,6 @@ def main(argv: list[str] | None = None) -> int:
     except (AppLoadError, ImportError) as error:
         print(f"Could not load the Function App '{arguments.app}': {error}", file=sys.stderr)
         return 1
-    finally:
-        if not host.running:
-            shared_loop.release()
 
     stop_requested = threading.Event()
 
@@ -105,10 +105,24 @@ def main(argv: list[str] | None = None) -> int:
     while not stop_requested.wait(0.5):
         pass
     print("Stopping devhost...", flush=True)
-    host.stop()
-    shared_loop.release()
+    abandoned = host.stop()
+    functions_loop.release()
+    if abandoned:
+        print(f"Abandoned {len(abandoned)} running invocation(s):", flush=True)
+        for what in abandoned:
+            print(f"  {what}", flush=True)
     return 0
 
 
+def run() -> None:
+    """Exit with `main`'s status without waiting for abandoned user code to return."""
+    status = main()
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Threads still running user code would otherwise hold the interpreter open.
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

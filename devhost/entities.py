@@ -14,12 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import durabletask.internal.orchestrator_service_pb2 as pb
-from azure.functions import meta
-from azure.functions.durable_functions import EnitityTriggerConverter
 from google.protobuf import timestamp_pb2, wrappers_pb2
 
 from .orchestrations import failure_details
+from .upstream import decode_entity_batch, pb
 
 EntityHandle = Callable[[Any], Any]
 
@@ -127,9 +125,7 @@ def run_entity_batch(handle: EntityHandle, request: pb.EntityRequest) -> pb.Enti
     operations = operations_of(request)
     state = request.entityState.value if request.HasField("entityState") else None
     context_json = build_entity_context(request.instanceId, state, operations)
-    trigger_input = EnitityTriggerConverter.decode(
-        meta.Datum(type="json", value=context_json), trigger_metadata=None
-    )
+    trigger_input = decode_entity_batch(context_json)
     try:
         outcome = json.loads(handle(trigger_input))
     except Exception as error:  # the whole batch failed; the state stays as it was

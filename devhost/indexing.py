@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 import os
 import re
 import sys
@@ -13,8 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from azure.functions.decorators.function_app import Function, FunctionRegister
-
-DEFAULT_ROUTE_PREFIX = "api"
 
 _ROUTE_PARAMETER = re.compile(
     r"\{(?P<catch_all>\*{1,2})?(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
@@ -89,17 +86,6 @@ class FunctionIndex:
 
     def entity(self, name: str) -> IndexedFunction | None:
         return self.entities.get(name.casefold())
-
-
-def read_route_prefix(project_dir: Path) -> str:
-    """Read `extensions.http.routePrefix` from host.json, as the Functions host does."""
-    host_json = project_dir / "host.json"
-    try:
-        settings = json.loads(host_json.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return DEFAULT_ROUTE_PREFIX
-    prefix = settings.get("extensions", {}).get("http", {}).get("routePrefix", DEFAULT_ROUTE_PREFIX)
-    return prefix.strip("/") if isinstance(prefix, str) else DEFAULT_ROUTE_PREFIX
 
 
 def compile_route(route_prefix: str, template: str) -> re.Pattern[str]:

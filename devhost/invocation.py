@@ -1,15 +1,27 @@
-"""Call user functions as the worker does, and log one line per invocation."""
+"""Call user functions as the worker does, and log one line per invocation.
+
+The Python worker runs async functions on its one event loop and sync ones on a thread
+pool, in a process apart from the Functions host. devhost keeps the same separation inside
+one process: user code runs on the functions loop and the functions thread pool, never on
+the loop that serves HTTP, the management API and durable work items, so a function that
+blocks cannot freeze those.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import itertools
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
+
+from .upstream import close_durable_client_session
 
 logger = logging.getLogger("devhost")
 
@@ -54,6 +66,93 @@ def call_sync(user_function: Callable[..., Any], values: dict[str, Any], name: s
 
 async def call_async(user_function: Callable[..., Any], values: dict[str, Any], name: str) -> Any:
     return await user_function(**bind_arguments(user_function, values, name))
+
+
+class FunctionsLoop:
+    """One event loop per process for async user code, as the Python worker has.
+
+    azure-functions-durable keeps a process-wide aiohttp session for its client; it only
+    works from the loop that created it, so every host in the process shares this loop.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def get(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                self._loop = asyncio.new_event_loop()
+                self._thread = threading.Thread(
+                    target=self._loop.run_forever, name="devhost-functions-loop", daemon=True
+                )
+                self._thread.start()
+            return self._loop
+
+    def release(self, timeout: float = 1.0) -> None:
+        """Close the durable client's session and stop the loop (at process end).
+
+        Waits at most `timeout` seconds: user code blocking the loop is abandoned.
+        """
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        closing = asyncio.run_coroutine_threadsafe(close_durable_client_session(), loop)
+        try:
+            closing.result(timeout=timeout)
+        except TimeoutError:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=timeout)
+        if not thread.is_alive():
+            loop.close()
+
+
+functions_loop = FunctionsLoop()
+# The Python worker's default for sync functions (PYTHON_THREADPOOL_THREAD_COUNT unset).
+SYNC_THREADS = 32
+
+
+class UserCode:
+    """Runs user functions apart from the host loop and remembers which are running."""
+
+    def __init__(self) -> None:
+        self.loop = functions_loop.get()
+        self._pool = ThreadPoolExecutor(SYNC_THREADS, thread_name_prefix="devhost-functions")
+        self._running: dict[int, str] = {}
+        self._ids = itertools.count()
+        self._lock = threading.Lock()
+
+    async def call(
+        self, user_function: Callable[..., Any], values: dict[str, Any], name: str, what: str
+    ) -> Any:
+        """Call from the host loop; `what` describes the call if it is abandoned."""
+        key = next(self._ids)
+        with self._lock:
+            self._running[key] = what
+        try:
+            if inspect.iscoroutinefunction(user_function):
+                coroutine = call_async(user_function, values, name)
+                future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+                return await asyncio.wrap_future(future)
+            host_loop = asyncio.get_running_loop()
+            return await host_loop.run_in_executor(
+                self._pool, call_sync, user_function, values, name
+            )
+        finally:
+            with self._lock:
+                self._running.pop(key, None)
+
+    def running(self) -> list[str]:
+        with self._lock:
+            return sorted(self._running.values())
+
+    def close(self) -> None:
+        """Stop taking calls; calls still running are abandoned, not awaited."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 class InvocationLog:

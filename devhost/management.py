@@ -2,7 +2,8 @@
 
 azure-functions-durable's client (the `durableClient` binding) and the URLs returned by
 `create_check_status_response` call `/runtime/webhooks/durabletask/...`. Each request is
-mapped onto a Durable Task gRPC call against the backend.
+mapped onto a Durable Task gRPC call against the backend, made with grpc.aio on the host
+loop, so the API keeps answering while user code is busy.
 """
 
 from __future__ import annotations
@@ -10,64 +11,76 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import quote
 
-import durabletask.internal.orchestrator_service_pb2 as pb
-import durabletask.internal.orchestrator_service_pb2_grpc as stubs
 import grpc
 from aiohttp import web
+from azure.durable_functions.models import OrchestrationRuntimeStatus
+from durabletask.client import OrchestrationStatus
 from google.protobuf import timestamp_pb2, wrappers_pb2
 
+from .backend import GRPC_OPTIONS, payload_problem
 from .indexing import FunctionIndex
 from .orchestrations import timestamp_from_text
+from .settings import ProjectSettings
+from .upstream import pb, stubs
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 INSTANCE_PLACEHOLDER = "INSTANCEID"
+CONTINUATION_HEADER = "x-ms-continuation-token"
+_WAIT_POLL_SECONDS = 0.05
 
-RUNTIME_STATUS_NAMES = {
-    pb.ORCHESTRATION_STATUS_RUNNING: "Running",
-    pb.ORCHESTRATION_STATUS_COMPLETED: "Completed",
-    pb.ORCHESTRATION_STATUS_CONTINUED_AS_NEW: "ContinuedAsNew",
-    pb.ORCHESTRATION_STATUS_FAILED: "Failed",
-    pb.ORCHESTRATION_STATUS_CANCELED: "Canceled",
-    pb.ORCHESTRATION_STATUS_TERMINATED: "Terminated",
-    pb.ORCHESTRATION_STATUS_PENDING: "Pending",
-    pb.ORCHESTRATION_STATUS_SUSPENDED: "Suspended",
+
+def _same_name(durable_task: str, durable_functions: str) -> bool:
+    return durable_task.replace("_", "").casefold() == durable_functions.casefold()
+
+
+# Durable Task statuses by their Durable Functions names. Canceled exists only in the
+# protocol and the Durable Functions enum, not in durabletask's public enum.
+RUNTIME_STATUS: dict[int, OrchestrationRuntimeStatus] = {
+    status.value: runtime
+    for status in OrchestrationStatus
+    for runtime in OrchestrationRuntimeStatus
+    if _same_name(status.name, runtime.name)
 }
-_STATUS_BY_NAME = {name.casefold(): value for value, name in RUNTIME_STATUS_NAMES.items()}
+RUNTIME_STATUS[pb.ORCHESTRATION_STATUS_CANCELED] = OrchestrationRuntimeStatus.Canceled
+_STATUS_BY_NAME = {runtime.value.casefold(): value for value, runtime in RUNTIME_STATUS.items()}
 _TERMINAL = {
-    pb.ORCHESTRATION_STATUS_COMPLETED,
-    pb.ORCHESTRATION_STATUS_FAILED,
-    pb.ORCHESTRATION_STATUS_TERMINATED,
+    OrchestrationStatus.COMPLETED.value,
+    OrchestrationStatus.FAILED.value,
+    OrchestrationStatus.TERMINATED.value,
     pb.ORCHESTRATION_STATUS_CANCELED,
 }
+# Pollers keep polling (202 with Location) while an instance is in one of these.
 _IN_PROGRESS = {
-    pb.ORCHESTRATION_STATUS_RUNNING,
-    pb.ORCHESTRATION_STATUS_PENDING,
-    pb.ORCHESTRATION_STATUS_CONTINUED_AS_NEW,
+    OrchestrationStatus.RUNNING.value,
+    OrchestrationStatus.PENDING.value,
+    OrchestrationStatus.CONTINUED_AS_NEW.value,
+    OrchestrationStatus.SUSPENDED.value,
 }
 
-T = TypeVar("T")
 Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
+
+
+class BadRequestError(Exception):
+    """The request cannot be served as sent (400)."""
 
 
 def encode_start_payload(body: str) -> str | None:
     """JSON text of an HTTP payload as the Functions host hands it to the durable engine.
 
     The Python client sends `json.dumps(df_dumps(value))`: a JSON string whose content is
-    the JSON of the value. The host passes that inner JSON on, so it is unwrapped once;
-    a plain JSON body (curl) is taken as is; non-JSON text becomes a JSON string.
+    the JSON of the value. The host passes that inner JSON on, so it is unwrapped once; a
+    plain JSON body (curl) is taken as is. A body that is not JSON is refused.
     """
     if not body.strip():
         return None
-    try:
-        token = json.loads(body)
-    except ValueError:
-        return json.dumps(body)
+    token = _parse_json(body)
     if isinstance(token, str):
         try:
             json.loads(token)
@@ -81,11 +94,15 @@ def encode_event_payload(body: str) -> str | None:
     """JSON text of a raised event: the body as sent, as the Functions host keeps it."""
     if not body.strip():
         return None
-    try:
-        json.loads(body)
-    except ValueError:
-        return json.dumps(body)
+    _parse_json(body)
     return body
+
+
+def _parse_json(body: str) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError as error:
+        raise BadRequestError(f"The request body is not valid JSON: {error}") from error
 
 
 def _decode(text: str | None) -> Any:
@@ -102,17 +119,22 @@ def _iso(stamp: timestamp_pb2.Timestamp) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def runtime_status_name(state: pb.OrchestrationState) -> str:
+    runtime = RUNTIME_STATUS.get(state.orchestrationStatus)
+    return runtime.value if runtime is not None else "Unknown"
+
+
 def status_body(state: pb.OrchestrationState, show_input: bool = True) -> dict[str, Any]:
     """The status JSON of the Durable Functions HTTP API for one instance."""
     output = _decode(state.output.value) if state.HasField("output") else None
-    if state.orchestrationStatus == pb.ORCHESTRATION_STATUS_FAILED and state.HasField(
+    if state.orchestrationStatus == OrchestrationStatus.FAILED.value and state.HasField(
         "failureDetails"
     ):
         output = f"Orchestrator function '{state.name}' failed: {state.failureDetails.errorMessage}"
-    body: dict[str, Any] = {
+    return {
         "name": state.name,
         "instanceId": state.instanceId,
-        "runtimeStatus": RUNTIME_STATUS_NAMES.get(state.orchestrationStatus, "Unknown"),
+        "runtimeStatus": runtime_status_name(state),
         "input": _decode(state.input.value) if show_input and state.HasField("input") else None,
         "customStatus": _decode(state.customStatus.value)
         if state.HasField("customStatus")
@@ -121,7 +143,6 @@ def status_body(state: pb.OrchestrationState, show_input: bool = True) -> dict[s
         "createdTime": _iso(state.createdTimestamp),
         "lastUpdatedTime": _iso(state.lastUpdatedTimestamp),
     }
-    return body
 
 
 def _json(payload: Any, status: int, headers: dict[str, str] | None = None) -> web.Response:
@@ -130,22 +151,64 @@ def _json(payload: Any, status: int, headers: dict[str, str] | None = None) -> w
     )
 
 
+def _error(message: str, status: int) -> web.Response:
+    return _json({"Message": message, "ExceptionMessage": message}, status)
+
+
 def _flag(request: web.Request, name: str, default: bool) -> bool:
     value = request.query.get(name)
     return default if value is None else value.strip().lower() == "true"
 
 
+def _statuses(text: str) -> list[int]:
+    values: list[int] = []
+    for name in text.split(","):
+        value = _STATUS_BY_NAME.get(name.strip().casefold())
+        if value is None:
+            known = ", ".join(runtime.value for runtime in RUNTIME_STATUS.values())
+            raise BadRequestError(f"Unknown runtimeStatus '{name.strip()}'; use one of {known}.")
+        values.append(value)
+    return values
+
+
+def _timestamp(request: web.Request, name: str) -> timestamp_pb2.Timestamp | None:
+    text = request.query.get(name)
+    if text is None:
+        return None
+    try:
+        return timestamp_from_text(text)
+    except ValueError as error:
+        raise BadRequestError(f"{name} '{text}' is not an ISO 8601 time.") from error
+
+
+def _number(request: web.Request, name: str) -> float | None:
+    text = request.query.get(name)
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError as error:
+        raise BadRequestError(f"{name} '{text}' is not a number.") from error
+
+
+def _origin(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
 class ManagementApi:
-    """Serves the durable management endpoints for one task hub."""
+    """Serves the durable management endpoints for one task hub.
+
+    Create it on the host loop: its grpc.aio channel belongs to the loop it is created on.
+    """
 
     def __init__(
-        self, index: FunctionIndex, backend_address: str, task_hub: str, connection_name: str
+        self, index: FunctionIndex, backend_address: str, settings: ProjectSettings
     ) -> None:
         self._index = index
-        self._channel = grpc.insecure_channel(backend_address)
+        self._channel = grpc.aio.insecure_channel(backend_address, options=GRPC_OPTIONS)
         self._stub = stubs.TaskHubSidecarServiceStub(self._channel)  # type: ignore[no-untyped-call]
-        self.task_hub = task_hub
-        self.connection_name = connection_name
+        self.task_hub = settings.task_hub
+        self.connection_name = settings.connection_name
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
             ("POST", re.compile(r"orchestrators/(?P<name>[^/]+)(?:/(?P<id>[^/]+))?"), self._start),
             ("GET", re.compile(r"instances/?"), self._list),
@@ -165,8 +228,8 @@ class ManagementApi:
             ("POST", re.compile(r"entities/(?P<name>[^/]+)/(?P<key>[^/]+)"), self._signal_entity),
         ]
 
-    def close(self) -> None:
-        self._channel.close()
+    async def close(self) -> None:
+        await self._channel.close(grace=None)
 
     # -- binding ---------------------------------------------------------------------
 
@@ -189,8 +252,11 @@ class ManagementApi:
         }
 
     def check_status_payload(self, origin: str, instance_id: str) -> dict[str, str]:
+        """The links for one instance; the id is URL-encoded in URLs, as the host does."""
         return {
-            key: value.replace(INSTANCE_PLACEHOLDER, instance_id)
+            key: instance_id
+            if key == "id"
+            else value.replace(INSTANCE_PLACEHOLDER, quote(instance_id, safe=""))
             for key, value in self.management_urls(origin).items()
         }
 
@@ -205,8 +271,8 @@ class ManagementApi:
                 "creationUrls": {
                     "createNewInstancePostUri": f"{create}?{query}",
                     "createAndWaitOnNewInstancePostUri": (
-                        f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
-                        f"?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&{query}"
+                        f"{create}?timeout={{timeoutInSeconds}}"
+                        f"&pollingInterval={{intervalInSeconds}}&{query}"
                     ),
                 },
                 "managementUrls": self.management_urls(origin),
@@ -230,18 +296,21 @@ class ManagementApi:
             allowed = True
             if method == request.method:
                 params = {key: value for key, value in found.groupdict().items() if value}
-                return await handler(request, params)
+                try:
+                    return await handler(request, params)
+                except BadRequestError as error:
+                    return _error(str(error), 400)
         if allowed:
             return _json({"Message": "Method not allowed"}, 405)
         return _json({"Message": f"Not supported by devhost: {request.method} {subpath}"}, 404)
 
-    async def _call(self, method: Callable[[Any], T], message: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(None, method, message)
-
     async def _state(self, instance_id: str) -> pb.OrchestrationState | None:
         request = pb.GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=True)
-        response = await self._call(self._stub.GetInstance, request)
+        response = await self._stub.GetInstance(request)
         return response.orchestrationState if response.exists else None
+
+    def _status_url(self, request: web.Request, instance_id: str) -> str:
+        return self.check_status_payload(_origin(request), instance_id)["statusQueryGetUri"]
 
     # -- orchestrations --------------------------------------------------------------
 
@@ -252,34 +321,56 @@ class ManagementApi:
                 f"The function '{params['name']}' doesn't exist, is disabled, "
                 "or is not an orchestrator function."
             )
-            return _json({"Message": message, "ExceptionMessage": message}, 400)
+            return _error(message, 400)
         instance_id = params.get("id") or uuid.uuid4().hex
         encoded = encode_start_payload(await request.text())
-        replaceable = [
-            pb.OrchestrationStatus.Value(status)
-            for status in (
-                "ORCHESTRATION_STATUS_COMPLETED",
-                "ORCHESTRATION_STATUS_FAILED",
-                "ORCHESTRATION_STATUS_TERMINATED",
-                "ORCHESTRATION_STATUS_CANCELED",
-            )
-        ]
+        problem = payload_problem("The orchestration input", encoded)
+        if problem is not None:
+            return _error(problem, 413)
+        timeout = _number(request, "timeout")
         create = pb.CreateInstanceRequest(
             instanceId=instance_id,
             name=function.name,
             input=None if encoded is None else wrappers_pb2.StringValue(value=encoded),
-            orchestrationIdReusePolicy=pb.OrchestrationIdReusePolicy(replaceableStatus=replaceable),
+            orchestrationIdReusePolicy=pb.OrchestrationIdReusePolicy(
+                replaceableStatus=sorted(_TERMINAL)
+            ),
         )
         try:
-            await self._call(self._stub.StartInstance, create)
-        except grpc.RpcError as error:
+            await self._stub.StartInstance(create)
+        except grpc.aio.AioRpcError as error:
             if error.code() == grpc.StatusCode.ALREADY_EXISTS:
                 message = f"An orchestration with instance ID '{instance_id}' is already running."
-                return _json({"Message": message, "ExceptionMessage": message}, 409)
+                return _error(message, 409)
             raise
+        if timeout is not None:
+            return await self._wait_for_completion(request, instance_id, timeout)
         payload = self.check_status_payload(_origin(request), instance_id)
         headers = {"Location": payload["statusQueryGetUri"], "Retry-After": "10"}
         return _json(payload, 202, headers)
+
+    async def _wait_for_completion(
+        self, request: web.Request, instance_id: str, timeout: float
+    ) -> web.StreamResponse:
+        """createAndWait: the outcome if the instance ends within `timeout` seconds.
+
+        Completed gives 200 with the output; Failed 500, Terminated or Canceled 200, each
+        with the status; still running at the deadline gives the usual 202 with links.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            state = await self._state(instance_id)
+            if state is not None and state.orchestrationStatus in _TERMINAL:
+                body = status_body(state)
+                if state.orchestrationStatus == OrchestrationStatus.COMPLETED.value:
+                    return _json(body["output"], 200)
+                failed = state.orchestrationStatus == OrchestrationStatus.FAILED.value
+                return _json(body, 500 if failed else 200)
+            if time.monotonic() >= deadline:
+                payload = self.check_status_payload(_origin(request), instance_id)
+                headers = {"Location": payload["statusQueryGetUri"], "Retry-After": "10"}
+                return _json(payload, 202, headers)
+            await asyncio.sleep(_WAIT_POLL_SECONDS)
 
     async def _status(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
         state = await self._state(params["id"])
@@ -287,45 +378,39 @@ class ManagementApi:
             return _json(None, 404)
         body = status_body(state, show_input=_flag(request, "showInput", True))
         if state.orchestrationStatus in _IN_PROGRESS:
-            location = self.check_status_payload(_origin(request), state.instanceId)[
-                "statusQueryGetUri"
-            ]
+            location = self._status_url(request, state.instanceId)
             return _json(body, 202, {"Location": location, "Retry-After": "10"})
-        failed = state.orchestrationStatus == pb.ORCHESTRATION_STATUS_FAILED
+        failed = state.orchestrationStatus == OrchestrationStatus.FAILED.value
         if failed and _flag(request, "returnInternalServerErrorOnFailure", False):
             return _json(body, 500)
         return _json(body, 200)
 
     async def _list(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        query = pb.InstanceQuery(fetchInputsAndOutputs=_flag(request, "showInput", False))
+        query = pb.InstanceQuery(fetchInputsAndOutputs=True)
+        show_input = _flag(request, "showInput", False)
         statuses = request.query.get("runtimeStatus")
         if statuses:
-            query.runtimeStatus.extend(
-                _STATUS_BY_NAME[name.strip().casefold()] for name in statuses.split(",")
-            )
-        if "createdTimeFrom" in request.query:
-            query.createdTimeFrom.CopyFrom(timestamp_from_text(request.query["createdTimeFrom"]))
-        if "createdTimeTo" in request.query:
-            query.createdTimeTo.CopyFrom(timestamp_from_text(request.query["createdTimeTo"]))
+            query.runtimeStatus.extend(_statuses(statuses))
+        created_from = _timestamp(request, "createdTimeFrom")
+        if created_from is not None:
+            query.createdTimeFrom.CopyFrom(created_from)
+        created_to = _timestamp(request, "createdTimeTo")
+        if created_to is not None:
+            query.createdTimeTo.CopyFrom(created_to)
         if "instanceIdPrefix" in request.query:
             query.instanceIdPrefix.value = request.query["instanceIdPrefix"]
-        states: list[dict[str, Any]] = []
-        continuation: str | None = None
-        while True:
-            if continuation:
-                query.continuationToken.value = continuation
-            response = await self._call(
-                self._stub.QueryInstances, pb.QueryInstancesRequest(query=query)
-            )
-            states.extend(
-                status_body(state, query.fetchInputsAndOutputs)
-                for state in response.orchestrationState
-            )
-            continuation = (
-                response.continuationToken.value if response.HasField("continuationToken") else None
-            )
-            if not continuation:
-                return _json(states, 200)
+        top = _number(request, "top")
+        if top is not None:
+            query.maxInstanceCount = int(top)
+        continuation = request.headers.get(CONTINUATION_HEADER)
+        if continuation:
+            query.continuationToken.value = continuation
+        response = await self._stub.QueryInstances(pb.QueryInstancesRequest(query=query))
+        states = [status_body(state, show_input) for state in response.orchestrationState]
+        headers = {}
+        if response.HasField("continuationToken") and response.continuationToken.value:
+            headers[CONTINUATION_HEADER] = response.continuationToken.value
+        return _json(states, 200, headers)
 
     async def _raise(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
         state = await self._state(params["id"])
@@ -334,12 +419,15 @@ class ManagementApi:
         if state.orchestrationStatus in _TERMINAL:
             return _json(f"Instance '{params['id']}' is gone: it completed or failed.", 410)
         encoded = encode_event_payload(await request.text())
+        problem = payload_problem(f"The data of event '{params['event']}'", encoded)
+        if problem is not None:
+            return _error(problem, 413)
         raise_request = pb.RaiseEventRequest(
             instanceId=params["id"],
             name=params["event"],
             input=None if encoded is None else wrappers_pb2.StringValue(value=encoded),
         )
-        await self._call(self._stub.RaiseEvent, raise_request)
+        await self._stub.RaiseEvent(raise_request)
         return web.Response(status=202)
 
     async def _terminate(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
@@ -352,21 +440,17 @@ class ManagementApi:
         terminate = pb.TerminateRequest(
             instanceId=params["id"], output=wrappers_pb2.StringValue(value=json.dumps(reason))
         )
-        await self._call(self._stub.TerminateInstance, terminate)
+        await self._stub.TerminateInstance(terminate)
         return web.Response(status=202)
 
     async def _suspend(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        return await self._pause_or_resume(
-            request, params["id"], self._stub.SuspendInstance, pb.SuspendRequest
-        )
+        return await self._pause_or_resume(request, params["id"], suspend=True)
 
     async def _resume(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        return await self._pause_or_resume(
-            request, params["id"], self._stub.ResumeInstance, pb.ResumeRequest
-        )
+        return await self._pause_or_resume(request, params["id"], suspend=False)
 
     async def _pause_or_resume(
-        self, request: web.Request, instance_id: str, rpc: Any, message: Any
+        self, request: web.Request, instance_id: str, suspend: bool
     ) -> web.StreamResponse:
         state = await self._state(instance_id)
         if state is None:
@@ -374,45 +458,65 @@ class ManagementApi:
         if state.orchestrationStatus in _TERMINAL:
             return web.Response(status=410)
         reason = wrappers_pb2.StringValue(value=request.query.get("reason", ""))
-        await self._call(rpc, message(instanceId=instance_id, reason=reason))
+        if suspend:
+            await self._stub.SuspendInstance(
+                pb.SuspendRequest(instanceId=instance_id, reason=reason)
+            )
+        else:
+            await self._stub.ResumeInstance(pb.ResumeRequest(instanceId=instance_id, reason=reason))
         return web.Response(status=202)
 
     async def _restart(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+        """Start the instance's orchestrator again with its original input.
+
+        As on the Functions host, a running instance can be restarted under a new id (the
+        default); restarting it under its own id is refused while it runs.
+        """
         state = await self._state(params["id"])
         if state is None:
             return _json(f"No instance with ID '{params['id']}' found.", 404)
-        if state.orchestrationStatus not in _TERMINAL:
-            return _json(f"Instance '{params['id']}' is still running.", 410)
-        restart = pb.RestartInstanceRequest(
-            instanceId=params["id"],
-            restartWithNewInstanceId=_flag(request, "restartWithNewInstanceId", True),
-        )
-        response = await self._call(self._stub.RestartInstance, restart)
-        return _json(self.check_status_payload(_origin(request), response.instanceId), 202)
+        new_id = _flag(request, "restartWithNewInstanceId", True)
+        if state.orchestrationStatus in _TERMINAL:
+            restart = pb.RestartInstanceRequest(
+                instanceId=params["id"], restartWithNewInstanceId=new_id
+            )
+            restarted = (await self._stub.RestartInstance(restart)).instanceId
+        elif new_id:
+            restarted = uuid.uuid4().hex
+            await self._stub.StartInstance(
+                pb.CreateInstanceRequest(
+                    instanceId=restarted,
+                    name=state.name,
+                    input=state.input if state.HasField("input") else None,
+                )
+            )
+        else:
+            message = f"An orchestration with instance ID '{params['id']}' is already running."
+            return _error(message, 409)
+        payload = self.check_status_payload(_origin(request), restarted)
+        return _json(payload, 202, {"Location": payload["statusQueryGetUri"]})
 
     async def _purge(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        response = await self._call(
-            self._stub.PurgeInstances, pb.PurgeInstancesRequest(instanceId=params["id"])
+        response = await self._stub.PurgeInstances(
+            pb.PurgeInstancesRequest(instanceId=params["id"])
         )
         if response.deletedInstanceCount == 0:
             return _json({"instancesDeleted": 0}, 404)
         return _json({"instancesDeleted": response.deletedInstanceCount}, 200)
 
     async def _purge_many(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        purge_filter = pb.PurgeInstanceFilter()
-        if "createdTimeFrom" in request.query:
-            purge_filter.createdTimeFrom.CopyFrom(
-                timestamp_from_text(request.query["createdTimeFrom"])
-            )
-        if "createdTimeTo" in request.query:
-            purge_filter.createdTimeTo.CopyFrom(timestamp_from_text(request.query["createdTimeTo"]))
+        created_from = _timestamp(request, "createdTimeFrom")
+        if created_from is None:
+            raise BadRequestError("Purging many instances needs createdTimeFrom.")
+        purge_filter = pb.PurgeInstanceFilter(createdTimeFrom=created_from)
+        created_to = _timestamp(request, "createdTimeTo")
+        if created_to is not None:
+            purge_filter.createdTimeTo.CopyFrom(created_to)
         statuses = request.query.get("runtimeStatus")
         if statuses:
-            purge_filter.runtimeStatus.extend(
-                _STATUS_BY_NAME[name.strip().casefold()] for name in statuses.split(",")
-            )
+            purge_filter.runtimeStatus.extend(_statuses(statuses))
         purge = pb.PurgeInstancesRequest(purgeInstanceFilter=purge_filter)
-        response = await self._call(self._stub.PurgeInstances, purge)
+        response = await self._stub.PurgeInstances(purge)
         status = 200 if response.deletedInstanceCount else 404
         return _json({"instancesDeleted": response.deletedInstanceCount}, status)
 
@@ -426,7 +530,7 @@ class ManagementApi:
         self, request: web.Request, params: dict[str, str]
     ) -> web.StreamResponse:
         get = pb.GetEntityRequest(instanceId=self._entity_id(params), includeState=True)
-        response = await self._call(self._stub.GetEntity, get)
+        response = await self._stub.GetEntity(get)
         if not response.exists or not response.entity.HasField("serializedState"):
             return _json(None, 404)
         return web.Response(
@@ -438,15 +542,14 @@ class ManagementApi:
     ) -> web.StreamResponse:
         operation = request.query.get("op", "")
         encoded = encode_start_payload(await request.text())
+        problem = payload_problem(f"The input of entity operation '{operation}'", encoded)
+        if problem is not None:
+            return _error(problem, 413)
         signal = pb.SignalEntityRequest(
             instanceId=self._entity_id(params),
             name=operation,
             input=None if encoded is None else wrappers_pb2.StringValue(value=encoded),
             requestId=str(uuid.uuid4()),
         )
-        await self._call(self._stub.SignalEntity, signal)
+        await self._stub.SignalEntity(signal)
         return web.Response(status=202)
-
-
-def _origin(request: web.Request) -> str:
-    return f"{request.scheme}://{request.host}"

@@ -4,65 +4,39 @@ The in-memory Durable Task backend hands out work items in the Durable Task prot
 protobuf history events in, protobuf actions out. Orchestrators registered on a `DFApp`
 speak the Durable Functions out-of-process protocol instead: a JSON context carrying the
 whole history in, a JSON list of every action scheduled so far out. This module converts
-between the two and leaves replay itself to the real engine.
+between the two and leaves replay itself to the real engine. `OrchestrationTranslator`
+keeps the little state the conversion needs across work items of one instance.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Set
+from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-import durabletask.internal.orchestrator_service_pb2 as pb
-from azure.durable_functions import DurableOrchestrationContext, Orchestrator
-from azure.durable_functions.models.actions.NoOpAction import NoOpAction
-from azure.durable_functions.models.Task import RetryAbleTask, TaskBase
+from azure.durable_functions.models.actions import ActionType
+from azure.durable_functions.models.history import HistoryEventType
+from azure.durable_functions.models.ReplaySchema import ReplaySchema
 from dateutil.parser import isoparse
 from google.protobuf import timestamp_pb2, wrappers_pb2
 
-# Values of azure.durable_functions HistoryEventType and ActionType (out-of-proc protocol).
-_EXECUTION_STARTED = 0
-_TASK_SCHEDULED = 4
-_TASK_COMPLETED = 5
-_TASK_FAILED = 6
-_SUB_ORCHESTRATION_CREATED = 7
-_SUB_ORCHESTRATION_COMPLETED = 8
-_SUB_ORCHESTRATION_FAILED = 9
-_TIMER_CREATED = 10
-_TIMER_FIRED = 11
-_ORCHESTRATOR_STARTED = 12
-_ORCHESTRATOR_COMPLETED = 13
-_EVENT_SENT = 14
-_EVENT_RAISED = 15
+from .backend import check_payload
+from .upstream import (
+    OrchestratorHandle,
+    RetryStep,
+    pb,
+    pending_retry_steps,
+    replay,
+    split_engine_error,
+)
 
-_CALL_ACTIVITY = 0
-_CALL_ACTIVITY_WITH_RETRY = 1
-_CALL_SUB_ORCHESTRATOR = 2
-_CALL_SUB_ORCHESTRATOR_WITH_RETRY = 3
-_CONTINUE_AS_NEW = 4
-_CREATE_TIMER = 5
-_WAIT_FOR_EXTERNAL_EVENT = 6
-_CALL_ENTITY = 7
-_CALL_HTTP = 8
-_SIGNAL_ENTITY = 9
-_WHEN_ANY = 11
-_WHEN_ALL = 12
-
-# ReplaySchema.V2: one flat action list per invocation, with compound when_all/when_any.
-_REPLAY_SCHEMA = 1
-_OUT_OF_PROC_ERROR_MARKER = "\n\n$OutOfProcData$:"
-
-
-class OrchestratorHandle(Protocol):
-    """What `Orchestrator.create` registers: the trigger handle, carrying the user's function."""
-
-    orchestrator_function: Callable[[DurableOrchestrationContext], Any]
-
-    def __call__(self, context: Any) -> str: ...
+# One flat action list per invocation, with compound when_all/when_any actions.
+_REPLAY_SCHEMA = ReplaySchema.V2
 
 
 class UnsupportedActionError(Exception):
@@ -133,13 +107,13 @@ class HistoryTranslator:
 
     def _specific_fields(self, event: pb.HistoryEvent, kind: str | None) -> dict[str, Any] | None:
         if kind == "orchestratorStarted":
-            return {"EventType": _ORCHESTRATOR_STARTED}
+            return {"EventType": HistoryEventType.ORCHESTRATOR_STARTED}
         if kind == "orchestratorCompleted":
-            return {"EventType": _ORCHESTRATOR_COMPLETED}
+            return {"EventType": HistoryEventType.ORCHESTRATOR_COMPLETED}
         if kind == "executionStarted":
             started = event.executionStarted
             return {
-                "EventType": _EXECUTION_STARTED,
+                "EventType": HistoryEventType.EXECUTION_STARTED,
                 "Name": started.name,
                 "Input": _text(started.input, started.HasField("input")),
                 "Version": started.version.value if started.HasField("version") else None,
@@ -153,21 +127,21 @@ class HistoryTranslator:
         if kind == "timerFired":
             fired = event.timerFired
             return {
-                "EventType": _TIMER_FIRED,
+                "EventType": HistoryEventType.TIMER_FIRED,
                 "TimerId": fired.timerId,
                 "FireAt": _timestamp_text(fired.fireAt),
             }
         if kind == "eventRaised":
             raised = event.eventRaised
             return {
-                "EventType": _EVENT_RAISED,
+                "EventType": HistoryEventType.EVENT_RAISED,
                 "Name": raised.name,
                 "Input": _text(raised.input, raised.HasField("input")),
             }
         if kind == "eventSent":
             sent = event.eventSent
             return {
-                "EventType": _EVENT_SENT,
+                "EventType": HistoryEventType.EVENT_SENT,
                 "Name": sent.name,
                 "InstanceId": sent.instanceId,
                 "Input": _text(sent.input, sent.HasField("input")),
@@ -179,25 +153,28 @@ class HistoryTranslator:
             self._names_by_task_id[event.eventId] = (
                 f"Activity function '{event.taskScheduled.name}'"
             )
-            return {"EventType": _TASK_SCHEDULED, "Name": event.taskScheduled.name}
+            return {"EventType": HistoryEventType.TASK_SCHEDULED, "Name": event.taskScheduled.name}
         if kind == "subOrchestrationInstanceCreated":
             created = event.subOrchestrationInstanceCreated
             self._names_by_task_id[event.eventId] = f"Orchestrator function '{created.name}'"
             return {
-                "EventType": _SUB_ORCHESTRATION_CREATED,
+                "EventType": HistoryEventType.SUB_ORCHESTRATION_INSTANCE_CREATED,
                 "Name": created.name,
                 "InstanceId": created.instanceId,
             }
-        return {"EventType": _TIMER_CREATED, "FireAt": _timestamp_text(event.timerCreated.fireAt)}
+        return {
+            "EventType": HistoryEventType.TIMER_CREATED,
+            "FireAt": _timestamp_text(event.timerCreated.fireAt),
+        }
 
     @staticmethod
     def _completed_fields(event: pb.HistoryEvent, kind: str) -> dict[str, Any]:
         if kind == "taskCompleted":
             done = event.taskCompleted
-            event_type = _TASK_COMPLETED
+            event_type = HistoryEventType.TASK_COMPLETED
         else:
             done = event.subOrchestrationInstanceCompleted
-            event_type = _SUB_ORCHESTRATION_COMPLETED
+            event_type = HistoryEventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED
         return {
             "EventType": event_type,
             "TaskScheduledId": done.taskScheduledId,
@@ -207,10 +184,10 @@ class HistoryTranslator:
     def _failed_fields(self, event: pb.HistoryEvent, kind: str) -> dict[str, Any]:
         if kind == "taskFailed":
             failed = event.taskFailed
-            event_type = _TASK_FAILED
+            event_type = HistoryEventType.TASK_FAILED
         else:
             failed = event.subOrchestrationInstanceFailed
-            event_type = _SUB_ORCHESTRATION_FAILED
+            event_type = HistoryEventType.SUB_ORCHESTRATION_INSTANCE_FAILED
         reason = _failure_reason(failed.failureDetails)
         source = self._names_by_task_id.get(failed.taskScheduledId)
         if source:
@@ -229,7 +206,7 @@ class HistoryTranslator:
         if kind == "entityOperationCalled":
             called = event.entityOperationCalled
             return {
-                "EventType": _EVENT_SENT,
+                "EventType": HistoryEventType.EVENT_SENT,
                 "Name": "op",
                 "InstanceId": called.targetInstanceId.value,
                 "Input": json.dumps({"id": called.requestId, "op": called.operation}),
@@ -237,7 +214,7 @@ class HistoryTranslator:
         if kind == "entityOperationSignaled":
             signaled = event.entityOperationSignaled
             return {
-                "EventType": _EVENT_SENT,
+                "EventType": HistoryEventType.EVENT_SENT,
                 "Name": "op",
                 "InstanceId": signaled.targetInstanceId.value,
                 "Input": json.dumps({"id": signaled.requestId, "signal": True}),
@@ -246,7 +223,7 @@ class HistoryTranslator:
             completed = event.entityOperationCompleted
             result = completed.output.value if completed.HasField("output") else "null"
             return {
-                "EventType": _EVENT_RAISED,
+                "EventType": HistoryEventType.EVENT_RAISED,
                 "Name": completed.requestId,
                 "Input": json.dumps({"result": result}),
             }
@@ -258,7 +235,7 @@ class HistoryTranslator:
                 "exceptionType": details.errorType or "Exception",
             }
             return {
-                "EventType": _EVENT_RAISED,
+                "EventType": HistoryEventType.EVENT_RAISED,
                 "Name": failed.requestId,
                 "Input": json.dumps(response),
             }
@@ -280,7 +257,7 @@ def build_context(
         translated = translator.translate(event, is_played=index < len(past))
         if translated is None:
             continue
-        if translated["EventType"] == _EXECUTION_STARTED:
+        if translated["EventType"] == HistoryEventType.EXECUTION_STARTED:
             encoded_input = translated["Input"]
             started = event.executionStarted
             if started.HasField("parentInstance"):
@@ -293,14 +270,14 @@ def build_context(
             "isReplaying": bool(past),
             "parentInstanceId": parent_instance_id,
             "input": encoded_input,
-            "upperSchemaVersion": _REPLAY_SCHEMA,
+            "upperSchemaVersion": _REPLAY_SCHEMA.value,
         }
     )
 
 
 def _flatten(actions: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for action in actions:
-        if action.get("actionType") in (_WHEN_ALL, _WHEN_ANY):
+        if action.get("actionType") in (ActionType.WHEN_ALL, ActionType.WHEN_ANY):
             yield from _flatten(action.get("compoundActions", []))
         else:
             yield action
@@ -351,14 +328,16 @@ def _to_durable_task_action(
     action_id: int, action: dict[str, Any], instance_id: str
 ) -> pb.OrchestratorAction | None:
     kind = action["actionType"]
-    if kind in (_CALL_ACTIVITY, _CALL_ACTIVITY_WITH_RETRY):
+    target = action.get("functionName") or action.get("operation") or "the call"
+    check_payload(f"The input of '{target}'", action.get("input"))
+    if kind in (ActionType.CALL_ACTIVITY, ActionType.CALL_ACTIVITY_WITH_RETRY):
         return pb.OrchestratorAction(
             id=action_id,
             scheduleTask=pb.ScheduleTaskAction(
                 name=action["functionName"], input=_string_value(action.get("input"))
             ),
         )
-    if kind in (_CALL_SUB_ORCHESTRATOR, _CALL_SUB_ORCHESTRATOR_WITH_RETRY):
+    if kind in (ActionType.CALL_SUB_ORCHESTRATOR, ActionType.CALL_SUB_ORCHESTRATOR_WITH_RETRY):
         return pb.OrchestratorAction(
             id=action_id,
             createSubOrchestration=pb.CreateSubOrchestrationAction(
@@ -367,14 +346,14 @@ def _to_durable_task_action(
                 input=_string_value(action.get("input")),
             ),
         )
-    if kind == _CREATE_TIMER:
+    if kind == ActionType.CREATE_TIMER:
         if action.get("isCanceled"):
             return None
         return pb.OrchestratorAction(
             id=action_id,
             createTimer=pb.CreateTimerAction(fireAt=timestamp_from_text(action["fireAt"])),
         )
-    if kind == _CALL_ENTITY:
+    if kind == ActionType.CALL_ENTITY:
         called = pb.EntityOperationCalledEvent(
             requestId=str(uuid.uuid4()),
             operation=action["operation"],
@@ -384,7 +363,7 @@ def _to_durable_task_action(
         )
         message = pb.SendEntityMessageAction(entityOperationCalled=called)
         return pb.OrchestratorAction(id=action_id, sendEntityMessage=message)
-    if kind == _SIGNAL_ENTITY:
+    if kind == ActionType.SIGNAL_ENTITY:
         signaled = pb.EntityOperationSignaledEvent(
             requestId=str(uuid.uuid4()),
             operation=action["operation"],
@@ -393,7 +372,7 @@ def _to_durable_task_action(
         )
         message = pb.SendEntityMessageAction(entityOperationSignaled=signaled)
         return pb.OrchestratorAction(id=action_id, sendEntityMessage=message)
-    if kind == _CALL_HTTP:
+    if kind == ActionType.CALL_HTTP:
         raise UnsupportedActionError("call_http (durable HTTP) is not emulated by devhost")
     raise UnsupportedActionError(f"unknown Durable Functions action type {kind}")
 
@@ -421,10 +400,10 @@ def _new_actions(
     free_ids = (number for number in itertools.count() if number not in retry_ids)
     for batch in state.get("actions", []):
         for action in _flatten(batch):
-            if action.get("actionType") == _WAIT_FOR_EXTERNAL_EVENT:
+            if action.get("actionType") == ActionType.WAIT_FOR_EXTERNAL_EVENT:
                 continue
             action_id = next(free_ids)
-            if action.get("actionType") == _CONTINUE_AS_NEW:
+            if action.get("actionType") == ActionType.CONTINUE_AS_NEW:
                 status = pb.ORCHESTRATION_STATUS_CONTINUED_AS_NEW
                 continue_as_new = _complete(status, action.get("input"))
                 continue
@@ -436,47 +415,32 @@ def _new_actions(
     return new_actions, continue_as_new
 
 
-def _open_tasks(engine: DurableOrchestrationContext) -> Iterator[TaskBase]:
-    for entry in engine.open_tasks.values():
-        yield from entry if isinstance(entry, list) else [entry]
-
-
-def _retry_steps(
-    engine: DurableOrchestrationContext, instance_id: str, already_scheduled: set[int]
+def _retry_step_actions(
+    steps: Iterable[RetryStep],
+    current_time: datetime,
+    instance_id: str,
+    already_scheduled: set[int],
 ) -> list[pb.OrchestratorAction]:
     """The timers and repeat attempts that calls with a retry policy are waiting on.
 
     On the Functions host the Durable Task Framework runs the retry loop: after a failed
-    attempt it creates a timer, and when the timer fires it schedules the call again. The
-    engine numbers these steps itself and waits on them as anonymous tasks.
+    attempt it creates a timer, and when the timer fires it schedules the call again.
     """
-    steps: list[pb.OrchestratorAction] = []
-    for task in _open_tasks(engine):
-        retry = task.parent
-        is_step = isinstance(task.action_repr, NoOpAction) and isinstance(retry, RetryAbleTask)
-        if not is_step or task.id in already_scheduled:
+    actions: list[pb.OrchestratorAction] = []
+    for step in steps:
+        if step.task_id in already_scheduled:
             continue
-        if retry.is_waiting_on_timer:
+        if step.waits_on_timer:
             # RetryOptions in Python carry no backoff: every wait is the first interval.
-            wait = timedelta(milliseconds=retry.retry_options.first_retry_interval_in_milliseconds)
-            fire_at = timestamp_from_text((engine.current_utc_datetime + wait).isoformat())
+            wait = timedelta(milliseconds=step.first_retry_interval_ms)
+            fire_at = timestamp_from_text((current_time + wait).isoformat())
             timer = pb.CreateTimerAction(fireAt=fire_at)
-            steps.append(pb.OrchestratorAction(id=task.id, createTimer=timer))
+            actions.append(pb.OrchestratorAction(id=step.task_id, createTimer=timer))
         else:
-            repeat = _to_durable_task_action(task.id, retry.actions.to_json(), instance_id)
+            repeat = _to_durable_task_action(step.task_id, step.action, instance_id)
             if repeat is not None:
-                steps.append(repeat)
-    return steps
-
-
-def _replay(
-    handle: OrchestratorHandle, context_json: str
-) -> tuple[dict[str, Any], DurableOrchestrationContext]:
-    """Run the engine as `Orchestrator.create`'s handle does, keeping its context."""
-    context = DurableOrchestrationContext.from_json(context_json)
-    context._input_expected_type = getattr(handle, "_df_input_type", None)
-    state = json.loads(Orchestrator(handle.orchestrator_function).handle(context))
-    return state, context
+                actions.append(repeat)
+    return actions
 
 
 def _terminated(new_events: Iterable[pb.HistoryEvent]) -> pb.OrchestratorAction | None:
@@ -489,19 +453,28 @@ def _terminated(new_events: Iterable[pb.HistoryEvent]) -> pb.OrchestratorAction 
 
 
 def _failed(error: Exception) -> OrchestrationOutcome:
-    message = str(error).strip()
+    message, state = split_engine_error(error)
     custom_status: str | None = None
-    if _OUT_OF_PROC_ERROR_MARKER in message:
-        message, _, state_text = message.partition(_OUT_OF_PROC_ERROR_MARKER)
-        message = message.strip()
-        state = json.loads(state_text)
-        if state.get("customStatus") is not None:
-            custom_status = json.dumps(state["customStatus"])
+    if state is not None and state.get("customStatus") is not None:
+        custom_status = json.dumps(state["customStatus"])
     cause = error.__cause__ or error
     details = failure_details(type(cause).__name__, message)
     return OrchestrationOutcome(
         actions=[_complete(pb.ORCHESTRATION_STATUS_FAILED, failure=details)],
         custom_status=custom_status,
+        status="Failed",
+    )
+
+
+def not_found(name: str) -> OrchestrationOutcome:
+    """The outcome for a work item of an orchestrator the app does not have."""
+    message = (
+        f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
+    )
+    failure = failure_details("FunctionNotFound", message)
+    return OrchestrationOutcome(
+        actions=[_complete(pb.ORCHESTRATION_STATUS_FAILED, failure=failure)],
+        custom_status=None,
         status="Failed",
     )
 
@@ -524,13 +497,20 @@ def run_orchestrator(
         request.instanceId, request.pastEvents, request.newEvents, parent_instance_id
     )
     try:
-        state, engine = _replay(handle, context_json)
+        state, engine = replay(handle, context_json)
         already_scheduled = _scheduled_ids(request.pastEvents)
-        retry_steps = _retry_steps(engine, request.instanceId, already_scheduled)
+        retry_steps = _retry_step_actions(
+            pending_retry_steps(engine),
+            engine.current_utc_datetime,
+            request.instanceId,
+            already_scheduled,
+        )
         retry_ids = retry_ids | {step.id for step in retry_steps}
         actions, continue_as_new = _new_actions(
             state, request.instanceId, already_scheduled, retry_ids
         )
+        output = json.dumps(state["output"]) if state.get("isDone") and "output" in state else None
+        check_payload("The orchestration output", output)
     except Exception as error:  # the user's orchestrator failed: the instance fails
         return _failed(error)
     actions = sorted([*actions, *retry_steps], key=lambda action: action.id)
@@ -539,7 +519,47 @@ def run_orchestrator(
     if continue_as_new is not None:
         return OrchestrationOutcome([*actions, continue_as_new], encoded_status, "ContinuedAsNew")
     if state.get("isDone"):
-        output = json.dumps(state["output"]) if "output" in state else None
         completion = _complete(pb.ORCHESTRATION_STATUS_COMPLETED, output)
         return OrchestrationOutcome([*actions, completion], encoded_status, "Completed")
     return OrchestrationOutcome(actions, encoded_status, "Running", retry_ids)
+
+
+def orchestration_name(request: pb.OrchestratorRequest) -> str:
+    """The orchestrator a work item is for, from its ExecutionStarted event."""
+    for event in (*request.pastEvents, *request.newEvents):
+        if event.HasField("executionStarted"):
+            return str(event.executionStarted.name)
+    return ""
+
+
+class OrchestrationTranslator:
+    """Translates orchestrator work items, remembering what later work items need.
+
+    A child learns its parent's instance id from its ExecutionStarted event, but the engine
+    needs it on every replay; and retry steps take action ids the history cannot show.
+    Both are kept here per instance, thread-safely (work items of different instances are
+    translated in parallel).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._parents: dict[str, str] = {}
+        self._retry_ids: dict[str, frozenset[int]] = {}
+
+    def run(
+        self, handle: OrchestratorHandle, request: pb.OrchestratorRequest
+    ) -> OrchestrationOutcome:
+        instance_id = request.instanceId
+        with self._lock:
+            parent = self._parents.get(instance_id)
+            retry_ids = self._retry_ids.pop(instance_id, frozenset())
+        outcome = run_orchestrator(handle, request, parent, retry_ids)
+        with self._lock:
+            if outcome.retry_ids:
+                self._retry_ids[instance_id] = outcome.retry_ids
+            for action in outcome.actions:
+                if action.HasField("createSubOrchestration"):
+                    self._parents[action.createSubOrchestration.instanceId] = instance_id
+            if outcome.status != "Running":
+                self._parents.pop(instance_id, None)
+        return outcome

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 import requests
 
-from devhost.host import DevHost, HostSettings, shared_loop
+from devhost.host import DevHost
+from devhost.invocation import functions_loop
+from devhost.settings import HostSettings
 
 APPS = Path(__file__).parent / "apps"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -78,10 +80,10 @@ def start_host(app_dir: str, app: str) -> DevHost:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def release_shared_loop() -> Iterator[None]:
+def release_functions_loop() -> Iterator[None]:
     """Hosts share the process event loop, as functions share the worker's; close it last."""
     yield
-    shared_loop.release()
+    functions_loop.release()
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,8 @@ from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowCli
 from durabletask.client import TaskHubGrpcClient
 from durabletask.worker import TaskHubGrpcWorker
 
-from devhost.host import DevHost, LoopbackBackend
+from devhost.backend import LoopbackBackend
+from devhost.host import DevHost
 
 from .workflow_driver import Answer, run_in_process, run_over_http
 

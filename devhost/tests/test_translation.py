@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from devhost.host import read_durable_settings
-from devhost.indexing import compile_route, read_route_prefix
-from devhost.management import encode_event_payload, encode_start_payload
+from devhost.indexing import compile_route
+from devhost.management import BadRequestError, encode_event_payload, encode_start_payload
+from devhost.settings import ProjectSettings, read_project_settings
 
 
 @pytest.mark.parametrize(
@@ -46,11 +46,11 @@ def test_route_prefix_comes_from_host_json(tmp_path: Path) -> None:
     (tmp_path / "host.json").write_text(
         json.dumps({"extensions": {"http": {"routePrefix": "/v1/"}}})
     )
-    assert read_route_prefix(tmp_path) == "v1"
+    assert read_project_settings(tmp_path).route_prefix == "v1"
 
 
 def test_route_prefix_defaults_to_api_without_host_json(tmp_path: Path) -> None:
-    assert read_route_prefix(tmp_path) == "api"
+    assert read_project_settings(tmp_path) == ProjectSettings(route_prefix="api")
 
 
 def test_task_hub_name_resolves_app_setting_references(
@@ -59,7 +59,8 @@ def test_task_hub_name_resolves_app_setting_references(
     monkeypatch.setenv("MY_HUB", "reviews")
     durable = {"hubName": "%MY_HUB%", "storageProvider": {"connectionStringName": "DTS"}}
     (tmp_path / "host.json").write_text(json.dumps({"extensions": {"durableTask": durable}}))
-    assert read_durable_settings(tmp_path) == ("reviews", "DTS")
+    settings = read_project_settings(tmp_path)
+    assert (settings.task_hub, settings.connection_name) == ("reviews", "DTS")
 
 
 def test_python_client_start_payload_is_unwrapped_once() -> None:
@@ -71,8 +72,14 @@ def test_plain_json_start_payload_is_kept() -> None:
     assert encode_start_payload('{"item": "kettle"}') == '{"item": "kettle"}'
 
 
-def test_non_json_start_payload_becomes_a_json_string() -> None:
-    assert encode_start_payload("hello") == '"hello"'
+def test_start_payload_that_is_not_json_is_refused() -> None:
+    with pytest.raises(BadRequestError, match="not valid JSON"):
+        encode_start_payload("hello")
+
+
+def test_event_payload_that_is_not_json_is_refused() -> None:
+    with pytest.raises(BadRequestError, match="not valid JSON"):
+        encode_event_payload("{approved: true")
 
 
 def test_empty_payload_means_no_input() -> None:

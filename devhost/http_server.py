@@ -1,9 +1,11 @@
-"""Serve the app's HTTP triggers and the durable management API on one aiohttp server."""
+"""Serve the app's HTTP triggers and the durable management API on one aiohttp server.
+
+The server runs on the host loop; user functions run apart from it (see invocation.py), so
+the management API and `/admin/host/status` answer while user code is busy or stuck.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
 import logging
 import time
@@ -12,9 +14,14 @@ from typing import Any
 import azure.functions as func
 from aiohttp import web
 
+from . import __version__
 from .indexing import FunctionIndex, HttpRoute
-from .invocation import InvocationLog, call_async, call_sync
+from .invocation import InvocationLog, UserCode
 from .management import WEBHOOK_PATH, ManagementApi
+
+HOST_STATUS_PATH = "/admin/host/status"
+# The Functions host's limit on an HTTP request body.
+MAX_REQUEST_BYTES = 100 * 1024 * 1024
 
 logger = logging.getLogger("devhost")
 
@@ -48,17 +55,19 @@ def _to_aiohttp(result: Any) -> web.Response:
     return web.Response(text=json.dumps(result), status=200, content_type="application/json")
 
 
-class HttpHost:
+class HttpServer:
     """Routes each request to a function (or the management API) and calls it."""
 
     def __init__(
         self,
         index: FunctionIndex,
         management: ManagementApi,
+        user_code: UserCode,
         log: InvocationLog,
     ) -> None:
         self._index = index
         self._management = management
+        self._user_code = user_code
         self._log = log
         self._rpc_origin = ""
 
@@ -67,12 +76,14 @@ class HttpHost:
         self._rpc_origin = origin
 
     def application(self) -> web.Application:
-        app = web.Application(client_max_size=100 * 1024 * 1024)
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         app.router.add_route("*", "/{path:.*}", self._handle)
         return app
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
+        if path.lower() == HOST_STATUS_PATH:
+            return web.json_response({"state": "Running", "version": f"devhost {__version__}"})
         if path.lower().startswith(WEBHOOK_PATH + "/"):
             return await self._management.handle(request, path[len(WEBHOOK_PATH) + 1 :])
         matches = self._index.match(path.rstrip("/") or "/")
@@ -103,14 +114,9 @@ class HttpHost:
         started = time.perf_counter()
         function = route.function
         values = self._binding_values(route, request, await request.read(), params)
+        what = f"HTTP {request.method} {request.path_qs} ({function.name})"
         try:
-            if inspect.iscoroutinefunction(function.user_function):
-                result = await call_async(function.user_function, values, function.name)
-            else:
-                loop = asyncio.get_running_loop()
-                result = await loop.run_in_executor(
-                    None, call_sync, function.user_function, values, function.name
-                )
+            result = await self._user_code.call(function.user_function, values, function.name, what)
             response = _to_aiohttp(result)
         except Exception:
             logger.exception("Function '%s' raised", function.name)

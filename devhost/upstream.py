@@ -1,0 +1,210 @@
+"""Everything devhost takes from its libraries beyond their public API, in one place.
+
+devhost joins two protocols that no public API joins: durabletask's gRPC work items and the
+out-of-process JSON protocol of azure-functions-durable's engine. What it needs for that and
+cannot get publicly is below, each with the reason. Nothing else in devhost imports a private
+module or touches a private attribute.
+
+`UPSTREAM_VERSIONS` names the releases this module was written and tested against. devhost
+warns at start-up when another release is installed, and its tests fail, naming the package,
+until someone has re-read every use below against the new release and updated the table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from concurrent import futures
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, Protocol, cast
+
+# The Durable Task protocol messages and service stubs. durabletask ships them only in
+# `durabletask.internal`; its public client and worker wrap them and cannot host another
+# engine's orchestrators.
+import durabletask.internal.orchestrator_service_pb2 as pb
+import durabletask.internal.orchestrator_service_pb2_grpc as stubs
+import grpc
+from azure.durable_functions import DurableOrchestrationContext, Orchestrator
+from azure.durable_functions.models.actions.NoOpAction import NoOpAction
+from azure.durable_functions.models.Task import RetryAbleTask
+from azure.durable_functions.models.utils import http_utils
+from azure.functions import meta
+from azure.functions.durable_functions import ActivityTriggerConverter, EnitityTriggerConverter
+from durabletask.testing import InMemoryOrchestrationBackend
+
+__all__ = [
+    "UPSTREAM_VERSIONS",
+    "OrchestratorHandle",
+    "RetryStep",
+    "close_durable_client_session",
+    "decode_activity_input",
+    "decode_entity_batch",
+    "encode_activity_output",
+    "pb",
+    "pending_retry_steps",
+    "replay",
+    "serve_backend",
+    "split_engine_error",
+    "stored_custom_status",
+    "stubs",
+    "upstream_mismatches",
+    "wake_dispatcher",
+]
+
+UPSTREAM_VERSIONS: dict[str, tuple[str, ...]] = {
+    "durabletask": ("1.12.0",),
+    "azure-functions-durable": ("1.7.0",),
+    "azure-functions": ("1.25.0", "1.26.0"),
+}
+
+
+def upstream_mismatches() -> list[str]:
+    """One line per library whose installed release this module was not written against."""
+    problems: list[str] = []
+    for package, versions in UPSTREAM_VERSIONS.items():
+        try:
+            installed = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            installed = "(not installed)"
+        if installed not in versions:
+            problems.append(
+                f"{package} {installed}: devhost/upstream.py was written against "
+                f"{' or '.join(versions)}"
+            )
+    return problems
+
+
+# -- durabletask's in-memory backend -------------------------------------------------------
+
+
+def serve_backend(
+    backend: InMemoryOrchestrationBackend, options: list[tuple[str, int]], threads: int
+) -> str:
+    """Serve `backend` on a free loopback port with these gRPC options; its address.
+
+    The backend's own `start()` binds every interface on a fixed port with gRPC's default
+    4 MB message limit; it keeps its server in `_server` (for `stop()`) and clears
+    `_shutdown_event` on start.
+    """
+    backend._shutdown_event.clear()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads), options=options)
+    stubs.add_TaskHubSidecarServiceServicer_to_server(backend, server)  # type: ignore[no-untyped-call]
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    backend._server = server
+    return f"127.0.0.1:{port}"
+
+
+def stored_custom_status(backend: InMemoryOrchestrationBackend, instance_id: str) -> str | None:
+    """The custom status the backend holds for an instance (`_instances`, under `_lock`)."""
+    with backend._lock:
+        instance = backend._instances.get(instance_id)
+        return instance.custom_status if instance is not None else None
+
+
+def wake_dispatcher(backend: InMemoryOrchestrationBackend) -> None:
+    """Wake the backend's work-item loop now instead of after its 0.1 s poll.
+
+    The loop re-queues an instance that is still running and then waits on
+    `_work_available`; events that arrive for it meanwhile do not set that event.
+    """
+    backend._work_available.set()
+
+
+# -- azure-functions-durable's orchestration engine ----------------------------------------
+
+
+class OrchestratorHandle(Protocol):
+    """What `Orchestrator.create` registers: the trigger handle, carrying the user's function."""
+
+    orchestrator_function: Callable[[DurableOrchestrationContext], Any]
+
+    def __call__(self, context: Any) -> str: ...
+
+
+def replay(
+    handle: OrchestratorHandle, context_json: str
+) -> tuple[dict[str, Any], DurableOrchestrationContext]:
+    """Run the engine as the handle `Orchestrator.create` builds does, keeping its context.
+
+    The handle builds and drops its context; devhost needs it afterwards to see which retry
+    steps the engine waits on. So this repeats the handle's three lines, including the
+    private `_input_expected_type` it sets from the decorator's `_df_input_type`.
+    """
+    context = DurableOrchestrationContext.from_json(context_json)
+    context._input_expected_type = getattr(handle, "_df_input_type", None)
+    state = json.loads(Orchestrator(handle.orchestrator_function).handle(context))
+    return cast(dict[str, Any], state), context
+
+
+# The engine reports a failed orchestrator as an exception whose text carries the
+# orchestration state after this marker (TaskOrchestrationExecutor); there is no other channel.
+_OUT_OF_PROC_ERROR_MARKER = "\n\n$OutOfProcData$:"
+
+
+def split_engine_error(error: Exception) -> tuple[str, dict[str, Any] | None]:
+    """The message of an orchestrator failure, and the state the engine attached, if any."""
+    message = str(error).strip()
+    if _OUT_OF_PROC_ERROR_MARKER not in message:
+        return message, None
+    message, _, state_text = message.partition(_OUT_OF_PROC_ERROR_MARKER)
+    return message.strip(), json.loads(state_text)
+
+
+@dataclass(frozen=True)
+class RetryStep:
+    """A step of a call with a retry policy that the engine is waiting on."""
+
+    task_id: int
+    waits_on_timer: bool
+    first_retry_interval_ms: int
+    action: dict[str, Any]
+
+
+def pending_retry_steps(context: DurableOrchestrationContext) -> Iterator[RetryStep]:
+    """The retry timers and repeat attempts the engine waits on after a replay.
+
+    On the Functions host the Durable Task Framework runs retry loops; the engine only
+    numbers the steps and waits on them as anonymous `NoOpAction` tasks whose parent is the
+    `RetryAbleTask` (`open_tasks`, `parent`, `action_repr`, `is_waiting_on_timer`).
+    """
+    for entry in context.open_tasks.values():
+        for task in entry if isinstance(entry, list) else [entry]:
+            retry = task.parent
+            if isinstance(task.action_repr, NoOpAction) and isinstance(retry, RetryAbleTask):
+                yield RetryStep(
+                    task_id=int(task.id),
+                    waits_on_timer=bool(retry.is_waiting_on_timer),
+                    first_retry_interval_ms=int(
+                        retry.retry_options.first_retry_interval_in_milliseconds
+                    ),
+                    action=retry.actions.to_json(),
+                )
+
+
+async def close_durable_client_session() -> None:
+    """Close the process-wide aiohttp session the durable client keeps (no public close)."""
+    await http_utils._close_session()
+
+
+# -- azure-functions' trigger converters (what the Python worker runs) ----------------------
+
+
+def decode_activity_input(encoded: str) -> Any:
+    """An activity's input as the worker's activity trigger converter hands it over."""
+    return ActivityTriggerConverter.decode(
+        meta.Datum(type="json", value=encoded), trigger_metadata=None
+    )
+
+
+def encode_activity_output(value: Any) -> str:
+    """An activity's return value as the worker's converter sends it back."""
+    return str(ActivityTriggerConverter.encode(value, expected_type=None).value)
+
+
+def decode_entity_batch(context_json: str) -> Any:
+    """An entity batch context as the worker's entity trigger converter hands it over."""
+    return EnitityTriggerConverter.decode(
+        meta.Datum(type="json", value=context_json), trigger_metadata=None
+    )

@@ -1,0 +1,155 @@
+"""Take work items from the Durable Task backend and hand each to the code that runs it.
+
+The work-item stream and the completions run on the host loop over grpc.aio, so waiting
+on the backend holds no thread. Orchestrator replays and entity batches (synchronous
+engine code) run on a small pool of their own; activities run as user code does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import cast
+
+import grpc
+
+from .activities import ActivityRunner
+from .backend import GRPC_OPTIONS
+from .entities import run_entity_batch, split_entity_id
+from .indexing import FunctionIndex
+from .invocation import InvocationLog, UserCode
+from .orchestrations import (
+    OrchestrationTranslator,
+    failure_details,
+    not_found,
+    orchestration_name,
+)
+from .upstream import OrchestratorHandle, pb, stubs
+
+logger = logging.getLogger("devhost")
+_ENGINE_THREADS = 8
+_RECONNECT_SECONDS = 0.5
+
+
+class WorkItemDispatcher:
+    """Runs the orchestrators, activities and entities of one indexed app."""
+
+    def __init__(
+        self, index: FunctionIndex, backend_address: str, user_code: UserCode, log: InvocationLog
+    ) -> None:
+        self._index = index
+        self._address = backend_address
+        self._log = log
+        self._engine_pool = ThreadPoolExecutor(_ENGINE_THREADS, thread_name_prefix="devhost-engine")
+        self._translator = OrchestrationTranslator()
+        self._activities = ActivityRunner(index, user_code, log)
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._channel: grpc.aio.Channel | None = None
+
+    async def run(self) -> None:
+        """Receive work items until cancelled, reconnecting if the stream breaks."""
+        self._channel = grpc.aio.insecure_channel(self._address, options=GRPC_OPTIONS)
+        stub = stubs.TaskHubSidecarServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        while True:
+            try:
+                async for item in stub.GetWorkItems(pb.GetWorkItemsRequest()):
+                    task = asyncio.create_task(self._dispatch(stub, item))
+                    self._in_flight.add(task)
+                    task.add_done_callback(self._in_flight.discard)
+            except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.CANCELLED:
+                    return
+                logger.warning(
+                    "Lost the work-item stream (%s: %s); reconnecting",
+                    error.code().name,
+                    error.details(),
+                )
+            await asyncio.sleep(_RECONNECT_SECONDS)
+
+    async def close(self) -> None:
+        """Drop work in progress (the backend is going away with it) and the channel."""
+        for task in list(self._in_flight):
+            task.cancel()
+        if self._channel is not None:
+            await self._channel.close(grace=None)
+        self._engine_pool.shutdown(wait=False, cancel_futures=True)
+
+    async def _dispatch(self, stub: stubs.TaskHubSidecarServiceStub, item: pb.WorkItem) -> None:
+        loop = asyncio.get_running_loop()
+        token = item.completionToken
+        try:
+            if item.HasField("orchestratorRequest"):
+                request = item.orchestratorRequest
+                response = await loop.run_in_executor(
+                    self._engine_pool, self._orchestrate, request, token
+                )
+                await stub.CompleteOrchestratorTask(response)
+            elif item.HasField("activityRequest"):
+                await stub.CompleteActivityTask(
+                    await self._activities.run(item.activityRequest, token)
+                )
+            elif item.HasField("entityRequestV2"):
+                result = await loop.run_in_executor(
+                    self._engine_pool, self._run_entity, item.entityRequestV2, token
+                )
+                await stub.CompleteEntityTask(result)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # keep receiving; the backend re-dispatches abandoned items
+            logger.exception("devhost failed to process a work item")
+
+    def _orchestrate(self, request: pb.OrchestratorRequest, token: str) -> pb.OrchestratorResponse:
+        name = orchestration_name(request)
+        function = self._index.orchestrator(name)
+        started = time.perf_counter()
+        if function is None:
+            outcome = not_found(name)
+        else:
+            # DFApp registers every orchestrator through `Orchestrator.create`.
+            outcome = self._translator.run(
+                cast(OrchestratorHandle, function.user_function), request
+            )
+        self._log.durable(
+            "Orchestrator",
+            function.name if function else name,
+            request.instanceId,
+            outcome.status,
+            started,
+        )
+        response = pb.OrchestratorResponse(
+            instanceId=request.instanceId, actions=outcome.actions, completionToken=token
+        )
+        if outcome.custom_status is not None:
+            response.customStatus.value = outcome.custom_status
+        return response
+
+    def _run_entity(self, request: pb.EntityRequest, token: str) -> pb.EntityBatchResult:
+        entity_name, _ = split_entity_id(request.instanceId)
+        function = self._index.entity(entity_name)
+        started = time.perf_counter()
+        if function is None:
+            failure = pb.OperationResultFailure(
+                failureDetails=failure_details(
+                    "FunctionNotFound", f"No entity function named '{entity_name}'."
+                )
+            )
+            result = pb.EntityBatchResult(
+                results=[pb.OperationResult(failure=failure) for _ in request.operationRequests],
+                entityState=request.entityState if request.HasField("entityState") else None,
+            )
+            status = "Failed"
+        else:
+            result = run_entity_batch(function.user_function, request)
+            failed = any(item.HasField("failure") for item in result.results)
+            status = "Failed" if failed else "Succeeded"
+        result.completionToken = token
+        self._log.durable(
+            "Entity",
+            function.name if function else entity_name,
+            request.instanceId,
+            status,
+            started,
+        )
+        return result
