@@ -72,6 +72,11 @@ def hosted_workflow_names(answers: Mapping[str, str]) -> list[tuple[str, str]]:
 
 
 def check_workflow_name(name: str, source: str) -> list[str]:
+    if name.casefold() == OMIT:
+        return [
+            f"{source} {name!r} would name a workflow {name!r}: write {OMIT!r} in lower case to"
+            " leave that workflow out, or choose another name."
+        ]
     if WORKFLOW_NAME_PATTERN.match(name):
         return []
     return [

@@ -77,6 +77,16 @@ def test_none_leaves_a_workflow_out() -> None:
     ]
 
 
+@pytest.mark.parametrize("answer", ["None", "NONE", "nOnE"])
+def test_none_in_another_case_is_rejected_rather_than_made_a_workflow(answer: str) -> None:
+    problems = hook.validate(default_answers(triage_workflow=answer))
+
+    assert problems == [
+        f"triage_workflow {answer!r} would name a workflow {answer!r}: write 'none' in lower case"
+        " to leave that workflow out, or choose another name."
+    ]
+
+
 def test_the_agent_workflow_needs_a_model_provider() -> None:
     without = hook.hosted_workflow_names(default_answers(model_provider="none"))
     with_provider = hook.hosted_workflow_names(default_answers(model_provider="foundry"))
