@@ -132,7 +132,7 @@ class DevHost:
         self.port = int(self._runner.addresses[0][1])
         server.set_rpc_origin(loopback_origin(self.settings.host, self.port))
         # Core Tools sets it; AgentFunctionApp builds respond URLs in notifications from it.
-        os.environ.setdefault("WEBSITE_HOSTNAME", f"localhost:{self.port}")
+        os.environ["WEBSITE_HOSTNAME"] = f"localhost:{self.port}"
         self._dispatcher = WorkItemDispatcher(
             self.index, backend_address, self._user_code, self._log
         )

@@ -102,6 +102,14 @@ def agentic() -> Iterator[DevHost]:
     host.stop()
 
 
+@pytest.fixture(scope="session")
+def stress() -> Iterator[DevHost]:
+    """The DFApp of apps/stress (big payloads, slow and blocking code), served by devhost."""
+    host = start_host("stress", "stress_app")
+    yield host
+    host.stop()
+
+
 def wait_for(
     url: str, done: Callable[[requests.Response], bool], timeout: float = 15.0
 ) -> requests.Response:

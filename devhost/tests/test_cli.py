@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import socket
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -45,12 +47,43 @@ def test_orchestration_runs_without_a_route_prefix_or_keys(
     assert (status["runtimeStatus"], status["output"]) == ("Completed", 42)
 
 
+def test_website_hostname_is_set_as_core_tools_sets_it(
+    cli_host: tuple[DevhostProcess, str],
+) -> None:
+    child, _ = cli_host
+    response = requests.get(f"http://127.0.0.1:{child.port}/hostname", timeout=10)
+    assert response.text == f"localhost:{child.port}"
+
+
 def test_ctrl_c_stops_the_host_cleanly(cli_host: tuple[DevhostProcess, str]) -> None:
     child, _ = cli_host
     child.process.send_signal(signal.SIGINT)
     assert child.process.wait(timeout=20) == 0
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{child.port}/ping", timeout=2)
+
+
+def call_cut_off(url: str) -> None:
+    """A call the host is stopped in the middle of: it gets no response."""
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url, timeout=60)
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_stopping_with_a_function_still_running_exits_at_once_naming_it(
+    cli_host: tuple[DevhostProcess, str], stop_signal: signal.Signals
+) -> None:
+    child, _ = cli_host
+    url = f"http://127.0.0.1:{child.port}/slow"
+    threading.Thread(target=call_cut_off, args=(url,), daemon=True).start()
+    time.sleep(0.5)
+
+    child.process.send_signal(stop_signal)
+
+    assert child.process.wait(timeout=2) == 0
+    said = child.read_until("Abandoned", timeout=5) + child.read_until("/slow", timeout=5)
+    assert "Abandoned 1 running invocation(s)" in said
+    assert "HTTP GET /slow (slow)" in said
 
 
 def test_a_taken_port_is_reported_and_exits_non_zero() -> None:

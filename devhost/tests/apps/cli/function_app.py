@@ -1,6 +1,8 @@
 # mypy: disable-error-code="untyped-decorator"
 """The smallest durable app: served by `python -m devhost` in the command-line tests."""
 
+import os
+import time
 from collections.abc import Generator
 from typing import Any
 
@@ -13,6 +15,17 @@ app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 @app.route(route="ping", methods=["GET"])
 def ping(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse("pong")
+
+
+@app.route(route="hostname", methods=["GET"])
+def hostname(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(os.environ.get("WEBSITE_HOSTNAME", "(not set)"))
+
+
+@app.route(route="slow", methods=["GET"])
+def slow(req: func.HttpRequest) -> func.HttpResponse:
+    time.sleep(30)
+    return func.HttpResponse("too late")
 
 
 @app.orchestration_trigger(context_name="context")

@@ -1,0 +1,119 @@
+"""Payload limits, big histories, slow and blocking user code: devhost neither hangs nor stalls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+
+from devhost.backend import PAYLOAD_LIMIT_BYTES
+from devhost.host import DevHost
+
+from .conftest import finished, wait_for
+
+WEBHOOK = "runtime/webhooks/durabletask"
+
+
+def start(host: DevHost, orchestrator: str, payload: Any) -> requests.Response:
+    return requests.post(
+        f"{host.base_url}/{WEBHOOK}/orchestrators/{orchestrator}",
+        data=json.dumps(payload),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+
+
+def run(host: DevHost, orchestrator: str, payload: Any, timeout: float = 60) -> dict[str, Any]:
+    started = start(host, orchestrator, payload)
+    assert started.status_code == 202, started.text
+    body: dict[str, Any] = wait_for(
+        started.json()["statusQueryGetUri"], finished, timeout=timeout
+    ).json()
+    return body
+
+
+@pytest.fixture
+def background() -> Iterator[ThreadPoolExecutor]:
+    with ThreadPoolExecutor(16) as pool:
+        yield pool
+
+
+def test_a_start_body_over_the_scheduler_limit_is_413_naming_the_limit(stress: DevHost) -> None:
+    response = start(stress, "echo_length", "x" * (PAYLOAD_LIMIT_BYTES + 1))
+
+    assert response.status_code == 413
+    assert f"{PAYLOAD_LIMIT_BYTES:,} bytes (1 MiB)" in response.json()["Message"]
+
+
+def test_a_start_body_just_under_the_limit_runs(stress: DevHost) -> None:
+    text = "x" * (PAYLOAD_LIMIT_BYTES - 10)
+
+    status = run(stress, "echo_length", text)
+
+    assert (status["runtimeStatus"], status["output"]) == ("Completed", len(text))
+
+
+def test_a_history_far_beyond_grpc_default_message_size_completes(stress: DevHost) -> None:
+    sizes = [900_000] * 6
+
+    status = run(stress, "sized", sizes)
+
+    assert (status["runtimeStatus"], status["output"]) == ("Completed", sizes)
+
+
+def test_an_activity_result_over_the_limit_fails_the_run_naming_the_limit(
+    stress: DevHost,
+) -> None:
+    status = run(stress, "sized", [PAYLOAD_LIMIT_BYTES + 1])
+
+    assert status["runtimeStatus"] == "Failed"
+    assert "output of activity 'make_text'" in status["output"]
+    assert f"{PAYLOAD_LIMIT_BYTES:,} bytes" in status["output"]
+
+
+def test_waiting_async_activities_hold_no_thread_so_other_runs_go_ahead(stress: DevHost) -> None:
+    sleepers = start(stress, "naps", [64, 3]).json()["statusQueryGetUri"]
+    wait_for(sleepers, lambda response: response.json()["runtimeStatus"] == "Running")
+
+    quick = run(stress, "sized", [1], timeout=10)
+
+    assert quick["runtimeStatus"] == "Completed"
+    assert requests.get(sleepers, timeout=10).json()["runtimeStatus"] == "Running"
+    assert wait_for(sleepers, finished).json()["output"] == 64
+
+
+def test_async_code_blocking_its_loop_does_not_freeze_the_hosts_own_routes(
+    stress: DevHost, background: ThreadPoolExecutor
+) -> None:
+    blocked: Future[requests.Response] = background.submit(
+        requests.get, f"{stress.base_url}/api/block/3", timeout=30
+    )
+    running = start(stress, "waits", None).json()["statusQueryGetUri"]
+
+    status = requests.get(running, timeout=10)
+    host_status = requests.get(f"{stress.base_url}/admin/host/status", timeout=10)
+
+    assert not blocked.done()
+    assert status.json()["runtimeStatus"] in ("Pending", "Running")
+    assert host_status.json()["state"] == "Running"
+    assert blocked.result().text == "unblocked"
+
+
+def test_many_slow_sync_functions_do_not_stall_status_queries_or_starts(
+    stress: DevHost, background: ThreadPoolExecutor
+) -> None:
+    slow = [
+        background.submit(requests.get, f"{stress.base_url}/api/slow/3", timeout=30)
+        for _ in range(12)
+    ]
+
+    started = start(stress, "waits", None)
+    status = requests.get(started.json()["statusQueryGetUri"], timeout=10)
+
+    assert started.status_code == 202 and status.status_code == 202
+    assert not any(call.done() for call in slow)
+    assert all(call.result().text == "done" for call in slow)
