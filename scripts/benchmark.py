@@ -1,8 +1,12 @@
-"""Measure a default dafx-func project: bake, cold import, devhost start-up, memory, HTTP runs.
+"""Measure a default dafx-func project: bake, cold import, devhost start-up, memory, runs.
 
-Prints figures, not verdicts. Everything runs on 127.0.0.1; the devhost child is always stopped.
+Each starter's runs are timed twice, side by side: over HTTP on `python -m devhost`, and on
+agent-framework-durabletask's standalone worker over the same in-memory backend (devhost's
+`LoopbackBackend`, in a child process in the bake). Then throughput with concurrent clients
+on both. Prints medians and ratios, not verdicts. Everything runs on 127.0.0.1; children
+are always stopped.
 
-    /tmp/venv/bin/python scripts/benchmark.py [--runs 20]
+    /tmp/venv/bin/python scripts/benchmark.py [--runs 20] [--clients 8]
 """
 
 import argparse
@@ -18,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +39,9 @@ STATUS_POLL_SECONDS = 0.02
 REQUEST_SECONDS = 30
 CHILD_SECONDS = 120
 
+# The fan-out starter is compared with triage, the simplest one (default names of a bake).
+TRIAGE_DEFAULT = "support_triage"
+FANOUT_DEFAULT = "supplier_quotes"
 # The answers a person gives when a run pauses, by workflow (default names of a bake).
 HUMAN_ANSWERS: dict[str, dict[str, Any]] = {
     "expense_approval": {"approved": True},
@@ -48,6 +56,66 @@ print(json.dumps([
     {"id": s.id, "workflow": s.workflow, "body": s.body, "asks_people": bool(s.answers)}
     for s in SCENARIOS if not s.calls_the_model
 ]))
+"""
+
+# Run inside the baked project: the same runs on the standalone durabletask worker, timed the
+# way run_once times HTTP runs (start, answer people, poll every STATUS_POLL_SECONDS).
+STANDALONE = """
+import json, statistics, sys, time
+from concurrent.futures import ThreadPoolExecutor
+from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
+from durabletask.client import TaskHubGrpcClient
+from durabletask.worker import TaskHubGrpcWorker
+from devhost.backend import LoopbackBackend
+from workflows import build_workflows
+
+plan = json.loads(sys.argv[1])
+backend = LoopbackBackend()
+address = backend.start()
+worker = DurableAIAgentWorker(TaskHubGrpcWorker(host_address=address))
+for workflow in build_workflows():
+    worker.configure_workflow(workflow)
+worker.start()
+client = DurableWorkflowClient(TaskHubGrpcClient(host_address=address))
+
+def run_once(load):
+    answer = plan["answers"].get(load["workflow"])
+    started = time.perf_counter()
+    instance = client.start_workflow(load["body"], workflow_name=load["workflow"])
+    answered = set()
+    deadline = time.monotonic() + plan["run_seconds"]
+    while time.monotonic() < deadline:
+        status = client.get_runtime_status(instance, workflow_name=load["workflow"])
+        if status == "COMPLETED":
+            return (time.perf_counter() - started) * 1000
+        if status in ("FAILED", "TERMINATED"):
+            raise RuntimeError(load["workflow"] + " ended " + status)
+        pending = client.get_pending_hitl_requests(instance, workflow_name=load["workflow"])
+        fresh = [item for item in pending if item["request_id"] not in answered]
+        if fresh:
+            client.send_hitl_response(
+                instance, fresh[0]["request_id"], answer, workflow_name=load["workflow"]
+            )
+            answered.add(fresh[0]["request_id"])
+            continue
+        time.sleep(plan["poll_seconds"])
+    raise RuntimeError(load["workflow"] + " did not complete")
+
+try:
+    medians = {}
+    for load in plan["workloads"]:
+        medians[load["workflow"]] = statistics.median(
+            [run_once(load) for _ in range(plan["runs"])]
+        )
+    loads = [load for load in plan["workloads"] for _ in range(plan["runs"])]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(plan["clients"]) as pool:
+        list(pool.map(run_once, loads))
+    rate = len(loads) / (time.perf_counter() - started)
+    print(json.dumps({"medians": medians, "runs_per_second": rate}))
+finally:
+    worker.stop()
+    backend.stop(grace=0)
 """
 
 COLD_IMPORT = """
@@ -75,14 +143,14 @@ class Latencies:
     answers: int
 
 
-def run_python(code: str, cwd: Path) -> Any:
+def run_python(code: str, cwd: Path, *arguments: str, timeout: float = CHILD_SECONDS) -> Any:
     """Run ``code`` in a fresh interpreter in ``cwd``; its last stdout line is JSON."""
     completed = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", code, *arguments],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=CHILD_SECONDS,
+        timeout=timeout,
         check=False,
     )
     if completed.returncode != 0:
@@ -220,6 +288,38 @@ def run_once(client: Client, workload: Workload, run_seconds: float) -> tuple[fl
     raise RuntimeError(f"{workload.workflow} run did not complete within {run_seconds}s")
 
 
+def concurrent_throughput(
+    client: Client, workloads: list[Workload], runs: int, clients: int, run_seconds: float
+) -> float:
+    """Runs per second with `clients` callers at once, each run as in run_once."""
+    loads = [workload for workload in workloads for _ in range(runs)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(lambda workload: run_once(client, workload, run_seconds), loads))
+    return len(loads) / (time.perf_counter() - started)
+
+
+def standalone_figures(
+    project: Path, workloads: list[Workload], runs: int, clients: int, run_seconds: float
+) -> dict[str, Any]:
+    """Medians per workflow and concurrent throughput on the standalone worker (a child)."""
+    plan = {
+        "workloads": [{"workflow": w.workflow, "body": w.body} for w in workloads],
+        "answers": HUMAN_ANSWERS,
+        "runs": runs,
+        "clients": clients,
+        "run_seconds": run_seconds,
+        "poll_seconds": STATUS_POLL_SECONDS,
+    }
+    budget = CHILD_SECONDS + 2 * runs * len(workloads) * run_seconds
+    figures: dict[str, Any] = run_python(STANDALONE, project, json.dumps(plan), timeout=budget)
+    return figures
+
+
+def ratio(numerator: float, denominator: float) -> str:
+    return f"{numerator / denominator:.2f}x" if denominator else "n/a"
+
+
 def nearest_rank(values: list[float], percentile: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(percentile / 100 * len(ordered)) - 1)]
@@ -247,9 +347,12 @@ def main() -> None:
     parser.add_argument(
         "--run-timeout", type=float, default=60, help="seconds one run may take (default 60)"
     )
+    parser.add_argument(
+        "--clients", type=int, default=8, help="concurrent clients for throughput (default 8)"
+    )
     arguments = parser.parse_args()
-    if arguments.runs < 1:
-        parser.error("--runs must be at least 1")
+    if arguments.runs < 1 or arguments.clients < 1:
+        parser.error("--runs and --clients must be at least 1")
 
     with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:
         project, bake_seconds = bake(Path(scratch))
@@ -281,9 +384,15 @@ def main() -> None:
                     Latencies(workload.workflow, workload.scenario, milliseconds, answers)
                 )
             workload_seconds = time.perf_counter() - workload_started
+            devhost_rate = concurrent_throughput(
+                client, workloads, arguments.runs, arguments.clients, arguments.run_timeout
+            )
             rss_after = rss_mib(process.pid)
         finally:
             stop(process)
+        standalone = standalone_figures(
+            project, workloads, arguments.runs, arguments.clients, arguments.run_timeout
+        )
 
     total_runs = sum(len(result.milliseconds) for result in results)
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {sys.platform}")
@@ -304,23 +413,49 @@ def main() -> None:
         )
     )
     print()
-    rows = [("workflow", "scenario", "runs", "answers", "median ms", "p95 ms")]
+    medians = {result.workflow: statistics.median(result.milliseconds) for result in results}
+    alone = standalone["medians"]
+    rows = [
+        (
+            "workflow",
+            "scenario",
+            "runs",
+            "answers",
+            "devhost median ms",
+            "p95 ms",
+            "standalone median ms",
+            "devhost/standalone",
+        )
+    ]
     rows += [
         (
             result.workflow,
             result.scenario,
             str(len(result.milliseconds)),
             str(result.answers),
-            f"{statistics.median(result.milliseconds):.1f}",
+            f"{medians[result.workflow]:.1f}",
             f"{nearest_rank(result.milliseconds, 95):.1f}",
+            f"{alone[result.workflow]:.1f}",
+            ratio(medians[result.workflow], alone[result.workflow]),
         )
         for result in results
     ]
     print(table(rows, right_aligned=lambda column: column >= 2))
     print()
+    if {TRIAGE_DEFAULT, FANOUT_DEFAULT} <= medians.keys():
+        triage, fanout = TRIAGE_DEFAULT, FANOUT_DEFAULT
+        print(
+            f"fan-out vs triage: devhost {ratio(medians[fanout], medians[triage])}, "
+            f"standalone {ratio(alone[fanout], alone[triage])} (medians)"
+        )
     print(
-        f"throughput: {total_runs} runs in {workload_seconds:.2f} s = "
-        f"{total_runs / workload_seconds:.1f} runs/s (sequential, one client)"
+        f"throughput, one client: devhost {total_runs / workload_seconds:.1f} runs/s "
+        f"({total_runs} runs in {workload_seconds:.2f} s)"
+    )
+    standalone_rate = standalone["runs_per_second"]
+    print(
+        f"throughput, {arguments.clients} concurrent clients: devhost {devhost_rate:.1f} runs/s, "
+        f"standalone {standalone_rate:.1f} runs/s, ratio {ratio(devhost_rate, standalone_rate)}"
     )
 
 
