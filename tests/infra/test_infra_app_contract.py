@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from infra_bake import Bake
 from infra_bicep import module_params, module_paths, parse
@@ -30,6 +31,11 @@ MODEL_SETTINGS = {
 HOST_STORAGE = "AzureWebJobsStorage"
 # Written into local.settings.json only; in Azure the Bicep builds it from the scheduler endpoint.
 LOCAL_ONLY = {"DURABLE_TASK_SCHEDULER_CONNECTION_STRING"}
+# Limits of the post-deploy trigger sync, read from the environment with defaults.
+HOOK_SETTINGS = {"SYNC_TRIGGERS_ATTEMPTS", "SYNC_TRIGGERS_WAIT_SECONDS"}
+HOOK_EVENTS = ("postprovision", "postdeploy")
+# First azd release whose Flex Consumption packaging honours .funcignore fully.
+MINIMUM_AZD = (1, 23, 13)
 FUNCTION_APP_MODULE = "app/function-app.bicep"
 
 
@@ -181,10 +187,19 @@ def test_function_app_carries_the_azure_yaml_service_tag(bake: Bake) -> None:
     assert "'azd-service-name'" in json.dumps(tags)
 
 
-def test_azure_yaml_hook_scripts_exist(bake: Bake) -> None:
-    hooks = _azure_yaml(bake.project)["hooks"]["postprovision"]
+@pytest.mark.parametrize("event", HOOK_EVENTS)
+def test_azure_yaml_hook_scripts_exist_for_both_platforms(bake: Bake, event: str) -> None:
+    hooks = _azure_yaml(bake.project)["hooks"][event]
+    assert {hooks["posix"]["shell"], hooks["windows"]["shell"]} == {"sh", "pwsh"}
     for platform in ("posix", "windows"):
         assert (bake.project / hooks[platform]["run"]).is_file()
+
+
+def test_azure_yaml_requires_an_azd_that_honours_funcignore(bake: Bake) -> None:
+    required = _azure_yaml(bake.project)["requiredVersions"]["azd"]
+    match = re.fullmatch(r">=\s*(\d+)\.(\d+)\.(\d+)", required)
+    assert match, required
+    assert tuple(map(int, match.groups())) >= MINIMUM_AZD
 
 
 def referenced_environment_names(text: str, powershell: bool = False) -> set[str]:
@@ -200,7 +215,9 @@ def test_outputs_named_by_scripts_and_docs_exist(bake: Bake) -> None:
     files = [
         bake.project / "azure.yaml",
         *sorted((bake.project / "scripts").glob("postprovision.*")),
+        *sorted((bake.project / "scripts").glob("postdeploy.*")),
         bake.project / "scripts" / "write_local_settings.py",
+        bake.project / "scripts" / "sync_triggers.py",
         bake.project / "README.md",
         bake.project / "docs" / "deploy.md",
     ]
@@ -211,16 +228,28 @@ def test_outputs_named_by_scripts_and_docs_exist(bake: Bake) -> None:
             referenced |= referenced_environment_names(text, powershell=path.suffix == ".ps1")
             if path.suffix == ".py":
                 referenced |= {name for name in re.findall(r'"([A-Z][A-Z0-9_]{3,})"', text)}
-    assert {"AZURE_FUNCTION_APP_URL", "DURABLE_TASK_SCHEDULER_ENDPOINT"} <= referenced
+    assert {
+        "AZURE_FUNCTION_APP_URL",
+        "DURABLE_TASK_SCHEDULER_ENDPOINT",
+        "AZURE_FUNCTION_APP_ID",
+    } <= referenced
     # Model outputs of the other providers may be named by the shared local-settings script.
     other_models = set().union(*MODEL_SETTINGS.values()) - MODEL_SETTINGS[bake.model_provider]
-    missing = referenced - main_outputs(bake.infra) - AZD_ENVIRONMENT - LOCAL_ONLY - other_models
+    missing = (
+        referenced
+        - main_outputs(bake.infra)
+        - AZD_ENVIRONMENT
+        - LOCAL_ONLY
+        - HOOK_SETTINGS
+        - other_models
+    )
     assert {name for name in missing if not PLATFORM_SETTINGS.match(name)} == set()
 
 
 def test_outputs_include_what_users_need(provider_bake: Bake) -> None:
     expected = {
         "AZURE_FUNCTION_APP_NAME",
+        "AZURE_FUNCTION_APP_ID",
         "AZURE_FUNCTION_APP_URL",
         "DURABLE_TASK_SCHEDULER_ENDPOINT",
         "TASKHUB_NAME",

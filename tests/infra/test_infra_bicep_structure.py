@@ -12,6 +12,7 @@ from infra_bake import MODEL_PROVIDERS, PYTHON_VERSIONS, TEMPLATE, Bake
 from infra_bicep import (
     bicep_files,
     declared_symbols,
+    decorator,
     module_output_references,
     module_params,
     module_paths,
@@ -21,6 +22,7 @@ from infra_bicep import (
 )
 
 CANONICAL_INFRA = TEMPLATE / "infra"
+FLEX_MEMORY_QUOTA_MB = 512_000
 
 
 def _parse_errors(infra: Path) -> dict[str, str]:
@@ -198,3 +200,42 @@ def test_strip_markers_are_balanced_and_name_real_answers() -> None:
         if open_block:
             problems.append(f"{open_block}: block never closed")
     assert problems == []
+
+
+def _azd_metadata(path: Path, parameter: str) -> dict[str, object]:
+    metadata = decorator(parse(path)["parameters"][parameter], "metadata") or {}
+    return metadata.get("azd", {})  # type: ignore[no-any-return]
+
+
+def test_location_is_an_azd_location_limited_to_the_supported_regions(bake: Bake) -> None:
+    main = bake.infra / "main.bicep"
+    allowed = decorator(parse(main)["parameters"]["location"], "allowed")
+    assert _azd_metadata(main, "location") == {"type": "location"}
+    assert allowed and all(re.fullmatch(r"[a-z0-9]+", region) for region in allowed)
+    assert len(set(allowed)) == len(allowed)
+
+
+@pytest.mark.parametrize("provider", ["azure_openai", "foundry"])
+def test_model_location_is_an_azd_location_with_the_default_model_quota(
+    bakes: dict[tuple[str, str], Bake], provider: str
+) -> None:
+    """azd offers only regions with quota for the default deployment; the usage name is a
+    literal, so it must be kept equal to the model defaults."""
+    main = bakes[(provider, PYTHON_VERSIONS[0])].infra / "main.bicep"
+    defaults = {name: spec.get("default") for name, spec in parse(main)["parameters"].items()}
+    expected = (
+        f"OpenAI.{defaults['modelSkuName']}.{defaults['modelName']},{defaults['modelCapacity']}"
+    )
+    assert _azd_metadata(main, "modelLocation") == {"type": "location", "usageName": [expected]}
+    # No fallback: with AZURE_AI_LOCATION unset azd leaves the value out and prompts for it.
+    parameter_file = _parameter_file(bakes[(provider, PYTHON_VERSIONS[0])])
+    assert parameter_file["modelLocation"]["value"] == "${AZURE_AI_LOCATION}"
+
+
+def test_flex_memory_quota_holds_for_every_allowed_size_and_count(provider_bake: Bake) -> None:
+    """Flex Consumption gives a subscription 512,000 MB per region; the largest instance size
+    times the highest instance count must fit."""
+    parameters = parse(provider_bake.infra / "main.bicep")["parameters"]
+    largest = max(decorator(parameters["instanceMemoryMB"], "allowed"))
+    most = decorator(parameters["maximumInstanceCount"], "max_value")
+    assert largest * most <= FLEX_MEMORY_QUOTA_MB
