@@ -152,3 +152,15 @@ def test_instance_ids_are_url_encoded_in_links(stress: DevHost) -> None:
     assert links["id"] == "with space"
     assert "/instances/with%20space?" in links["statusQueryGetUri"]
     assert wait_for(links["statusQueryGetUri"], finished).json()["output"] == 2
+
+
+def test_terminate_ends_only_the_instance_it_names_not_its_children(stress: DevHost) -> None:
+    links = start(stress, "parent_of_waiter", None).json()
+    child_status = links["statusQueryGetUri"].replace(links["id"], f"{links['id']}-child")
+    wait_for(child_status, lambda r: r.status_code == 202)
+
+    terminate = links["terminatePostUri"].replace("{text}", "enough")
+    assert requests.post(terminate, timeout=10).status_code == 202
+
+    assert wait_for(links["statusQueryGetUri"], finished).json()["runtimeStatus"] == "Terminated"
+    assert requests.get(child_status, timeout=10).json()["runtimeStatus"] == "Running"

@@ -54,6 +54,13 @@ def waits(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Any]:
     return decision
 
 
+@app.orchestration_trigger(context_name="context")
+def parent_of_waiter(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Any]:
+    child_id = f"{context.instance_id}-child"
+    decision = yield context.call_sub_orchestrator("waits", None, instance_id=child_id)
+    return decision
+
+
 @app.activity_trigger(input_name="size")
 def make_text(size: int) -> str:
     return "x" * size
