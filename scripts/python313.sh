@@ -5,7 +5,8 @@
 #
 #   bash scripts/python313.sh          make the root if needed, refresh its CA bundle and DNS
 #                                      settings, print its path
-#   bash scripts/python313.sh --where  print where the root is (or would be); change nothing
+#   bash scripts/python313.sh --where  print where the root is (or would be) and change nothing;
+#                                      exit 0 if it is ready, 1 if it is not made yet
 #
 # Needs root (debootstrap and chroot do). Installs debootstrap with apt-get when it is missing.
 # DAFX_PY313_ROOT chooses another place; DAFX_DEBIAN_MIRROR another Debian mirror.
@@ -15,7 +16,8 @@ ready="$root/etc/dafx-python3.13-ready"
 
 if [ "${1:-}" = "--where" ]; then
   echo "$root"
-  exit 0
+  [ -f "$ready" ]
+  exit
 fi
 if [ "$#" -gt 0 ]; then
   echo "usage: bash scripts/python313.sh [--where]" >&2
