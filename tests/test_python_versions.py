@@ -85,6 +85,21 @@ def python313_root() -> tuple[Path, bool]:
     return Path(where.stdout.strip()), where.returncode == 0
 
 
+def test_python313_script_reports_a_root_not_made_yet_without_making_it(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+
+    where = subprocess.run(
+        ["bash", str(PYTHON313_SCRIPT), "--where"],
+        env={**os.environ, "DAFX_PY313_ROOT": str(root)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert (where.returncode, where.stdout.strip()) == (1, str(root))
+    assert not root.exists()
+
+
 def chroot_run(
     root: Path, *command: str, timeout: int, cwd: str = "/"
 ) -> subprocess.CompletedProcess[str]:
