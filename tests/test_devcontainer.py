@@ -139,6 +139,9 @@ def running_devcontainer(bake: Callable[..., Path]) -> Iterator[tuple[Path, str]
                 f"{needed} is missing: building the devcontainer needs Docker and Node.js "
                 "(the devcontainers CLI runs through npx)"
             )
+    daemon = subprocess.run(["docker", "info"], capture_output=True, timeout=60, check=False)
+    if daemon.returncode != 0:
+        pytest.skip("no Docker daemon answers (docker info fails): start Docker")
     if os.environ.get("DAFX_DEVCONTAINER") != "1":
         pytest.skip("set DAFX_DEVCONTAINER=1 to build and start the devcontainer (pulls images)")
     project = bake()
