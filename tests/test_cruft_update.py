@@ -171,3 +171,26 @@ def test_after_the_update_the_project_is_at_the_new_revision(updated: Update) ->
 
     assert recorded["commit"] == updated.second_commit
     assert run(updated.project, str(CRUFT), "check").returncode == 0
+
+
+def test_cruft_create_runs_the_hook_on_the_revision_it_renders(
+    updated: Update, tmp_path: Path
+) -> None:
+    created = run(
+        tmp_path,
+        str(CRUFT),
+        "create",
+        str(updated.template),
+        "--no-input",
+        "--output-dir",
+        str(tmp_path),
+        "--extra-context",
+        json.dumps({"fanout_workflow": "none"}),
+    )
+
+    assert created.returncode == 0, created.stdout + created.stderr
+    project = tmp_path / "agent_workflows"
+    assert json.loads((project / ".cruft.json").read_text())["commit"] == updated.second_commit
+    assert (project / "infra" / "main.bicep").read_text().endswith(CHANGES["infra/main.bicep"])
+    assert (project / "devhost" / "README.md").read_text().endswith(CHANGES["devhost/README.md"])
+    assert not (project / "workflows" / "quotes.py").exists()
