@@ -2,6 +2,9 @@
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -33,6 +36,24 @@ def default_answers(**overrides: str) -> dict[str, str]:
     answers["project_slug"] = "agent_workflows"
     answers.update(overrides)
     return answers
+
+
+def run_python(project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run this environment's Python in ``project``, as its developer would, output captured.
+
+    Variables that steer the project's own HTTP tests (``DAFX_*``) or that pytest sets for the
+    template's run (``PYTEST_*``) are left out, so the project sees a clean environment.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAFX_", "PYTEST_"))}
+    return subprocess.run(
+        [sys.executable, *arguments],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
 
 
 def bake_project(output_dir: Path, **answers: str) -> Path:

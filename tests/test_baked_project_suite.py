@@ -4,14 +4,12 @@ The template's environment pins the same packages a generated project installs (
 ``test_pins.py``), so every bake reuses it instead of building a virtualenv of its own.
 """
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_python
 from tests.test_bake import COMBINATIONS
 
 pytestmark = pytest.mark.slow
@@ -23,17 +21,8 @@ pytestmark = pytest.mark.slow
 )
 def test_baked_project_passes_its_own_tests(bake: Callable[..., Path], combination: str) -> None:
     project = bake(**COMBINATIONS[combination])
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAFX_", "PYTEST_"))}
 
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
+    result = run_python(project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
 
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]

@@ -5,15 +5,12 @@ capitals), then its own lint, type check and whole suite run, HTTP routes on dev
 included. Bad names are refused before any file changes.
 """
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import bake_project, load_hook
+from tests.conftest import bake_project, load_hook, run_python
 
 pytestmark = pytest.mark.slow
 NEW_WORKFLOWS = (
@@ -23,25 +20,12 @@ NEW_WORKFLOWS = (
 )
 
 
-def run(project: Path, *command: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAFX_", "PYTEST_"))}
-    return subprocess.run(
-        [sys.executable, *command],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-
-
 @pytest.fixture(scope="module")
 def grown(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A default bake with one new workflow of every shape."""
     project = bake_project(tmp_path_factory.mktemp("grown"))
     for name, shape in NEW_WORKFLOWS:
-        result = run(project, "scripts/new_workflow.py", name, "--shape", shape)
+        result = run_python(project, "scripts/new_workflow.py", name, "--shape", shape)
         assert result.returncode == 0, result.stderr
     return project
 
@@ -52,17 +36,17 @@ def grown(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ids=["ruff-check", "ruff-format", "mypy-strict"],
 )
 def test_new_workflows_pass_the_projects_lint_and_types(grown: Path, check: tuple[str]) -> None:
-    result = run(grown, *check)
+    result = run_python(grown, *check)
 
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_the_suite_passes_with_new_workflows_served_by_devhost(grown: Path) -> None:
-    result = run(grown, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    result = run_python(grown, "-m", "pytest", "-q", "-p", "no:cacheprovider")
 
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     for name, _ in NEW_WORKFLOWS:
-        assert f"[{name}-" in run(grown, "-m", "pytest", "--collect-only", "-q").stdout
+        assert f"[{name}-" in run_python(grown, "-m", "pytest", "--collect-only", "-q").stdout
 
 
 @pytest.mark.parametrize(
@@ -80,7 +64,7 @@ def test_a_bad_name_is_refused_and_nothing_changes(
     project = bake(project_slug="refusing")
     before = {path: path.read_bytes() for path in project.rglob("*.py")}
 
-    result = run(project, "scripts/new_workflow.py", name)
+    result = run_python(project, "scripts/new_workflow.py", name)
 
     assert result.returncode == 2
     assert problem in result.stderr
@@ -89,7 +73,7 @@ def test_a_bad_name_is_refused_and_nothing_changes(
 
 def test_names_follow_the_same_rules_as_the_template_answers(bake: Callable[..., Path]) -> None:
     project = bake(project_slug="rules")
-    script = run(
+    script = run_python(
         project, "-c", "import scripts.new_workflow as s; print(s.WORKFLOW_NAME_PATTERN.pattern)"
     )
 
