@@ -81,6 +81,10 @@ var baseAppSettings = {
   TASKHUB_NAME: taskHubName
 }
 
+// Flex Consumption scales orchestrations, activities and entities as the `durable` trigger
+// group; with no always-ready instances the group is left out rather than set to zero.
+var alwaysReadyGroups = (durableAlwaysReadyInstances > 0) ? ['durable'] : []
+
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   // checkov:skip=CKV_AZURE_225: zone redundancy on Flex Consumption is not offered in every region and needs always-ready instances, which cost money when idle.
   name: planName
@@ -142,13 +146,10 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       scaleAndConcurrency: {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
-        // Flex Consumption scales orchestrations, activities and entities as the `durable` group.
-        alwaysReady: [
-          {
-            name: 'durable'
-            instanceCount: durableAlwaysReadyInstances
-          }
-        ]
+        alwaysReady: [for group in alwaysReadyGroups: {
+          name: group
+          instanceCount: durableAlwaysReadyInstances
+        }]
       }
     }
   }

@@ -19,6 +19,7 @@ from infra_bicep import (
     parse,
     referenced_words,
     required_parameters,
+    resources,
 )
 
 CANONICAL_INFRA = TEMPLATE / "infra"
@@ -239,3 +240,37 @@ def test_flex_memory_quota_holds_for_every_allowed_size_and_count(provider_bake:
     largest = max(decorator(parameters["instanceMemoryMB"], "allowed"))
     most = decorator(parameters["maximumInstanceCount"], "max_value")
     assert largest * most <= FLEX_MEMORY_QUOTA_MB
+
+
+def test_always_ready_instances_go_to_the_durable_trigger_group_only_when_asked(
+    provider_bake: Bake,
+) -> None:
+    app_file = provider_bake.infra / "app" / "function-app.bicep"
+    groups = parse(app_file)["variables"]["alwaysReadyGroups"]["value"]["operator"]["operands"]
+    assert (groups["true_value"], groups["false_value"]) == (["durable"], [])
+    main = provider_bake.infra / "main.bicep"
+    app = next(m for m, target in module_paths(main).items() if target == app_file)
+    assert module_params(main, app)["durableAlwaysReadyInstances"] == (
+        "durableAlwaysReadyInstances"
+    )
+
+
+def test_scheduler_purges_completed_and_failed_instances_after_their_own_days(
+    provider_bake: Bake,
+) -> None:
+    (policy,) = [
+        r
+        for r in resources(provider_bake.infra)
+        if r.type == "Microsoft.DurableTask/schedulers/retentionPolicies"
+    ]
+    days = {
+        rule["orchestrationState"]: rule["retentionPeriodInDays"]
+        for rule in policy.body["properties"]["retentionPolicies"]
+    }
+    assert days == {"Completed": "completedRetentionDays", "Failed": "failedRetentionDays"}
+    defaults = parse(provider_bake.infra / "main.bicep")["parameters"]
+    assert (
+        1
+        <= defaults["completedRetentionDays"]["default"]
+        <= defaults["failedRetentionDays"]["default"]
+    )
