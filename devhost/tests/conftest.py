@@ -72,11 +72,9 @@ class DevhostProcess:
             self.process.wait(timeout=10)
 
 
-def start_host(app_dir: str, app: str) -> DevHost:
-    """A devhost in this process for one of the test apps, on a free port."""
-    host = DevHost(HostSettings(project_dir=APPS / app_dir, app=app, port=0))
-    host.start()
-    return host
+def serving(app_dir: str, app: str) -> DevHost:
+    """A devhost in this process for one of the test apps, on a free port (not started)."""
+    return DevHost(HostSettings(project_dir=APPS / app_dir, app=app, port=0))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -89,25 +87,22 @@ def release_functions_loop() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def basics() -> Iterator[DevHost]:
     """The plain DFApp of apps/basics, served by devhost."""
-    host = start_host("basics", "basics_app")
-    yield host
-    host.stop()
+    with serving("basics", "basics_app") as host:
+        yield host
 
 
 @pytest.fixture(scope="session")
 def agentic() -> Iterator[DevHost]:
     """The AgentFunctionApp of apps/agentic (agent, sub-workflow, HITL), served by devhost."""
-    host = start_host("agentic", "agentic_app")
-    yield host
-    host.stop()
+    with serving("agentic", "agentic_app") as host:
+        yield host
 
 
 @pytest.fixture(scope="session")
 def stress() -> Iterator[DevHost]:
     """The DFApp of apps/stress (big payloads, slow and blocking code), served by devhost."""
-    host = start_host("stress", "stress_app")
-    yield host
-    host.stop()
+    with serving("stress", "stress_app") as host:
+        yield host
 
 
 def wait_for(
