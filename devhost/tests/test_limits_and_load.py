@@ -75,6 +75,26 @@ def test_an_activity_result_over_the_limit_fails_the_run_naming_the_limit(
     assert f"{PAYLOAD_LIMIT_BYTES:,} bytes" in status["output"]
 
 
+def test_an_activity_input_over_the_limit_fails_the_run_naming_the_limit(
+    stress: DevHost,
+) -> None:
+    status = run(stress, "sends_big_input", PAYLOAD_LIMIT_BYTES + 1)
+
+    assert status["runtimeStatus"] == "Failed"
+    assert "input of 'measure'" in status["output"]
+    assert f"{PAYLOAD_LIMIT_BYTES:,} bytes" in status["output"]
+
+
+def test_an_orchestration_output_over_the_limit_fails_the_run_naming_the_limit(
+    stress: DevHost,
+) -> None:
+    status = run(stress, "returns_big_output", PAYLOAD_LIMIT_BYTES + 1)
+
+    assert status["runtimeStatus"] == "Failed"
+    assert "orchestration output" in status["output"]
+    assert f"{PAYLOAD_LIMIT_BYTES:,} bytes" in status["output"]
+
+
 def test_waiting_async_activities_hold_no_thread_so_other_runs_go_ahead(stress: DevHost) -> None:
     sleepers = start(stress, "naps", [64, 3]).json()["statusQueryGetUri"]
     wait_for(sleepers, lambda response: response.json()["runtimeStatus"] == "Running")

@@ -41,6 +41,19 @@ def echo_length(context: df.DurableOrchestrationContext) -> Generator[Any, Any, 
 
 
 @app.orchestration_trigger(context_name="context")
+def sends_big_input(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
+    size: int = context.get_input()
+    length: int = yield context.call_activity("measure", "x" * size)
+    return length
+
+
+@app.orchestration_trigger(context_name="context")
+def returns_big_output(context: df.DurableOrchestrationContext) -> str:
+    size: int = context.get_input()
+    return "x" * size
+
+
+@app.orchestration_trigger(context_name="context")
 def naps(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
     """Runs `count` async activities that each sleep `seconds`, all at once."""
     count, seconds = context.get_input()
