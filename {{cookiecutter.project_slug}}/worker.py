@@ -1,0 +1,299 @@
+"""Run the app's workflows outside Azure Functions, on a standalone Durable Task worker.
+
+``python worker.py`` hosts the same ``build_workflows()`` the Function App hosts, on
+agent-framework-durabletask's worker, and runs their orchestrations, activities and entities
+until Ctrl-C or SIGTERM. ``python worker.py client ...`` starts a run, reads its status and
+answers a human request. Both connect with the settings the Function App uses:
+
+``DURABLE_TASK_SCHEDULER_CONNECTION_STRING``
+    ``Endpoint=<url>;Authentication=None|ManagedIdentity|DefaultAzure[;ClientID=<id>]
+    [;TaskHub=<name>]``. ``Authentication=None`` with an ``http://`` endpoint reaches the DTS
+    emulator or any Durable Task sidecar; ``ManagedIdentity`` (with the user-assigned
+    identity's ``ClientID``) is for Azure; ``DefaultAzure`` is your developer login.
+``TASKHUB_NAME``
+    The task hub, unless the connection string names it.
+
+Settings come from the environment, then from ``local.settings.json`` (``Values``) when it
+exists, as Core Tools reads them. Nothing is read at import: a missing setting stops the
+command that needs it, with a message naming the setting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from agent_framework import Workflow
+from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
+from azure.core.credentials import TokenCredential
+from durabletask.azuremanaged.client import DurableTaskSchedulerClient
+from durabletask.azuremanaged.worker import DurableTaskSchedulerWorker
+from pydantic_core import to_jsonable_python
+
+CONNECTION_SETTING = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
+TASK_HUB_SETTING = "TASKHUB_NAME"
+AUTHENTICATION_MODES = ("None", "ManagedIdentity", "DefaultAzure")
+LOCAL_SETTINGS = Path(__file__).resolve().parent / "local.settings.json"
+DEFAULT_WORKFLOWS = "workflows:build_workflows"
+# How long `client status` waits for a completed run's output to be read.
+OUTPUT_READ_SECONDS = 10
+
+logger = logging.getLogger("worker")
+
+
+class SettingError(RuntimeError):
+    """A connection setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where the durable backend is and how to authenticate to it."""
+
+    endpoint: str
+    task_hub: str
+    authentication: str
+    client_id: str | None = None
+
+    @property
+    def secure(self) -> bool:
+        return self.endpoint.lower().startswith("https://")
+
+
+def read_settings(environ: Mapping[str, str], local_settings: Path | None) -> dict[str, str]:
+    """The environment, over ``Values`` of ``local_settings`` when that file exists."""
+    values: dict[str, str] = {}
+    if local_settings is not None and local_settings.is_file():
+        document = json.loads(local_settings.read_text(encoding="utf-8"))
+        values.update({k: str(v) for k, v in document.get("Values", {}).items()})
+    values.update(environ)
+    return values
+
+
+def parse_connection(settings: Mapping[str, str]) -> Connection:
+    """Read the connection from the settings; raise `SettingError` naming what is wrong."""
+    raw = settings.get(CONNECTION_SETTING, "").strip()
+    example = "Endpoint=http://localhost:8080;TaskHub=default;Authentication=None"
+    if not raw:
+        raise SettingError(f"The setting {CONNECTION_SETTING} is not set (e.g. {example}).")
+    parts: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        key, separator, value = part.partition("=")
+        if not separator:
+            raise SettingError(f"{CONNECTION_SETTING}: '{part}' is not a Key=Value pair.")
+        parts[key.strip().lower()] = value.strip()
+
+    endpoint = parts.get("endpoint", "")
+    if not endpoint.lower().startswith(("http://", "https://")):
+        raise SettingError(
+            f"{CONNECTION_SETTING} needs Endpoint=http://... (emulator or sidecar) or "
+            f"Endpoint=https://... (Durable Task Scheduler), got '{endpoint}'."
+        )
+    authentication = parts.get("authentication", "")
+    if authentication not in AUTHENTICATION_MODES:
+        raise SettingError(
+            f"{CONNECTION_SETTING} needs Authentication= one of "
+            f"{', '.join(AUTHENTICATION_MODES)}, got '{authentication}'."
+        )
+
+    in_connection = parts.get("taskhub", "")
+    in_setting = settings.get(TASK_HUB_SETTING, "").strip()
+    if in_connection and in_setting and in_connection != in_setting:
+        raise SettingError(
+            f"{CONNECTION_SETTING} names task hub '{in_connection}' but {TASK_HUB_SETTING} is "
+            f"'{in_setting}': make them the same, or drop one."
+        )
+    task_hub = in_setting or in_connection
+    if not task_hub:
+        raise SettingError(
+            f"No task hub: set {TASK_HUB_SETTING} (the Function App's hub, e.g. 'default') or "
+            f"add TaskHub=<name> to {CONNECTION_SETTING}."
+        )
+    return Connection(endpoint, task_hub, authentication, parts.get("clientid") or None)
+
+
+def credential_for(connection: Connection) -> TokenCredential | None:
+    """The Entra ID credential the connection asks for, or None for ``Authentication=None``."""
+    if connection.authentication == "None":
+        return None
+    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+    if connection.authentication == "ManagedIdentity":
+        return ManagedIdentityCredential(client_id=connection.client_id)
+    return DefaultAzureCredential(managed_identity_client_id=connection.client_id)
+
+
+def connection_from_environment() -> Connection:
+    return parse_connection(read_settings(os.environ, LOCAL_SETTINGS))
+
+
+WorkflowFactory = Callable[[], Sequence[Workflow]]
+
+
+def load_workflow_factory(reference: str) -> WorkflowFactory:
+    """Import ``module:function``, the function that builds the workflows to host."""
+    module_name, separator, attribute = reference.partition(":")
+    if not separator:
+        raise SettingError(f"--workflows takes module:function, got '{reference}'.")
+    factory: WorkflowFactory = getattr(importlib.import_module(module_name), attribute)
+    return factory
+
+
+def serve(connection: Connection, workflow_factory: WorkflowFactory) -> None:
+    """Host the workflows until SIGTERM or Ctrl-C; a second signal stops at once."""
+    worker = DurableAIAgentWorker(
+        DurableTaskSchedulerWorker(
+            host_address=connection.endpoint,
+            taskhub=connection.task_hub,
+            token_credential=credential_for(connection),
+            secure_channel=connection.secure,
+            logger=logging.getLogger("durabletask.worker"),
+        )
+    )
+    workflows = workflow_factory()
+    for workflow in workflows:
+        worker.configure_workflow(workflow)
+
+    stop_requested = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        if stop_requested.is_set():
+            # Work items still running are abandoned; the backend hands them out again
+            # once their lock lapses.
+            logger.warning(
+                "worker %d: second %s, exiting now", os.getpid(), signal.Signals(signum).name
+            )
+            os._exit(1)
+        logger.info(
+            "worker %d: %s, finishing the work items in hand (signal again to exit now)",
+            os.getpid(),
+            signal.Signals(signum).name,
+        )
+        stop_requested.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    worker.start()
+    logger.info(
+        "worker %d serving %s from %s, task hub %s",
+        os.getpid(),
+        ", ".join(workflow.name for workflow in workflows),
+        connection.endpoint,
+        connection.task_hub,
+    )
+    stop_requested.wait()
+    worker.stop()
+    logger.info("worker %d stopped", os.getpid())
+
+
+class WorkflowRuns:
+    """Start runs, read their status and answer their human requests."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._durable = DurableTaskSchedulerClient(
+            host_address=connection.endpoint,
+            taskhub=connection.task_hub,
+            token_credential=credential_for(connection),
+            secure_channel=connection.secure,
+            logger=logging.getLogger("durabletask.client"),
+        )
+        self._workflows = DurableWorkflowClient(self._durable)
+
+    def start(self, workflow: str, body: Any) -> str:
+        instance_id: str = self._workflows.start_workflow(body, workflow_name=workflow)
+        return instance_id
+
+    def status(self, instance_id: str) -> dict[str, Any]:
+        """Runtime status, output or failure, and pending human requests, as JSON values."""
+        state = self._durable.get_orchestration_state(instance_id)
+        if state is None:
+            return {"instanceId": instance_id, "runtimeStatus": None}
+        status: dict[str, Any] = {
+            "instanceId": instance_id,
+            "name": state.name,
+            "runtimeStatus": state.runtime_status.name,
+        }
+        if status["runtimeStatus"] == "COMPLETED":
+            status["output"] = self._workflows.await_workflow_output(
+                instance_id, timeout_seconds=OUTPUT_READ_SECONDS
+            )
+        elif state.failure_details is not None:
+            status["failure"] = state.failure_details.message
+        status["pendingHumanInputRequests"] = self._workflows.get_pending_hitl_requests(instance_id)
+        jsonable: dict[str, Any] = to_jsonable_python(status, fallback=repr)
+        return jsonable
+
+    def respond(self, instance_id: str, request_id: str, answer: Any) -> None:
+        self._workflows.send_hitl_response(instance_id, request_id, answer)
+
+
+def json_argument(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON ({error}): {text}") from error
+
+
+def argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python worker.py",
+        description="Host the workflows on a standalone Durable Task worker, or drive runs.",
+    )
+    parser.add_argument(
+        "--workflows",
+        default=DEFAULT_WORKFLOWS,
+        help="module:function that builds the workflows to host (default: %(default)s)",
+    )
+    commands = parser.add_subparsers(dest="command")
+    client = commands.add_parser("client", help="start a run, read its status, answer it")
+    actions = client.add_subparsers(dest="action", required=True)
+    start = actions.add_parser("start", help="start a run; prints its instance id")
+    start.add_argument("workflow")
+    start.add_argument("body", type=json_argument, help="the start message, as JSON")
+    status = actions.add_parser("status", help="print a run's status, output and requests")
+    status.add_argument("instance_id")
+    respond = actions.add_parser("respond", help="answer a pending human request")
+    respond.add_argument("instance_id")
+    respond.add_argument("request_id")
+    respond.add_argument("answer", type=json_argument, help="the answer, as JSON")
+    return parser
+
+
+def run_client(arguments: argparse.Namespace, runs: WorkflowRuns) -> Any:
+    if arguments.action == "start":
+        return {"instanceId": runs.start(arguments.workflow, arguments.body)}
+    if arguments.action == "status":
+        return runs.status(arguments.instance_id)
+    runs.respond(arguments.instance_id, arguments.request_id, arguments.answer)
+    return {"instanceId": arguments.instance_id, "answered": arguments.request_id}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = argument_parser().parse_args(argv)
+    # A client command prints JSON on stdout; the libraries' progress lines would only be noise.
+    level = logging.WARNING if arguments.command == "client" else logging.INFO
+    logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
+    try:
+        connection = connection_from_environment()
+        if arguments.command == "client":
+            print(json.dumps(run_client(arguments, WorkflowRuns(connection)), indent=2))
+        else:
+            serve(connection, load_workflow_factory(arguments.workflows))
+    except SettingError as error:
+        print(f"worker.py: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
