@@ -37,6 +37,7 @@ from typing import Any
 from agent_framework import Workflow
 from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
 from azure.core.credentials import TokenCredential
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from durabletask.azuremanaged.client import DurableTaskSchedulerClient
 from durabletask.azuremanaged.worker import DurableTaskSchedulerWorker
 from pydantic_core import to_jsonable_python
@@ -126,8 +127,6 @@ def credential_for(connection: Connection) -> TokenCredential | None:
     """The Entra ID credential the connection asks for, or None for ``Authentication=None``."""
     if connection.authentication == "None":
         return None
-    from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
-
     if connection.authentication == "ManagedIdentity":
         return ManagedIdentityCredential(client_id=connection.client_id)
     return DefaultAzureCredential(managed_identity_client_id=connection.client_id)
