@@ -29,6 +29,7 @@ MODEL_SETTINGS = {
     "foundry": {"FOUNDRY_PROJECT_ENDPOINT", "FOUNDRY_MODEL"},
 }
 HOST_STORAGE = "AzureWebJobsStorage"
+SETTING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Written into local.settings.json only; in Azure the Bicep builds it from the scheduler endpoint.
 LOCAL_ONLY = {"DURABLE_TASK_SCHEDULER_CONNECTION_STRING"}
 # Limits of the post-deploy trigger sync, read from the environment with defaults.
@@ -101,7 +102,10 @@ def python_settings(project: Path) -> set[str]:
                     for c in ast.walk(node.value)
                     if isinstance(c, ast.Constant) and isinstance(c.value, str)
                 )
-    return {name for name in names if not PLATFORM_SETTINGS.match(name)}
+    # Paths and messages in *_SETTINGS constants are not setting names.
+    return {
+        name for name in names if SETTING_NAME.fullmatch(name) and not PLATFORM_SETTINGS.match(name)
+    }
 
 
 def _is_os_environ(node: ast.expr) -> bool:
