@@ -5,10 +5,11 @@
 Writes ``workflows/<module>.py`` (typed messages, one executor per step), lists it in
 ``build_workflows()``, writes its in-process tests, adds a scenario and a rejected start
 body to ``tests/scenarios.py`` (so the durable and HTTP tests run it) and what it registers
-to ``tests/test_host_contract.py``. ``python -m pytest`` passes right after, and the new
-routes are served by ``python -m devhost``. NAME follows AgentFunctionApp's rules, the same
-the project's template checked: 1 to 63 ASCII letters, digits, ``_`` or ``-``, starting with a
-letter, unique ignoring case.
+to ``tests/test_host_contract.py``, then redraws the workflow diagrams (docs/workflows.md
+and the README's, with ``scripts/workflow_diagrams.py``). ``python -m pytest`` passes right
+after, and the new routes are served by ``python -m devhost``. NAME follows AgentFunctionApp's
+rules, the same the project's template checked: 1 to 63 ASCII letters, digits, ``_`` or ``-``,
+starting with a letter, unique ignoring case.
 
 Shapes: ``chain`` (three plain steps in a row), ``approval`` (a person approves or rejects,
 with the answer validated), ``fanout`` (three reviewers in parallel, then one summary).
@@ -469,6 +470,19 @@ def tidy(paths: list[Path]) -> bool:
     )
 
 
+def redraw_diagrams() -> bool:
+    """Redraw docs/workflows.md and the README's diagrams, now with the new workflow."""
+    drawn = subprocess.run(
+        [sys.executable, str(PROJECT / "scripts" / "workflow_diagrams.py")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    print(drawn.stdout, end="")
+    print(drawn.stderr, end="", file=sys.stderr)
+    return drawn.returncode == 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Add a workflow to this project.")
     parser.add_argument("name", help="the workflow's name: its route segment and durable name")
@@ -483,6 +497,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {path.relative_to(PROJECT)}")
     if not tidy(written):
         print("ruff could not format them: pip install -r requirements-dev.txt, then ruff format .")
+    if not redraw_diagrams():
+        print("Could not redraw the diagrams: pip install -r requirements-dev.txt, then")
+        print("python scripts/workflow_diagrams.py")
     print(f"Next: python -m pytest, then POST /api/workflow/{arguments.name}/run")
     return 0
 
