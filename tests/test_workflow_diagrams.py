@@ -93,8 +93,8 @@ def test_switch_case_routes_are_labelled_with_their_conditions_in_order(
 ) -> None:
     triage = mermaid_blocks(bake(**ALL_STARTERS))["support_triage"]
 
-    assert 'classify_ticket -. "if ticket.category == #quot;billing#quot;" .-> billing_desk;' in (
-        triage
+    assert (
+        'classify_ticket -. "if ticket.category == #quot;billing#quot;" .-> billing_desk;' in triage
     )
     assert (
         'classify_ticket -. "else if ticket.category == #quot;technical#quot;" .-> technical_desk;'
@@ -133,7 +133,7 @@ def test_a_sub_workflow_is_a_child_orchestration_whose_request_surfaces_on_the_t
 
     assert (
         'subgraph fare_check ["fare_check: child orchestration dafx-travel-desk_fare_check"]'
-        in (trip)
+        in trip
     )
     assert "activity: dafx-travel-desk_fare_check-fare_hold<br/>asks a person" in trip
     assert "a person answers on the travel-desk instance" in trip
