@@ -1,0 +1,105 @@
+"""Mermaid itself renders every diagram a bake ships, in headless Chromium.
+
+GitHub shows ```mermaid blocks with the same library; a diagram Mermaid cannot parse shows as
+an error there. Skips, naming what to install, without Chromium or the npm ``mermaid`` package
+(``bash scripts/diagram_tools.sh`` installs both; ``.ci/run`` runs it in CI).
+"""
+
+import re
+import struct
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import mermaid_browser
+from tests.test_bake import COMBINATIONS
+
+pytestmark = pytest.mark.slow
+MERMAID_BLOCK = re.compile(r"^```mermaid\n(.*?)\n```$", re.MULTILINE | re.DOTALL)
+SECTION = re.compile(r"^## `([^`]+)`$", re.MULTILINE)
+STEP_ROW = re.compile(r"^\| `([^`]+)`(?: \(start\))? \| [^|]+ \| `([^`]+)` \|", re.MULTILINE)
+BAKES = {"all-starters": {"model_provider": "azure_openai"}, **COMBINATIONS}
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def browser_and_mermaid() -> None:
+    missing = mermaid_browser.missing_tools()
+    if missing:
+        pytest.skip(missing)
+
+
+def sections(project: Path) -> dict[str, str]:
+    """docs/workflows.md split by workflow: each top-level workflow's text."""
+    parts = SECTION.split((project / "docs" / "workflows.md").read_text())[1:]
+    return dict(zip(parts[::2], parts[1::2], strict=True))
+
+
+@pytest.fixture(scope="module")
+def rendered(
+    bake: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, Any]]:
+    """Every diagram of the all-starters bake, as Mermaid drew it, by workflow name."""
+    by_workflow = {
+        name: MERMAID_BLOCK.findall(text)[0]
+        for name, text in sections(bake(**BAKES["all-starters"])).items()
+    }
+    results = mermaid_browser.render(list(by_workflow.values()), tmp_path_factory.mktemp("mermaid"))
+    return dict(zip(by_workflow, results, strict=True))
+
+
+@pytest.mark.parametrize("combination", list(BAKES))
+def test_mermaid_renders_every_diagram_of_the_docs_and_readme(
+    bake: Callable[..., Path], combination: str, tmp_path: Path
+) -> None:
+    project = bake(**BAKES[combination])
+    blocks = MERMAID_BLOCK.findall((project / "docs" / "workflows.md").read_text())
+    blocks += MERMAID_BLOCK.findall((project / "README.md").read_text())
+
+    results = mermaid_browser.render(blocks, tmp_path)
+
+    assert blocks
+    assert [result.get("error") for result in results] == [None] * len(blocks)
+
+
+def test_every_executor_is_drawn_with_its_durable_name(
+    bake: Callable[..., Path], rendered: dict[str, dict[str, Any]]
+) -> None:
+    for name, text in sections(bake(**BAKES["all-starters"])).items():
+        drawn = " ".join(rendered[name]["nodes"] + rendered[name]["clusters"])
+        for executor_id, durable_name in STEP_ROW.findall(text):
+            assert executor_id in drawn, (name, executor_id)
+            assert durable_name in drawn, (name, durable_name)
+
+
+def test_switch_case_routes_show_their_conditions(rendered: dict[str, dict[str, Any]]) -> None:
+    assert rendered["support_triage"]["edgeLabels"] == [
+        'if ticket.category == "billing"',
+        'else if ticket.category == "technical"',
+        "otherwise",
+    ]
+
+
+def test_the_fare_check_is_a_framed_child_orchestration_with_a_person_inside(
+    rendered: dict[str, dict[str, Any]],
+) -> None:
+    trip = rendered["trip_booking"]
+
+    assert trip["clusters"] == ["fare_check: child orchestration dafx-trip_booking_fare_check"]
+    assert any(
+        node.startswith("a person answers on the trip_booking instance") for node in trip["nodes"]
+    )
+    assert trip["edgeLabels"] == ["asks (request_info)", "answer"]
+
+
+def test_a_screenshot_shows_the_diagram(bake: Callable[..., Path], tmp_path: Path) -> None:
+    trip = MERMAID_BLOCK.findall(sections(bake(**BAKES["all-starters"]))["trip_booking"])[0]
+
+    picture = mermaid_browser.screenshot(trip, tmp_path).read_bytes()
+
+    width, height = struct.unpack(">II", picture[16:24])
+    assert picture[:8] == PNG_SIGNATURE
+    assert (width, height) == (1100, 1300)
+    assert len(picture) > 20_000, "a blank page compresses far smaller than a drawn diagram"
