@@ -7,6 +7,7 @@ an error there. Skips, naming what to install, without Chromium or the npm ``mer
 
 import re
 import struct
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests import mermaid_browser
+from tests.conftest import TEMPLATE
 from tests.test_bake import COMBINATIONS
 
 pytestmark = pytest.mark.slow
@@ -103,3 +105,21 @@ def test_a_screenshot_shows_the_diagram(bake: Callable[..., Path], tmp_path: Pat
     assert picture[:8] == PNG_SIGNATURE
     assert (width, height) == (1100, 1300)
     assert len(picture) > 20_000, "a blank page compresses far smaller than a drawn diagram"
+
+
+def test_the_install_script_keeps_what_is_there_and_says_where_it_is() -> None:
+    installed = mermaid_browser.mermaid_script().stat().st_mtime_ns
+
+    result = subprocess.run(
+        ["bash", str(TEMPLATE / "scripts" / "diagram_tools.sh")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert f"mermaid {mermaid_browser.MERMAID_VERSION} at {mermaid_browser.mermaid_dir()}" in (
+        result.stdout
+    )
+    assert mermaid_browser.mermaid_script().stat().st_mtime_ns == installed
