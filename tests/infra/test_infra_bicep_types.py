@@ -8,7 +8,9 @@ and leave its body unchecked by Bicep."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
@@ -16,7 +18,7 @@ from typing import Any
 
 from infra_bake import TEMPLATE, Bake
 from infra_bicep import Resource, resources
-from make_bicep_types_index import resource_pairs
+from make_bicep_types_index import build_index, resource_pairs
 
 INDEX_FILE = Path(__file__).with_name("bicep_types_index.json")
 
@@ -87,3 +89,48 @@ def test_index_maker_reads_the_resource_headings_of_a_types_page() -> None:
         ("Microsoft.DurableTask/schedulers", "2026-02-01"),
         ("Microsoft.DurableTask/schedulers/taskHubs", "2026-02-01"),
     }
+
+
+def _commit(repository: Path, path: str, text: str, day: str) -> None:
+    target = repository / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    stamp = f"{day}T12:00:00+00:00"
+    environment = {**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+    for command in (["add", path], ["commit", "-q", "-m", f"types {day}"]):
+        subprocess.run(
+            ["git", "-C", str(repository), "-c", "user.name=t", "-c", "user.email=t@t", *command],
+            check=True,
+            env=environment,
+            timeout=60,
+        )
+
+
+def test_index_maker_records_each_version_and_the_day_it_entered_the_index(
+    tmp_path: Path,
+) -> None:
+    repository = tmp_path / "bicep-types-az"
+    subprocess.run(["git", "init", "-q", str(repository)], check=True, timeout=60)
+    _commit(
+        repository,
+        "generated/web/microsoft.web/2024-11-01/types.md",
+        "## Resource Microsoft.Web/sites@2024-11-01\n"
+        "## Resource Microsoft.Web/certificates@2024-11-01\n",
+        "2025-01-10",
+    )
+    _commit(
+        repository,
+        "generated/web/microsoft.web/2025-03-01/types.md",
+        "## Resource Microsoft.Web/sites@2025-03-01\n",
+        "2025-11-06",
+    )
+
+    index = build_index(repository / ".git", "HEAD", {"Microsoft.Web/sites"})
+
+    assert index["resource_types"] == {
+        "Microsoft.Web/sites": {"2024-11-01": "2025-01-10", "2025-03-01": "2025-11-06"}
+    }
+    source = index["source"]
+    assert isinstance(source, dict)
+    assert source["date"] == "2025-11-06"
+    assert re.fullmatch(r"[0-9a-f]{40}", source["commit"])
