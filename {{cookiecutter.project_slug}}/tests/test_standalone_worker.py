@@ -143,10 +143,10 @@ class Cluster:
                 raise AssertionError(f"workers did not connect within {STARTUP_SECONDS}s\n{logs}")
             time.sleep(POLL_SECONDS)
 
-    def start_runs(self) -> list[Run]:
+    def start_runs(self, scenarios: list[Scenario] = SCENARIOS) -> list[Run]:
         return [
             Run(scenario, self.runs.start(scenario.workflow, scenario.body))
-            for scenario in SCENARIOS
+            for scenario in scenarios
             for _ in range(RUNS_PER_SCENARIO)
         ]
 
@@ -229,7 +229,7 @@ def after_a_kill(cluster: Cluster) -> AfterAKill:
     the frozen worker a work item it is killed: so it surely dies holding work. The paused runs
     are answered after it died; then a fresh batch is started on the two survivors.
     """
-    paused = [run for run in cluster.start_runs() if run.scenario.answers]
+    paused = cluster.start_runs([scenario for scenario in SCENARIOS if scenario.answers])
     for run in paused:
         wait_for_request(cluster, run)
     victim = cluster.workers[0]
@@ -246,13 +246,13 @@ def after_a_kill(cluster: Cluster) -> AfterAKill:
 
     for run in paused:
         cluster.runs.respond(run.instance_id, run.requests[0], run.scenario.answers[0])
-    cluster.drive(paused + moving, REDELIVERY_SECONDS)
+    held = [r for r in moving if any(r.instance_id in owner for owner in in_its_hands)]
+    not_held = [r for r in moving if r not in held]
+    cluster.drive(paused + not_held, RUN_SECONDS)
+    cluster.drive(held, REDELIVERY_SECONDS)
     started_after = cluster.start_runs()
     cluster.drive(started_after, RUN_SECONDS)
-
-    held = [r for r in moving if any(r.instance_id in owner for owner in in_its_hands)]
-    not_held = [r for r in moving if r not in held] + started_after
-    return AfterAKill(paused, held, not_held)
+    return AfterAKill(paused, held, not_held + started_after)
 
 
 def test_runs_waiting_for_a_person_when_a_worker_dies_finish_on_the_others(
