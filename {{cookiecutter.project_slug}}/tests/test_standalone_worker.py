@@ -44,7 +44,7 @@ RUN_SECONDS = 30
 # A backend that hands a dead stream's work items out again does so as soon as it sees the
 # stream close, which the kernel reports the moment the process is killed.
 REDELIVERY_SECONDS = 3
-STOP_SECONDS = 10
+STOP_SECONDS = 30
 POLL_SECONDS = 0.05
 FINISHED = {"COMPLETED", "FAILED", "TERMINATED"}
 
