@@ -4,6 +4,7 @@ The template's environment pins the same packages a generated project installs (
 ``test_pins.py``), so every bake reuses it instead of building a virtualenv of its own.
 """
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,4 +27,4 @@ def test_baked_project_passes_its_own_tests(bake: Callable[..., Path], combinati
 
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
-    assert " passed" in summary and "failed" not in summary and "error" not in summary
+    assert " passed" in summary and not re.search(r"\b\d+ (failed|errors?)\b", summary), summary

@@ -9,6 +9,7 @@ is checked by resolution only, between the real 3.11 and 3.13 runs.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -187,4 +188,4 @@ def test_default_bake_installs_and_passes_its_suite_on_python_3_13(
 
     summary = suite.stdout.strip().splitlines()[-1] if suite.stdout.strip() else ""
     assert suite.returncode == 0, suite.stdout[-6000:] + suite.stderr[-3000:]
-    assert " passed" in summary and "failed" not in summary and "error" not in summary
+    assert " passed" in summary and not re.search(r"\b\d+ (failed|errors?)\b", summary), summary
