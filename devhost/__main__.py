@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     abandoned = host.stop()
     functions_loop.release()
     if abandoned:
-        print(f"Abandoned {len(abandoned)} running invocation(s):", flush=True)
+        print(f"Abandoned {len(abandoned)} unfinished item(s):", flush=True)
         for what in abandoned:
             print(f"  {what}", flush=True)
     return 0

@@ -51,7 +51,8 @@ class DevHost:
     """A local Functions host for one app: HTTP triggers plus durable functions.
 
     Use it as a context manager (`with DevHost(settings) as host:`), or call `start()` and
-    `stop()`. `stop()` returns what was still running and is abandoned.
+    `stop()`. `stop()` returns what was still running and is abandoned: function calls, and
+    orchestration instances whose in-memory state goes with the host.
     """
 
     def __init__(self, settings: HostSettings, log: InvocationLog | None = None) -> None:
@@ -138,6 +139,11 @@ class DevHost:
         )
         self._receiving = asyncio.get_running_loop().create_task(self._dispatcher.run())
 
+    async def _unfinished_instances(self) -> list[str]:
+        if self._management is None:
+            return []
+        return [f"orchestration {name}" for name in await self._management.unfinished()]
+
     async def _shutdown(self) -> None:
         if self._receiving is not None:
             self._receiving.cancel()
@@ -153,10 +159,11 @@ class DevHost:
             self._management = None
 
     def stop(self) -> list[str]:
-        """Stop serving at once; the user code still running, which is abandoned."""
+        """Stop serving at once; what was still running, which is abandoned."""
         abandoned = self._user_code.running() if self._user_code is not None else []
         if self._loop is not None and self._thread is not None:
             try:
+                abandoned += self._on_host_loop(self._unfinished_instances())
                 self._on_host_loop(self._shutdown())
             except TimeoutError:
                 logger.warning("devhost did not stop its server within %ss", _STEP_SECONDS)

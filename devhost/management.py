@@ -231,6 +231,12 @@ class ManagementApi:
     async def close(self) -> None:
         await self._channel.close(grace=None)
 
+    async def unfinished(self) -> list[str]:
+        """Instances not yet in a final state, as `name (instance id)`."""
+        query = pb.InstanceQuery(runtimeStatus=sorted(_IN_PROGRESS))
+        response = await self._stub.QueryInstances(pb.QueryInstancesRequest(query=query))
+        return [f"{state.name} ({state.instanceId})" for state in response.orchestrationState]
+
     # -- binding ---------------------------------------------------------------------
 
     def _query(self) -> str:

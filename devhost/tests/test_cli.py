@@ -70,20 +70,25 @@ def call_cut_off(url: str) -> None:
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
-def test_stopping_with_a_function_still_running_exits_at_once_naming_it(
+def test_stopping_exits_at_once_naming_running_calls_and_unfinished_instances(
     cli_host: tuple[DevhostProcess, str], stop_signal: signal.Signals
 ) -> None:
     child, _ = cli_host
-    url = f"http://127.0.0.1:{child.port}/slow"
-    threading.Thread(target=call_cut_off, args=(url,), daemon=True).start()
+    base = f"http://127.0.0.1:{child.port}"
+    waiting = requests.post(
+        f"{base}/runtime/webhooks/durabletask/orchestrators/waits/held", timeout=10
+    )
+    assert waiting.status_code == 202
+    threading.Thread(target=call_cut_off, args=(f"{base}/slow",), daemon=True).start()
     time.sleep(0.5)
 
     child.process.send_signal(stop_signal)
 
     assert child.process.wait(timeout=2) == 0
-    said = child.read_until("Abandoned", timeout=5) + child.read_until("/slow", timeout=5)
-    assert "Abandoned 1 running invocation(s)" in said
+    said = child.read_until("Abandoned", timeout=5) + child.read_until("(held)", timeout=5)
+    assert "Abandoned 2 unfinished item(s)" in said
     assert "HTTP GET /slow (slow)" in said
+    assert "orchestration waits (held)" in said
 
 
 def test_a_taken_port_is_reported_and_exits_non_zero() -> None:

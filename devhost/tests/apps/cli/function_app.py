@@ -34,6 +34,12 @@ def double(context: df.DurableOrchestrationContext) -> Generator[Any, Any, int]:
     return doubled
 
 
+@app.orchestration_trigger(context_name="context")
+def waits(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Any]:
+    decision = yield context.wait_for_external_event("decision")
+    return decision
+
+
 @app.activity_trigger(input_name="number")
 def times_two(number: int) -> int:
     return number * 2
