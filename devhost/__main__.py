@@ -102,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\nFunctions:\n")
     print("\n".join(describe_functions(host.index, host.base_url)))
     print(f"\ndevhost is listening on {host.base_url} (Ctrl+C to stop).\n", flush=True)
-    while not stop_requested.wait(0.5):
+    while not stop_requested.wait(0.1):
         pass
     print("Stopping devhost...", flush=True)
     abandoned = host.stop()

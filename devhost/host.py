@@ -31,7 +31,7 @@ logger = logging.getLogger("devhost")
 T = TypeVar("T")
 
 # Requests still running when devhost stops get this long to finish before they are cut.
-SHUTDOWN_SECONDS = 0.5
+SHUTDOWN_SECONDS = 0.2
 _STEP_SECONDS = 5.0
 
 
