@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import sys
-import threading
+import time
 from pathlib import Path
 from types import FrameType
 
@@ -16,6 +16,7 @@ from .indexing import AppLoadError, FunctionIndex
 from .invocation import functions_loop
 from .settings import HostSettings
 
+_STOP_POLL_SECONDS = 0.1
 _QUIET_LOGGERS = ("durabletask", "azure", "aiohttp", "grpc", "agent_framework", "httpx", "openai")
 
 
@@ -91,10 +92,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Could not load the Function App '{arguments.app}': {error}", file=sys.stderr)
         return 1
 
-    stop_requested = threading.Event()
+    # A plain list, not a threading.Event: setting an Event from a signal handler deadlocks
+    # when the signal lands while the main thread holds the Event's lock inside `wait`.
+    stop_signals: list[int] = []
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
-        stop_requested.set()
+        stop_signals.append(signum)
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
@@ -102,8 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\nFunctions:\n")
     print("\n".join(describe_functions(host.index, host.base_url)))
     print(f"\ndevhost is listening on {host.base_url} (Ctrl+C to stop).\n", flush=True)
-    while not stop_requested.wait(0.1):
-        pass
+    while not stop_signals:
+        time.sleep(_STOP_POLL_SECONDS)
     print("Stopping devhost...", flush=True)
     abandoned = host.stop()
     functions_loop.release()

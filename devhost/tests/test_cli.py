@@ -91,6 +91,17 @@ def test_stopping_exits_at_once_naming_running_calls_and_unfinished_instances(
     assert "orchestration waits (held)" in said
 
 
+def test_a_burst_of_stop_signals_still_exits_at_once(
+    cli_host: tuple[DevhostProcess, str],
+) -> None:
+    child, _ = cli_host
+
+    for _ in range(200):
+        child.process.send_signal(signal.SIGTERM)
+
+    assert child.process.wait(timeout=2) == 0
+
+
 def test_a_taken_port_is_reported_and_exits_non_zero() -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
