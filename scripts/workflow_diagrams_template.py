@@ -19,14 +19,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cookiecutter.main import cookiecutter
-
 TEMPLATE = Path(__file__).resolve().parents[1]
 PROJECT = TEMPLATE / "{{cookiecutter.project_slug}}"
 DOC = Path("docs") / "workflows.md"
 README = Path("README.md")
 README_BEGIN = "<!-- workflow diagrams: written by"
 README_END = "<!-- end of workflow diagrams -->"
+COMMAND = ".venv/bin/python scripts/workflow_diagrams_template.py"
 AGENTS_ON = 'cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none"'
 
 # Each starter's answer, the placeholder name it is baked with, and when its section exists.
@@ -48,24 +47,19 @@ class TemplateDiagramError(Exception):
     """The bake's diagrams cannot be turned back into the template."""
 
 
+def run(command: list[str], cwd: Path) -> None:
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise TemplateDiagramError(f"{' '.join(command)} failed:\n{result.stderr}")
+
+
 def bake_every_starter(output: Path) -> Path:
-    answers = {answer: placeholder for answer, placeholder, _ in STARTERS}
-    project = cookiecutter(
-        str(TEMPLATE),
-        no_input=True,
-        output_dir=str(output),
-        extra_context={**answers, "model_provider": "azure_openai"},
-    )
-    drawn = subprocess.run(
-        [sys.executable, "scripts/workflow_diagrams.py"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if drawn.returncode != 0:
-        raise TemplateDiagramError(f"the bake's workflow_diagrams.py failed:\n{drawn.stderr}")
-    return Path(project)
+    answers = [f"{answer}={placeholder}" for answer, placeholder, _ in STARTERS]
+    cookiecutter = [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE)]
+    run([*cookiecutter, "-o", str(output), *answers, "model_provider=azure_openai"], TEMPLATE)
+    (project,) = output.iterdir()
+    run([sys.executable, "scripts/workflow_diagrams.py"], project)
+    return project
 
 
 def templated(text: str, heading: str) -> str:
@@ -125,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for path in stale:
         if arguments.check:
-            print(f"{{{{cookiecutter.project_slug}}}}/{path} is stale: run {__file__}")
+            print(f"{{{{cookiecutter.project_slug}}}}/{path} is stale: run {COMMAND}")
         else:
             (PROJECT / path).write_text(expected[path], encoding="utf-8")
             print(f"wrote {{{{cookiecutter.project_slug}}}}/{path}")
