@@ -33,6 +33,7 @@ print(json.dumps({w.name: WorkflowViz(w).to_mermaid() for w in build_workflows()
 NODE_ID = re.compile(r"^\s*(\w+)(?:\[|\(\()", re.MULTILINE)
 EDGE_PAIR = re.compile(r"^\s*(\w+) (?:-->|-\. .*? \.->) (\w+);$", re.MULTILINE)
 ALL_STARTERS = {"model_provider": "azure_openai"}
+TEMPLATE_COMMAND = ".venv/bin/python scripts/workflow_diagrams_template.py"
 
 
 def mermaid_blocks(project: Path) -> dict[str, str]:
@@ -64,7 +65,7 @@ def test_a_fresh_bake_has_current_diagrams(bake: Callable[..., Path], combinatio
 
     result = run_python(project, "scripts/workflow_diagrams.py", "--check")
 
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 0, f"{result.stderr}In the template: {TEMPLATE_COMMAND}"
     assert (project / "docs" / "workflows.md").is_file()
 
 
