@@ -17,7 +17,15 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from agent_framework import Executor, WorkflowBuilder, WorkflowContext, executor, handler
+from agent_framework import (
+    Executor,
+    WorkflowBuilder,
+    WorkflowContext,
+    WorkflowExecutor,
+    executor,
+    handler,
+    response_handler,
+)
 
 from tests.conftest import TEMPLATE, run_python
 from tests.test_bake import COMBINATIONS
@@ -218,3 +226,36 @@ def test_a_line_the_script_does_not_know_is_an_error_not_a_guess(
 
     with pytest.raises(diagrams_script.DiagramError, match="does not know: '  echo ==> echo;'"):
         diagrams_script.annotated_mermaid(workflow)
+
+
+class Asker(Executor):
+    @handler
+    async def ask(self, text: str, ctx: WorkflowContext) -> None:
+        await ctx.request_info({"question": text}, dict)
+
+    @response_handler
+    async def answered(
+        self, request: dict[str, str], answer: dict[str, str], ctx: WorkflowContext[None, str]
+    ) -> None:
+        await ctx.yield_output(str(answer))
+
+
+def test_a_sub_workflow_inside_a_sub_workflow_is_framed_twice_with_the_request_path(
+    diagrams_script: ModuleType,
+) -> None:
+    inner = WorkflowBuilder(name="inner", start_executor=Asker(id="ask")).build()
+    middle = WorkflowBuilder(
+        name="middle", start_executor=WorkflowExecutor(inner, id="deeper")
+    ).build()
+    outer = WorkflowBuilder(
+        name="outer", start_executor=WorkflowExecutor(middle, id="nested")
+    ).build()
+
+    drawn = diagrams_script.annotated_mermaid(outer)
+
+    assert 'subgraph nested ["nested: child orchestration dafx-middle"]' in drawn
+    assert re.search(r'subgraph \w+ \["deeper: child orchestration dafx-inner"\]', drawn)
+    assert "activity: dafx-inner-ask<br/>asks a person" in drawn
+    assert "a person answers on the outer instance<br/>requestId nested~n~deeper~n~#lt;id#gt;" in (
+        drawn
+    )
