@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parents[1]
-PROJECT = TEMPLATE / "{{cookiecutter.project_slug}}"
+PROJECT = TEMPLATE / "{{cookiecutter.__project_folder}}"
 DOC = Path("docs") / "workflows.md"
 README = Path("README.md")
 README_BEGIN = "<!-- workflow diagrams: written by"
@@ -119,10 +119,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     for path in stale:
         if arguments.check:
-            print(f"{{{{cookiecutter.project_slug}}}}/{path} is stale: run {COMMAND}")
+            print(f"{{{{cookiecutter.__project_folder}}}}/{path} is stale: run {COMMAND}")
         else:
             (PROJECT / path).write_text(expected[path], encoding="utf-8")
-            print(f"wrote {{{{cookiecutter.project_slug}}}}/{path}")
+            print(f"wrote {{{{cookiecutter.__project_folder}}}}/{path}")
     return 1 if arguments.check and stale else 0
 
 

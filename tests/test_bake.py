@@ -204,6 +204,9 @@ def test_the_chosen_names_become_the_routes(bake: Callable[..., Path]) -> None:
     ("answers", "message"),
     [
         ({"project_slug": "Not A Slug"}, "project_slug 'Not A Slug' is not valid"),
+        ({"project_slug": "team/agents"}, "project_slug 'team/agents' is not valid"),
+        ({"project_slug": "team\\agents"}, "project_slug 'team\\\\agents' is not valid"),
+        ({"triage_workflow": "None"}, "write 'none' in lower case"),
         ({"triage_workflow": "tickets!"}, "triage_workflow 'tickets!' is not a valid workflow"),
         ({"triage_workflow": "Orders", "fanout_workflow": "ORDERS"}, "clashes with 'Orders'"),
         ({"approval_workflow": "x'); import os; ('"}, "is not a valid workflow name"),

@@ -31,7 +31,7 @@ NOT_TEMPLATE = shutil.ignore_patterns(
     ".mypy_cache",
     "node_modules",
 )
-PROJECT = "{{cookiecutter.project_slug}}"
+PROJECT = "{{cookiecutter.__project_folder}}"
 CHANGES = {
     f"{PROJECT}/workflows/triage.py": "# Carried into older projects by cruft update.\n",
     "infra/main.bicep": "// Carried into older projects by cruft update.\n",

@@ -57,7 +57,7 @@ def mermaid_blocks(project: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def diagrams_script() -> Iterator[ModuleType]:
     """The project's script, imported here to draw workflows built by the tests."""
-    path = TEMPLATE / "{{cookiecutter.project_slug}}" / "scripts" / "workflow_diagrams.py"
+    path = TEMPLATE / "{{cookiecutter.__project_folder}}" / "scripts" / "workflow_diagrams.py"
     spec = importlib.util.spec_from_file_location("workflow_diagrams_under_test", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
