@@ -15,6 +15,7 @@ import azure.functions as func
 from aiohttp import web
 
 from . import __version__
+from .dashboard import Dashboard
 from .indexing import FunctionIndex, HttpRoute
 from .invocation import InvocationLog, UserCode
 from .management import WEBHOOK_PATH, ManagementApi
@@ -70,6 +71,7 @@ class HttpServer:
         self._user_code = user_code
         self._log = log
         self._rpc_origin = ""
+        self._dashboard = Dashboard(index)
 
     def set_rpc_origin(self, origin: str) -> None:
         """Where the durable client reaches the management API (loopback, known once bound)."""
@@ -84,6 +86,8 @@ class HttpServer:
         path = request.path
         if path.lower() == HOST_STATUS_PATH:
             return web.json_response({"state": "Running", "version": f"devhost {__version__}"})
+        if self._dashboard.serves(path):
+            return await self._dashboard.handle(request)
         if path.lower().startswith(WEBHOOK_PATH + "/"):
             return await self._management.handle(request, path[len(WEBHOOK_PATH) + 1 :])
         matches = self._index.match(path.rstrip("/") or "/")
