@@ -32,6 +32,7 @@ from azure.durable_functions.models.utils import http_utils
 from azure.functions import meta
 from azure.functions.durable_functions import ActivityTriggerConverter, EnitityTriggerConverter
 from durabletask.testing import InMemoryOrchestrationBackend
+from durabletask.testing.in_memory_backend import ActivityWorkItem
 
 __all__ = [
     "UPSTREAM_VERSIONS",
@@ -44,6 +45,7 @@ __all__ = [
     "pb",
     "pending_retry_steps",
     "replay",
+    "requeue_activity",
     "serve_backend",
     "split_engine_error",
     "stored_custom_status",
@@ -208,3 +210,25 @@ def decode_entity_batch(context_json: str) -> Any:
     return EnitityTriggerConverter.decode(
         meta.Datum(type="json", value=context_json), trigger_metadata=None
     )
+
+
+def requeue_activity(
+    backend: InMemoryOrchestrationBackend, request: Any, completion_token: str
+) -> None:
+    """Put an activity work item that was handed out but never completed back in the queue.
+
+    The in-memory backend forgets an activity once it is streamed (its
+    `AbandonTaskActivityWorkItem` does nothing): devhost re-appends it to `_activity_queue`,
+    as an `ActivityWorkItem`, under `_lock`, and wakes the loop through `_work_available`.
+    """
+    item = ActivityWorkItem(
+        instance_id=request.orchestrationInstance.instanceId,
+        name=request.name,
+        task_id=request.taskId,
+        input=request.input.value if request.HasField("input") else None,
+        completion_token=int(completion_token or 0),
+        version=request.version.value if request.HasField("version") else None,
+    )
+    with backend._lock:
+        backend._activity_queue.append(item)
+    backend._work_available.set()
