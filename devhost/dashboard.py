@@ -135,7 +135,7 @@ pre { background: #f6f8fa; padding: .5em; overflow: auto; max-height: 24em; marg
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1px solid #d1d9e0; padding: .35em .5em; text-align: left;
   vertical-align: top; }
-td pre { max-height: 10em; }
+td pre { max-height: 10em; max-width: 36em; white-space: pre-wrap; overflow-wrap: anywhere; }
 .status { font-weight: 600; } .Running, .Pending { color: #9a6700; }
 .Completed { color: #1a7f37; } .Failed, .Terminated, .Canceled { color: #b42318; }
 .request { border-left: 4px solid #15803d; padding: .3em .7em; margin: .5em 0;
@@ -165,6 +165,7 @@ const MAX_INSTANCES = 500;
 const IN_PROGRESS = new Set(["Running", "Pending", "Suspended", "ContinuedAsNew"]);
 const requestCards = new Map();
 const replies = new Map();
+const finishedStatuses = new Map();
 let catalog = {workflows: [], orchestrators: []};
 let shownSignature = "";
 
@@ -253,14 +254,17 @@ async function listInstances() {
     || a.instanceId.localeCompare(b.instanceId));
 }
 
-async function pendingRequests(instance) {
+async function workflowStatus(instance) {
   const workflow = catalog.workflows.find((item) => item.orchestrator === instance.name);
-  if (!workflow || !IN_PROGRESS.has(instance.runtimeStatus)) return [];
+  if (!workflow) return null;
+  if (finishedStatuses.has(instance.instanceId)) return finishedStatuses.get(instance.instanceId);
   const path = workflow.statusPath.replace("{instanceId}", encodeURIComponent(instance.instanceId));
   const response = await fetch(path);
-  if (!response.ok) return [];
+  if (!response.ok) return null;
   const status = await response.json();
-  return status.pendingHumanInputRequests || [];
+  // A finished run's status no longer changes: asked once, not on every refresh.
+  if (!IN_PROGRESS.has(status.runtimeStatus)) finishedStatuses.set(instance.instanceId, status);
+  return status;
 }
 
 function requestCard(instance, request) {
@@ -304,8 +308,11 @@ function requestCard(instance, request) {
   return card;
 }
 
-function instanceRows(instance, requests) {
+function instanceRows(instance, status) {
   const finished = !IN_PROGRESS.has(instance.runtimeStatus);
+  const requests = (status && status.pendingHumanInputRequests) || [];
+  // The workflow's status route decodes the output the management API shows encoded.
+  const output = status ? status.output : instance.output;
   const row = element("tr", {"data-instance-id": instance.instanceId},
     element("td", {}, instance.name),
     element("td", {}, element("code", {}, instance.instanceId)),
@@ -316,7 +323,7 @@ function instanceRows(instance, requests) {
       ? element("td", {}, seconds(instance.createdTime, instance.lastUpdatedTime))
       : element("td", {"data-running-since": instance.createdTime}),
     element("td", {}, element("pre", {}, json(instance.customStatus))),
-    element("td", {}, element("pre", {}, json(instance.output))));
+    element("td", {class: "output"}, element("pre", {}, json(output))));
   const rows = [row];
   const reply = replies.get(instance.instanceId);
   if (requests.length || reply) {
@@ -334,15 +341,16 @@ function instanceRows(instance, requests) {
 async function refresh() {
   try {
     const instances = await listInstances();
-    const requests = await Promise.all(instances.map(pendingRequests));
-    const live = new Set(requests.flat().map((request) => request.requestId));
+    const statuses = await Promise.all(instances.map(workflowStatus));
+    const live = new Set(statuses.flatMap((status) =>
+      ((status && status.pendingHumanInputRequests) || []).map((request) => request.requestId)));
     for (const id of [...requestCards.keys()]) if (!live.has(id)) requestCards.delete(id);
     // Rebuilt only when something changed, so an answer being typed keeps its focus.
-    const signature = JSON.stringify([instances, requests, [...replies]]);
+    const signature = JSON.stringify([instances, statuses, [...replies]]);
     if (signature !== shownSignature) {
       shownSignature = signature;
       const rows = instances.flatMap((instance, position) =>
-        instanceRows(instance, requests[position]));
+        instanceRows(instance, statuses[position]));
       document.getElementById("instances").replaceChildren(...rows);
     }
     const now = new Date().toISOString();
