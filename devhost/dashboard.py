@@ -140,6 +140,7 @@ td pre { max-height: 10em; max-width: 36em; white-space: pre-wrap; overflow-wrap
 .Completed { color: #1a7f37; } .Failed, .Terminated, .Canceled { color: #b42318; }
 .request { border-left: 4px solid #15803d; padding: .3em .7em; margin: .5em 0;
   background: #f3fbf5; }
+.request pre.request-data { max-height: none; max-width: none; }
 .request textarea { width: 100%; min-height: 4em; font-family: monospace; }
 .reply { margin-top: .3em; }
 </style></head>
