@@ -9,9 +9,11 @@ It skips, naming what to install, without Chromium, Playwright or the npm mermai
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -25,11 +27,20 @@ from devhost.tests.conftest import DevhostProcess, free_port
 from tests import mermaid_browser
 from tests.conftest import bake_project
 
+try:
+    from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+except ImportError:
+    PLAYWRIGHT_MISSING: str | None = "Playwright for Python (pip install -r requirements-dev.txt)"
+else:
+    PLAYWRIGHT_MISSING = None
+
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CLAIM: dict[str, Any] = {"employee": "Ada", "amount": 250, "category": "travel"}
 INVALID_ANSWER = '{"approved": "maybe"}'
 VALID_ANSWER = '{"approved": true, "comment": "fine"}'
+TRIP: dict[str, Any] = {"traveller": "ana", "destination": "Lisbon", "nights": 3, "budget": 1000}
+TRIP_ANSWER = '{"confirm": true, "note": "aisle"}'
 # A folder to keep the screenshots in, to look at them.
 SCREENSHOTS = os.environ.get("DEVHOST_DASHBOARD_SCREENSHOTS")
 PAGE_SECONDS = 30_000  # Playwright waits in milliseconds
@@ -37,11 +48,7 @@ PAGE_SECONDS = 30_000  # Playwright waits in milliseconds
 
 def missing_browser_tools() -> str | None:
     """What the browser test lacks, with how to get it; None when all is there."""
-    missing = []
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        missing.append("Playwright for Python (pip install -r requirements-dev.txt)")
+    missing = [PLAYWRIGHT_MISSING] if PLAYWRIGHT_MISSING else []
     if mermaid_browser.chromium() is None:
         missing.append("Chromium (bash scripts/diagram_tools.sh, or apt-get install -y chromium)")
     if not mermaid_browser.mermaid_script().is_file():
@@ -52,20 +59,66 @@ def missing_browser_tools() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def baked_devhost(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A default bake served by `python -m devhost`, with the local Mermaid bundle offered."""
+def baked_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A default bake, once the browser, Playwright and the Mermaid bundle are there."""
     missing = missing_browser_tools()
     if missing:
         pytest.skip(missing)
-    project = bake_project(tmp_path_factory.mktemp("dashboard"))
-    bundle = {MERMAID_VARIABLE: str(mermaid_browser.mermaid_script())}
-    with mock.patch.dict(os.environ, bundle):
+    return bake_project(tmp_path_factory.mktemp("dashboard"))
+
+
+@contextmanager
+def serving(project: Path, environment: dict[str, str]) -> Iterator[str]:
+    """`python -m devhost` serving `project` with `environment` added; its base URL."""
+    with mock.patch.dict(os.environ, environment):
         served = DevhostProcess(free_port(), project)
     try:
         served.read_until("devhost is listening on")
-        yield f"http://127.0.0.1:{served.port}", project
+        yield f"http://127.0.0.1:{served.port}"
     finally:
         served.stop()
+
+
+@pytest.fixture(scope="module")
+def baked_devhost(baked_project: Path) -> Iterator[tuple[str, Path]]:
+    """The bake served with the local Mermaid bundle offered."""
+    bundle = {MERMAID_VARIABLE: str(mermaid_browser.mermaid_script())}
+    with serving(baked_project, bundle) as base_url:
+        yield base_url, baked_project
+
+
+@pytest.fixture(scope="module")
+def browser(baked_project: Path) -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=mermaid_browser.chromium(), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    opened = browser.new_page(viewport={"width": 1400, "height": 1000})
+    opened.set_default_timeout(PAGE_SECONDS)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+def start_run(base_url: str, workflow: str, body: dict[str, Any]) -> str:
+    started = requests.post(f"{base_url}/api/workflow/{workflow}/run", json=body, timeout=30)
+    assert started.status_code == 202, started.text
+    instance_id: str = started.json()["instanceId"]
+    return instance_id
+
+
+def answer_on_the_page(request: Locator, answer: str) -> None:
+    request.locator("textarea").fill(answer)
+    request.locator("button").click()
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -76,51 +129,34 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 @pytest.mark.slow
 def test_a_developer_answers_a_waiting_run_from_the_page_until_it_completes(
-    baked_devhost: tuple[str, Path], tmp_path: Path
+    baked_devhost: tuple[str, Path], page: Page, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import expect, sync_playwright
-
     base_url, project = baked_devhost
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=mermaid_browser.chromium(), args=CHROMIUM_ARGS
-        )
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(PAGE_SECONDS)
-            page.goto(f"{base_url}/_devhost/")
-            for workflow in diagrams(project):
-                card = page.locator(f"section.workflow[data-workflow='{workflow}']")
-                expect(card.locator("svg g.node").first).to_be_visible()
+    page.goto(f"{base_url}/_devhost/")
+    for workflow in diagrams(project):
+        card = page.locator(f"section.workflow[data-workflow='{workflow}']")
+        expect(card.locator("svg g.node").first).to_be_visible()
 
-            started = requests.post(
-                f"{base_url}/api/workflow/expense_approval/run", json=CLAIM, timeout=30
-            )
-            assert started.status_code == 202, started.text
-            instance_id = started.json()["instanceId"]
-            run = page.locator(f"tr[data-instance-id='{instance_id}']")
-            question = run.locator(".request")
-            expect(question).to_have_count(1)
-            expect(question.locator(".request-data")).to_contain_text("Approve Ada's travel")
-            expect(run.locator(".status")).to_have_text("Running")
+    instance_id = start_run(base_url, "expense_approval", CLAIM)
+    run = page.locator(f"tr[data-instance-id='{instance_id}']")
+    question = run.locator(".request")
+    expect(question).to_have_count(1)
+    expect(question.locator(".request-data")).to_contain_text("Approve Ada's travel")
+    expect(run.locator(".status")).to_have_text("Running")
 
-            question.locator("textarea").fill(INVALID_ANSWER)
-            question.locator("button").click()
-            expect(run.locator(".reply-text")).to_contain_text("200")
-            asked_again = run.locator(".request", has_text="The last answer was not used")
-            expect(asked_again).to_have_count(1)
-            expect(asked_again.locator(".request-data")).to_contain_text("maybe")
-            shots = {"asked-again": tmp_path / "asked-again.png", "done": tmp_path / "done.png"}
-            page.screenshot(path=str(shots["asked-again"]), full_page=True)
+    answer_on_the_page(question, INVALID_ANSWER)
+    expect(run.locator(".reply-text")).to_contain_text("200")
+    asked_again = run.locator(".request", has_text="The last answer was not used")
+    expect(asked_again).to_have_count(1)
+    expect(asked_again.locator(".request-data")).to_contain_text("maybe")
+    shots = {"asked-again": tmp_path / "asked-again.png", "done": tmp_path / "done.png"}
+    page.screenshot(path=str(shots["asked-again"]), full_page=True)
 
-            asked_again.locator("textarea").fill(VALID_ANSWER)
-            asked_again.locator("button").click()
-            expect(run.locator(".status")).to_have_text("Completed")
-            expect(run.locator(".request")).to_have_count(0)
-            expect(run.locator(".output")).to_contain_text('"decided_by": "manager"')
-            page.screenshot(path=str(shots["done"]), full_page=True)
-        finally:
-            browser.close()
+    answer_on_the_page(asked_again, VALID_ANSWER)
+    expect(run.locator(".status")).to_have_text("Completed")
+    expect(run.locator(".request")).to_have_count(0)
+    expect(run.locator(".output")).to_contain_text('"decided_by": "manager"')
+    page.screenshot(path=str(shots["done"]), full_page=True)
 
     for name, screenshot in shots.items():
         data = screenshot.read_bytes()
@@ -131,7 +167,38 @@ def test_a_developer_answers_a_waiting_run_from_the_page_until_it_completes(
             shutil.copyfile(screenshot, Path(SCREENSHOTS) / f"dashboard-{name}.png")
 
 
-def test_without_a_mermaid_bundle_the_page_offers_the_diagram_text(agentic: DevHost) -> None:
+@pytest.mark.slow
+def test_a_sub_workflows_request_is_answered_on_the_outer_run(
+    baked_devhost: tuple[str, Path], page: Page
+) -> None:
+    base_url, _ = baked_devhost
+    page.goto(f"{base_url}/_devhost/")
+
+    instance_id = start_run(base_url, "trip_booking", TRIP)
+    run = page.locator(f"tr[data-instance-id='{instance_id}']")
+    question = run.locator(".request")
+    expect(question).to_have_attribute("data-request-id", re.compile(r"^fare_check~0~"))
+    expect(question.locator(".request-data")).to_contain_text('"trip_total": 600,')
+    answer_on_the_page(question, TRIP_ANSWER)
+
+    expect(run.locator(".status")).to_have_text("Completed")
+    expect(run.locator(".output")).to_contain_text('"status": "booked"')
+
+
+@pytest.mark.slow
+def test_without_a_mermaid_bundle_the_page_shows_each_diagram_as_mermaid_text(
+    baked_project: Path, page: Page
+) -> None:
+    with serving(baked_project, {}) as base_url:
+        page.goto(f"{base_url}/_devhost/")
+        for workflow, source in diagrams(baked_project).items():
+            card = page.locator(f"section.workflow[data-workflow='{workflow}']")
+            expect(card.locator("pre.mermaid-source")).to_have_text(source)
+            expect(card.locator("svg")).to_have_count(0)
+        expect(page.locator("#diagram-note")).to_contain_text("no Mermaid bundle")
+
+
+def test_without_a_mermaid_bundle_the_catalog_says_so(agentic: DevHost) -> None:
     assert MERMAID_VARIABLE not in os.environ
     catalog: dict[str, Any] = requests.get(
         f"{agentic.base_url}/_devhost/workflows.json", timeout=10
