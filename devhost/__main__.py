@@ -13,11 +13,11 @@ from types import FrameType
 
 from .host import DevHost, PortInUseError
 from .indexing import AppLoadError, FunctionIndex
-from .invocation import functions_loop
+from .instances import InstancesNotReadyError
+from .invocation import configure_console_logging, functions_loop
 from .settings import HostSettings
 
 _STOP_POLL_SECONDS = 0.1
-_QUIET_LOGGERS = ("durabletask", "azure", "aiohttp", "grpc", "agent_framework", "httpx", "openai")
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -38,15 +38,21 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=Path.cwd(),
         help="folder with host.json (default: current)",
     )
+    parser.add_argument(
+        "--instances",
+        type=_instance_count,
+        default=1,
+        help="worker processes serving orchestrators, activities and entities, as Flex "
+        "instances would (default 1: the host process itself)",
+    )
     return parser.parse_args(argv)
 
 
-def _configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="[%(asctime)s] %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"
-    )
-    for name in _QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+def _instance_count(text: str) -> int:
+    count = int(text)
+    if count < 1:
+        raise argparse.ArgumentTypeError("--instances needs at least 1")
+    return count
 
 
 def describe_functions(index: FunctionIndex, base_url: str) -> list[str]:
@@ -71,12 +77,13 @@ def describe_functions(index: FunctionIndex, base_url: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     arguments = _parse(argv)
-    _configure_logging()
+    configure_console_logging()
     settings = HostSettings(
         project_dir=arguments.project_dir,
         app=arguments.app,
         host=arguments.host,
         port=arguments.port,
+        instances=arguments.instances,
     )
     host = DevHost(settings)
     try:
@@ -91,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     except (AppLoadError, ImportError) as error:
         print(f"Could not load the Function App '{arguments.app}': {error}", file=sys.stderr)
         return 1
+    except InstancesNotReadyError as error:
+        print(f"The instances did not start: {error}", file=sys.stderr)
+        return 1
 
     # A plain list, not a threading.Event: setting an Event from a signal handler deadlocks
     # when the signal lands while the main thread holds the Event's lock inside `wait`.
@@ -104,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     assert host.index is not None
     print("\nFunctions:\n")
     print("\n".join(describe_functions(host.index, host.base_url)))
+    print("\nInstances:\n")
+    print("\n".join(f"        {line}" for line in host.describe_instances()))
     print(f"\ndevhost is listening on {host.base_url} (Ctrl+C to stop).\n", flush=True)
     while not stop_signals:
         time.sleep(_STOP_POLL_SECONDS)

@@ -142,10 +142,14 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         self._pump.start()
         return address
 
-    def stop(self, grace: float | None = None) -> None:
+    def stop_handing_out(self) -> None:
+        """Hand out no more work and requeue nothing: the host is stopping."""
         self._pump_stopped.set()
         with self._streams_changed:
             self._streams_changed.notify_all()
+
+    def stop(self, grace: float | None = None) -> None:
+        self.stop_handing_out()
         super().stop(grace)
 
     def connected_instances(self) -> list[str]:
@@ -162,7 +166,7 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
             if self._pump_stopped.is_set():
                 return
             # The base loop yields work as it appears and stops when the context does.
-            for item in super().GetWorkItems(pb.GetWorkItemsRequest(), context):  # type: ignore[arg-type]
+            for item in super().GetWorkItems(pb.GetWorkItemsRequest(), context):
                 self._hand_out(item)
                 with self._streams_changed:
                     if not self._streams:
@@ -208,8 +212,7 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
             self._streams_changed.notify_all()
         if held and not self._pump_stopped.is_set():
             logger.warning(
-                "%s lost its work-item stream; %d unfinished work item(s) go back to the "
-                "queue: %s",
+                "%s lost its work-item stream; %d unfinished work item(s) go back to the queue: %s",
                 stream.name,
                 len(held),
                 ", ".join(describe_work_item(item) for item in held),
@@ -222,14 +225,14 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
             if item.HasField("orchestratorRequest"):
                 self.AbandonTaskOrchestratorWorkItem(
                     pb.AbandonOrchestrationTaskRequest(completionToken=item.completionToken),
-                    None,  # type: ignore[arg-type]
+                    None,
                 )
             elif item.HasField("activityRequest"):
                 requeue_activity(self, item.activityRequest, item.completionToken)
             else:
                 self.AbandonTaskEntityWorkItem(
                     pb.AbandonEntityTaskRequest(completionToken=item.completionToken),
-                    None,  # type: ignore[arg-type]
+                    None,
                 )
 
     def _release(self, key: tuple[str, str, str]) -> bool:

@@ -21,6 +21,7 @@ from aiohttp import web
 from .backend import LoopbackBackend
 from .http_server import HttpServer
 from .indexing import FunctionIndex, index_app, load_app
+from .instances import InstancePool, instance_label
 from .invocation import InvocationLog, UserCode
 from .management import ManagementApi
 from .settings import HostSettings, ProjectSettings, load_local_settings, read_project_settings
@@ -57,14 +58,17 @@ class DevHost:
 
     def __init__(self, settings: HostSettings, log: InvocationLog | None = None) -> None:
         self.settings = settings
-        self._log = log or InvocationLog()
+        # With one instance the host process is that instance; with more, it is the front door.
+        where = instance_label(1) if settings.instances == 1 else "front door"
+        self._log = log or InvocationLog(instance=f"{where}, pid {os.getpid()}")
+        self._instances: InstancePool | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._backend: LoopbackBackend | None = None
         self._management: ManagementApi | None = None
         self._dispatcher: WorkItemDispatcher | None = None
-        self._receiving: asyncio.Task[None] | None = None
+        self._receiving: asyncio.Future[None] | None = None
         self._user_code: UserCode | None = None
         self.index: FunctionIndex | None = None
         self.port = settings.port
@@ -107,9 +111,35 @@ class DevHost:
         self._thread.start()
         try:
             self._on_host_loop(self._serve(backend_address, project))
+            if self.settings.instances > 1:
+                self._instances = InstancePool(
+                    self.settings.instances,
+                    self.settings,
+                    self._backend,
+                    backend_address,
+                    logger.warning,
+                )
+                self._instances.start()
         except BaseException:
             self.stop()
             raise
+
+    def describe_instances(self) -> list[str]:
+        """One line per instance serving durable work, with its process id."""
+        if self._instances is not None:
+            return self._instances.describe()
+        return [f"{instance_label(1)}: pid {os.getpid()} (the host process)"]
+
+    def instance_pids(self) -> dict[int, int]:
+        """Process id of each instance by number (1 is the host process with one instance)."""
+        if self._instances is not None:
+            return self._instances.pids()
+        return {1: os.getpid()}
+
+    @property
+    def requeued(self) -> list[str]:
+        """Work items given back to the queue because the instance holding them died."""
+        return list(self._backend.requeued) if self._backend is not None else []
 
     def _on_host_loop(self, work: Coroutine[Any, Any, T]) -> T:
         assert self._loop is not None
@@ -134,10 +164,13 @@ class DevHost:
         server.set_rpc_origin(loopback_origin(self.settings.host, self.port))
         # Core Tools sets it; AgentFunctionApp builds respond URLs in notifications from it.
         os.environ["WEBSITE_HOSTNAME"] = f"localhost:{self.port}"
-        self._dispatcher = WorkItemDispatcher(
-            self.index, backend_address, self._user_code, self._log
-        )
-        self._receiving = asyncio.get_running_loop().create_task(self._dispatcher.run())
+        if self.settings.instances == 1:
+            self._dispatcher = WorkItemDispatcher(
+                self.index, backend_address, self._user_code, self._log
+            )
+            self._receiving = asyncio.get_running_loop().create_task(self._dispatcher.run())
+        else:
+            self._receiving = asyncio.get_running_loop().create_future()
 
     async def _unfinished_instances(self) -> list[str]:
         if self._management is None:
@@ -161,6 +194,11 @@ class DevHost:
     def stop(self) -> list[str]:
         """Stop serving at once; what was still running, which is abandoned."""
         abandoned = self._user_code.running() if self._user_code is not None else []
+        if self._instances is not None and self._backend is not None:
+            # Instances stopped on purpose: what they held is abandoned, not handed on.
+            self._backend.stop_handing_out()
+            self._instances.stop()
+            self._instances = None
         if self._loop is not None and self._thread is not None:
             try:
                 abandoned += self._on_host_loop(self._unfinished_instances())

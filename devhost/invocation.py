@@ -24,6 +24,16 @@ from typing import Any
 from .upstream import close_durable_client_session
 
 logger = logging.getLogger("devhost")
+_QUIET_LOGGERS = ("durabletask", "azure", "aiohttp", "grpc", "agent_framework", "httpx", "openai")
+
+
+def configure_console_logging() -> None:
+    """devhost's own lines at INFO, the libraries' only from WARNING, as `func start` shows."""
+    logging.basicConfig(
+        level=logging.INFO, format="[%(asctime)s] %(message)s", datefmt="%Y-%m-%dT%H:%M:%S"
+    )
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)
@@ -158,8 +168,10 @@ class UserCode:
 class InvocationLog:
     """Readable one-line records of each invocation, like `func start` prints."""
 
-    def __init__(self, sink: logging.Logger = logger) -> None:
+    def __init__(self, sink: logging.Logger = logger, instance: str = "") -> None:
         self._sink = sink
+        # Which process ran the call, e.g. "instance 2, pid 4711"; the line ends with it.
+        self._where = f" [{instance}]" if instance else ""
 
     @staticmethod
     def _elapsed_ms(started: float) -> int:
@@ -170,21 +182,23 @@ class InvocationLog:
     ) -> None:
         outcome = "Succeeded" if status_code < 500 else "Failed"
         self._sink.info(
-            "Executed 'Functions.%s' (%s, %s %s -> %d, Duration=%dms)",
+            "Executed 'Functions.%s' (%s, %s %s -> %d, Duration=%dms)%s",
             function_name,
             outcome,
             method,
             path,
             status_code,
             self._elapsed_ms(started),
+            self._where,
         )
 
     def durable(self, kind: str, name: str, instance_id: str, outcome: str, started: float) -> None:
         self._sink.info(
-            "Executed 'Functions.%s' (%s %s, Instance=%s, Duration=%dms)",
+            "Executed 'Functions.%s' (%s %s, Instance=%s, Duration=%dms)%s",
             name,
             kind,
             outcome,
             instance_id,
             self._elapsed_ms(started),
+            self._where,
         )

@@ -22,6 +22,8 @@ class HostSettings:
     app: str = "function_app"
     host: str = "127.0.0.1"
     port: int = 7071
+    # 1: durable work runs in the host process; N > 1: in N worker processes (see instances.py).
+    instances: int = 1
 
 
 @dataclass(frozen=True)

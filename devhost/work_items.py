@@ -16,7 +16,7 @@ from typing import cast
 import grpc
 
 from .activities import ActivityRunner
-from .backend import GRPC_OPTIONS
+from .backend import GRPC_OPTIONS, INSTANCE_METADATA_KEY
 from .entities import run_entity_batch, split_entity_id
 from .indexing import FunctionIndex
 from .invocation import InvocationLog, UserCode
@@ -37,9 +37,15 @@ class WorkItemDispatcher:
     """Runs the orchestrators, activities and entities of one indexed app."""
 
     def __init__(
-        self, index: FunctionIndex, backend_address: str, user_code: UserCode, log: InvocationLog
+        self,
+        index: FunctionIndex,
+        backend_address: str,
+        user_code: UserCode,
+        log: InvocationLog,
+        instance: str = "instance 1",
     ) -> None:
         self._index = index
+        self._instance = instance
         self._address = backend_address
         self._log = log
         self._engine_pool = ThreadPoolExecutor(_ENGINE_THREADS, thread_name_prefix="devhost-engine")
@@ -54,7 +60,10 @@ class WorkItemDispatcher:
         stub = stubs.TaskHubSidecarServiceStub(self._channel)  # type: ignore[no-untyped-call]
         while True:
             try:
-                async for item in stub.GetWorkItems(pb.GetWorkItemsRequest()):
+                stream = stub.GetWorkItems(
+                    pb.GetWorkItemsRequest(), metadata=((INSTANCE_METADATA_KEY, self._instance),)
+                )
+                async for item in stream:
                     task = asyncio.create_task(self._dispatch(stub, item))
                     self._in_flight.add(task)
                     task.add_done_callback(self._in_flight.discard)

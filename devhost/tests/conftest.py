@@ -33,9 +33,12 @@ def free_port() -> int:
 class DevhostProcess:
     """`python -m devhost` in a child process, as a user runs it; output read in the background."""
 
-    def __init__(self, port: int, project_dir: Path, app: str = "function_app") -> None:
+    def __init__(
+        self, port: int, project_dir: Path, app: str = "function_app", instances: int = 1
+    ) -> None:
         environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONUNBUFFERED": "1"}
         command = [sys.executable, "-m", "devhost", "--port", str(port), "--app", app]
+        command += ["--instances", str(instances)]
         self.port = port
         self.process = subprocess.Popen(
             [*command, "--project-dir", str(project_dir)],
@@ -72,9 +75,10 @@ class DevhostProcess:
             self.process.wait(timeout=10)
 
 
-def serving(app_dir: str, app: str) -> DevHost:
+def serving(app_dir: str, app: str, instances: int = 1) -> DevHost:
     """A devhost in this process for one of the test apps, on a free port (not started)."""
-    return DevHost(HostSettings(project_dir=APPS / app_dir, app=app, port=0))
+    settings = HostSettings(project_dir=APPS / app_dir, app=app, port=0, instances=instances)
+    return DevHost(settings)
 
 
 @pytest.fixture(scope="session", autouse=True)
