@@ -13,7 +13,7 @@ from durabletask.worker import TaskHubGrpcWorker
 {% if cookiecutter.model_provider != "none" %}
 from tests.fake_chat_client import FakeChatClient
 {% endif %}
-from tests.http_host import Host, free_port, running_host
+from tests.http_host import Host, embedded_host_on_instances, free_port, running_host
 from workflows import build_workflows
 
 
@@ -55,3 +55,18 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     """The Functions host the HTTP tests drive (see ``tests/http_host.py``)."""
     with running_host(Path(tmp_path_factory.mktemp("host"))) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def host_on_two_instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
+    """The embedded host with durable work spread over two worker processes, as two Flex
+    instances share it: state kept in a module-level variable between executors breaks here."""
+    with embedded_host_on_instances(Path(tmp_path_factory.mktemp("host2")), 2) as running:
+        yield running
+
+
+@pytest.fixture(params=["host", "host_on_two_instances"], ids=["1-instance", "2-instances"])
+def host_on_one_or_two_instances(request: pytest.FixtureRequest) -> Host:
+    """Each of the two hosts in turn, for the tests that must pass on both."""
+    chosen: Host = request.getfixturevalue(request.param)
+    return chosen

@@ -5,7 +5,8 @@
 ``DAFX_BASE_URL``   use a host that is already running (e.g. ``http://localhost:7071``);
                     ``DAFX_FUNCTION_KEY`` is sent as ``x-functions-key`` when set.
 ``DAFX_HTTP_HOST``  ``embedded`` (default): start ``python -m devhost`` on a free port
-                    (serving ``EMBEDDED_APP``);
+                    (serving ``EMBEDDED_APP``; the scenario test runs a second time on
+                    ``python -m devhost --instances 2``, as two Flex instances);
                     ``func``: start ``func start`` on a free port with a unique task hub
                     (or ``DAFX_TASK_HUB``), which needs Core Tools, Azurite and the DTS
                     emulator running.
@@ -142,11 +143,30 @@ def func_start_command(port: int) -> list[str]:
 
 
 @contextmanager
-def embedded_host(log_dir: Path, app: str, settings: dict[str, str]) -> Iterator[Host]:
-    """``python -m devhost`` serving ``app``, with ``settings`` over the app settings."""
+def embedded_host(
+    log_dir: Path, app: str, settings: dict[str, str], instances: int = 1
+) -> Iterator[Host]:
+    """``python -m devhost`` serving ``app`` from ``instances`` worker processes, with
+    ``settings`` over the app settings."""
     port = free_port()
     command = [sys.executable, "-m", "devhost", "--port", str(port), "--app", app]
-    with serve(command, port, {**os.environ, **settings}, log_dir / "embedded-host.log") as host:
+    command += ["--instances", str(instances)]
+    log = log_dir / f"embedded-host-{instances}.log"
+    with serve(command, port, {**os.environ, **settings}, log) as host:
+        yield host
+
+
+@contextmanager
+def embedded_host_on_instances(log_dir: Path, instances: int) -> Iterator[Host]:
+    """The embedded host on ``instances`` instances; skips when another host was chosen."""
+    chosen = os.environ.get("DAFX_HTTP_HOST", "embedded")
+    if os.environ.get("DAFX_BASE_URL") or chosen != "embedded":
+        pytest.skip(
+            "several instances are served by the embedded host only: unset DAFX_BASE_URL and "
+            "DAFX_HTTP_HOST (on Azure, scale-out is the platform's)"
+        )
+    with embedded_host(log_dir, EMBEDDED_APP, {}, instances) as host:
+        host.offline_model = True
         yield host
 
 

@@ -48,7 +48,8 @@ def pending_request(host: Host, status_url: str, not_id: str = "") -> dict[str, 
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
-def test_scenario_runs_over_http(host: Host, scenario: Scenario) -> None:
+def test_scenario_runs_over_http(host_on_one_or_two_instances: Host, scenario: Scenario) -> None:
+    host = host_on_one_or_two_instances
     if scenario.calls_the_model and not (host.offline_model or os.environ.get("DAFX_REAL_MODEL")):
         pytest.skip(
             "this host would call the real model: configure the model settings, `az login`,"
