@@ -3,10 +3,13 @@
 Each starter's runs are timed twice, side by side: over HTTP on `python -m devhost`, and on
 agent-framework-durabletask's standalone worker over the same in-memory backend (devhost's
 `LoopbackBackend`, in a child process in the bake). Then throughput with concurrent clients
-on both. Prints medians and ratios, not verdicts. Everything runs on 127.0.0.1; children
+on both. Then scale-out: the same concurrent workload on `python -m devhost --instances 1`
+and `--instances 2`, and on one and three `worker.py` processes against one in-memory
+backend. Prints medians and ratios, not verdicts. Everything runs on 127.0.0.1; children
 are always stopped.
 
-    /tmp/venv/bin/python scripts/benchmark.py [--runs 20] [--clients 8]
+    /tmp/venv/bin/python scripts/benchmark.py [--runs 20] [--clients 8] [--scale-rounds 3]
+    /tmp/venv/bin/python scripts/benchmark.py --scale-only   # the scale-out comparison alone
 """
 
 import argparse
@@ -58,26 +61,10 @@ print(json.dumps([
 ]))
 """
 
-# Run inside the baked project: the same runs on the standalone durabletask worker, timed the
-# way run_once times HTTP runs (start, answer people, poll every STATUS_POLL_SECONDS).
-STANDALONE = """
-import json, statistics, sys, time
-from concurrent.futures import ThreadPoolExecutor
-from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
-from durabletask.client import TaskHubGrpcClient
-from durabletask.worker import TaskHubGrpcWorker
-from devhost.backend import LoopbackBackend
-from workflows import build_workflows
-
-plan = json.loads(sys.argv[1])
-backend = LoopbackBackend()
-address = backend.start()
-worker = DurableAIAgentWorker(TaskHubGrpcWorker(host_address=address))
-for workflow in build_workflows():
-    worker.configure_workflow(workflow)
-worker.start()
-client = DurableWorkflowClient(TaskHubGrpcClient(host_address=address))
-
+# Run inside the baked project (after `client` and `plan` exist): one run on the standalone
+# durabletask worker, timed the way run_once times HTTP runs (start, answer people, poll every
+# STATUS_POLL_SECONDS).
+STANDALONE_RUN_ONCE = """
 def run_once(load):
     answer = plan["answers"].get(load["workflow"])
     started = time.perf_counter()
@@ -101,22 +88,107 @@ def run_once(load):
         time.sleep(plan["poll_seconds"])
     raise RuntimeError(load["workflow"] + " did not complete")
 
+
+def throughput():
+    loads = [load for load in plan["workloads"] for _ in range(plan["runs"])]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(plan["clients"]) as pool:
+        list(pool.map(run_once, loads))
+    return len(loads) / (time.perf_counter() - started)
+"""
+
+# Run inside the baked project: the runs on agent-framework-durabletask's worker in this
+# process, over the same in-memory backend devhost uses (its `LoopbackBackend`).
+STANDALONE = (
+    """
+import json, statistics, sys, time
+from concurrent.futures import ThreadPoolExecutor
+from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
+from durabletask.client import TaskHubGrpcClient
+from durabletask.worker import TaskHubGrpcWorker
+from devhost.backend import LoopbackBackend
+from workflows import build_workflows
+
+plan = json.loads(sys.argv[1])
+backend = LoopbackBackend()
+address = backend.start()
+worker = DurableAIAgentWorker(TaskHubGrpcWorker(host_address=address))
+for workflow in build_workflows():
+    worker.configure_workflow(workflow)
+worker.start()
+client = DurableWorkflowClient(TaskHubGrpcClient(host_address=address))
+"""
+    + STANDALONE_RUN_ONCE
+    + """
 try:
     medians = {}
     for load in plan["workloads"]:
         medians[load["workflow"]] = statistics.median(
             [run_once(load) for _ in range(plan["runs"])]
         )
-    loads = [load for load in plan["workloads"] for _ in range(plan["runs"])]
-    started = time.perf_counter()
-    with ThreadPoolExecutor(plan["clients"]) as pool:
-        list(pool.map(run_once, loads))
-    rate = len(loads) / (time.perf_counter() - started)
-    print(json.dumps({"medians": medians, "runs_per_second": rate}))
+    print(json.dumps({"medians": medians, "runs_per_second": throughput()}))
 finally:
     worker.stop()
     backend.stop(grace=0)
 """
+)
+
+# Run inside the baked project: `python worker.py` in `plan["workers"]` processes of their own
+# against one durabletask in-memory backend on a free port, as the worker test runs them; one
+# warm-up round, then `plan["rounds"]` timed rounds of concurrent runs.
+STANDALONE_WORKERS = (
+    """
+import json, os, socket, subprocess, sys, time
+from concurrent.futures import ThreadPoolExecutor
+from agent_framework_durabletask import DurableWorkflowClient
+from durabletask.client import TaskHubGrpcClient
+from durabletask.testing import InMemoryOrchestrationBackend
+
+plan = json.loads(sys.argv[1])
+
+
+class CountingBackend(InMemoryOrchestrationBackend):
+    streams = 0
+
+    def GetWorkItems(self, request, context):
+        CountingBackend.streams += 1
+        yield from super().GetWorkItems(request, context)
+
+
+with socket.socket() as probe:
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+backend = CountingBackend(port=port)
+backend.start()
+environment = {
+    **os.environ,
+    "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": f"Endpoint=http://localhost:{port};Authentication=None",
+    "TASKHUB_NAME": "default",
+}
+workers = [
+    subprocess.Popen([sys.executable, "worker.py"], env=environment, stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL)
+    for _ in range(plan["workers"])
+]
+client = DurableWorkflowClient(TaskHubGrpcClient(host_address=f"localhost:{port}"))
+"""
+    + STANDALONE_RUN_ONCE
+    + """
+try:
+    deadline = time.monotonic() + 120
+    while CountingBackend.streams < plan["workers"]:
+        if time.monotonic() > deadline or any(w.poll() is not None for w in workers):
+            raise RuntimeError("the standalone workers did not all connect within 120 s")
+        time.sleep(0.05)
+    throughput()
+    print(json.dumps({"rates": [throughput() for _ in range(plan["rounds"])]}))
+finally:
+    for worker in workers:
+        worker.kill()
+        worker.wait()
+    backend.stop(grace=0)
+"""
+)
 
 COLD_IMPORT = """
 import json, resource, time
@@ -316,6 +388,92 @@ def standalone_figures(
     return figures
 
 
+def devhost_rates(
+    project: Path, scratch: Path, instances: int, workloads: list[Workload], plan: "ScalePlan"
+) -> list[float]:
+    """Runs per second on `python -m devhost --instances N`: a warm-up round, then timed rounds."""
+    port = free_port()
+    base = f"http://{LOOPBACK}:{port}"
+    log = scratch / f"devhost-{instances}-instances.log"
+    command = [sys.executable, "-m", "devhost", "--host", LOOPBACK, "--port", str(port)]
+    command += ["--instances", str(instances)]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, cwd=project, stdout=output, stderr=output)
+    try:
+        wait_until_healthy(process, base, log)
+        client = Client(base)
+
+        def measure() -> float:
+            return concurrent_throughput(
+                client, workloads, plan.runs, plan.clients, plan.run_seconds
+            )
+
+        measure()
+        return [measure() for _ in range(plan.rounds)]
+    finally:
+        stop(process)
+
+
+def standalone_worker_rates(
+    project: Path, workers: int, workloads: list[Workload], plan: "ScalePlan"
+) -> list[float]:
+    """Runs per second on `workers` worker.py processes: a warm-up round, then timed rounds."""
+    child_plan = {
+        "workloads": [{"workflow": w.workflow, "body": w.body} for w in workloads],
+        "answers": HUMAN_ANSWERS,
+        "runs": plan.runs,
+        "clients": plan.clients,
+        "run_seconds": plan.run_seconds,
+        "poll_seconds": STATUS_POLL_SECONDS,
+        "workers": workers,
+        "rounds": plan.rounds,
+    }
+    budget = CHILD_SECONDS + (plan.rounds + 1) * plan.runs * len(workloads) * plan.run_seconds
+    figures = run_python(STANDALONE_WORKERS, project, json.dumps(child_plan), timeout=budget)
+    rates: list[float] = figures["rates"]
+    return rates
+
+
+@dataclass(frozen=True)
+class ScalePlan:
+    runs: int
+    clients: int
+    rounds: int
+    run_seconds: float
+
+
+def scale_out(
+    project: Path, scratch: Path, workloads: list[Workload], plan: ScalePlan
+) -> list[tuple[str, int, list[float]]]:
+    """Throughput of the same workload on 1 and 2 devhost instances, 1 and 3 standalone workers."""
+    return [
+        ("devhost instances", 1, devhost_rates(project, scratch, 1, workloads, plan)),
+        ("devhost instances", 2, devhost_rates(project, scratch, 2, workloads, plan)),
+        ("standalone workers", 1, standalone_worker_rates(project, 1, workloads, plan)),
+        ("standalone workers", 3, standalone_worker_rates(project, 3, workloads, plan)),
+    ]
+
+
+def print_scale_out(figures: list[tuple[str, int, list[float]]], plan: ScalePlan) -> None:
+    baseline = {kind: statistics.median(rates) for kind, count, rates in figures if count == 1}
+    rows = [("host", "processes", "median runs/s", "rounds (runs/s)", "vs one")]
+    rows += [
+        (
+            kind,
+            str(count),
+            f"{statistics.median(rates):.1f}",
+            " ".join(f"{rate:.1f}" for rate in rates),
+            ratio(statistics.median(rates), baseline[kind]),
+        )
+        for kind, count, rates in figures
+    ]
+    print(
+        f"scale-out: {plan.runs} runs per workflow per round, {plan.clients} concurrent clients, "
+        f"{plan.rounds} timed rounds after one warm-up round"
+    )
+    print(table(rows, right_aligned=lambda column: column in (1, 2, 4)))
+
+
 def ratio(numerator: float, denominator: float) -> str:
     return f"{numerator / denominator:.2f}x" if denominator else "n/a"
 
@@ -350,9 +508,34 @@ def main() -> None:
     parser.add_argument(
         "--clients", type=int, default=8, help="concurrent clients for throughput (default 8)"
     )
+    parser.add_argument(
+        "--scale-rounds",
+        type=int,
+        default=3,
+        help="timed rounds per scale-out configuration (default 3)",
+    )
+    parser.add_argument(
+        "--scale-only",
+        action="store_true",
+        help="only the scale-out comparison (devhost instances, standalone workers)",
+    )
     arguments = parser.parse_args()
-    if arguments.runs < 1 or arguments.clients < 1:
-        parser.error("--runs and --clients must be at least 1")
+    if arguments.runs < 1 or arguments.clients < 1 or arguments.scale_rounds < 1:
+        parser.error("--runs, --clients and --scale-rounds must be at least 1")
+    plan = ScalePlan(
+        arguments.runs, arguments.clients, arguments.scale_rounds, arguments.run_timeout
+    )
+
+    if arguments.scale_only:
+        with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:
+            project, _ = bake(Path(scratch))
+            figures = scale_out(project, Path(scratch), pick_workloads(project), plan)
+        print(
+            f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {sys.platform}"
+        )
+        print()
+        print_scale_out(figures, plan)
+        return
 
     with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:
         project, bake_seconds = bake(Path(scratch))
@@ -393,6 +576,7 @@ def main() -> None:
         standalone = standalone_figures(
             project, workloads, arguments.runs, arguments.clients, arguments.run_timeout
         )
+        scaled = scale_out(project, Path(scratch), workloads, plan)
 
     total_runs = sum(len(result.milliseconds) for result in results)
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {sys.platform}")
@@ -457,6 +641,8 @@ def main() -> None:
         f"throughput, {arguments.clients} concurrent clients: devhost {devhost_rate:.1f} runs/s, "
         f"standalone {standalone_rate:.1f} runs/s, ratio {ratio(devhost_rate, standalone_rate)}"
     )
+    print()
+    print_scale_out(scaled, plan)
 
 
 if __name__ == "__main__":
