@@ -72,6 +72,8 @@ class DevHost:
         self._user_code: UserCode | None = None
         self.index: FunctionIndex | None = None
         self.port = settings.port
+        # Where the durable backend serves gRPC on loopback (the instances connect there).
+        self.backend_address = ""
 
     def __enter__(self) -> DevHost:
         self.start()
@@ -102,7 +104,7 @@ class DevHost:
         app = load_app(project_dir, self.settings.app)
         self.index = index_app(app, project.route_prefix)
         self._backend = LoopbackBackend()
-        backend_address = self._backend.start()
+        backend_address = self.backend_address = self._backend.start()
         self._user_code = UserCode()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(

@@ -190,6 +190,84 @@ finally:
 """
 )
 
+# Run inside the baked project: one run of each workload on devhost (in this process), then
+# the Durable Task Scheduler actions its history shows, over the run's own instance and every
+# child it created. An action, as the scheduler bills it: starting an orchestration or
+# sub-orchestration, starting an activity, processing an activity's, entity call's or
+# sub-orchestration's result, a timer firing, an external event, an entity operation, a
+# suspend, resume or terminate.
+ACTIONS = """
+import json, sys, time
+import grpc
+import requests
+from pathlib import Path
+from devhost.host import DevHost
+from devhost.settings import HostSettings
+from devhost.upstream import pb, stubs
+
+plan = json.loads(sys.argv[1])
+ACTION_EVENTS = {
+    "executionStarted", "taskScheduled", "taskCompleted", "taskFailed",
+    "subOrchestrationInstanceCompleted", "subOrchestrationInstanceFailed", "timerFired",
+    "eventRaised", "entityOperationCalled", "entityOperationSignaled",
+    "entityOperationCompleted", "entityOperationFailed", "executionSuspended",
+    "executionResumed", "executionTerminated",
+}
+host = DevHost(HostSettings(project_dir=Path.cwd(), port=0))
+host.start()
+stub = stubs.TaskHubSidecarServiceStub(grpc.insecure_channel(host.backend_address))
+
+
+def instance_ids():
+    query = pb.QueryInstancesRequest(query=pb.InstanceQuery(maxInstanceCount=10000))
+    return {state.instanceId for state in stub.QueryInstances(query).orchestrationState}
+
+
+def actions(instance_id):
+    request = pb.StreamInstanceHistoryRequest(instanceId=instance_id)
+    return sum(
+        1
+        for chunk in stub.StreamInstanceHistory(request)
+        for event in chunk.events
+        if event.WhichOneof("eventType") in ACTION_EVENTS
+    )
+
+
+def run(load):
+    base = host.base_url + "/api/workflow/" + load["workflow"]
+    status_url = requests.post(base + "/run", json=load["body"], timeout=30).json()[
+        "statusQueryGetUri"
+    ]
+    answered = set()
+    deadline = time.monotonic() + plan["run_seconds"]
+    while time.monotonic() < deadline:
+        status = requests.get(status_url, timeout=30).json()
+        if status["runtimeStatus"] == "Completed":
+            return
+        pending = status.get("pendingHumanInputRequests") or []
+        if pending and pending[0]["requestId"] not in answered:
+            answer = plan["answers"][load["workflow"]]
+            requests.post(pending[0]["respondUrl"], json=answer, timeout=30)
+            answered.add(pending[0]["requestId"])
+        time.sleep(0.02)
+    raise RuntimeError(load["workflow"] + " did not complete")
+
+
+try:
+    counts = {}
+    for load in plan["workloads"]:
+        before = instance_ids()
+        run(load)
+        created = instance_ids() - before
+        counts[load["workflow"]] = {
+            "actions": sum(actions(instance_id) for instance_id in created),
+            "instances": len(created),
+        }
+    print(json.dumps(counts))
+finally:
+    host.stop()
+"""
+
 COLD_IMPORT = """
 import json, resource, time
 started = time.perf_counter()
@@ -434,6 +512,51 @@ def standalone_worker_rates(
     return rates
 
 
+# Durable Task Scheduler throughput, in actions per second (see docs/scaling.md for the source).
+DTS_CONSUMPTION_ACTIONS_PER_SECOND = 500
+DTS_DEDICATED_ACTIONS_PER_SECOND_PER_UNIT = 2000
+
+
+def action_counts(project: Path, workloads: list[Workload], run_seconds: float) -> dict[str, Any]:
+    """Scheduler actions of one run of each workload, counted from its history on devhost."""
+    plan = {
+        "workloads": [{"workflow": w.workflow, "body": w.body} for w in workloads],
+        "answers": HUMAN_ANSWERS,
+        "run_seconds": run_seconds,
+    }
+    budget = CHILD_SECONDS + len(workloads) * run_seconds
+    counts: dict[str, Any] = run_python(ACTIONS, project, json.dumps(plan), timeout=budget)
+    return counts
+
+
+def print_actions(counts: dict[str, Any]) -> None:
+    rows = [
+        (
+            "workflow",
+            "instances",
+            "actions/run",
+            "runs/s at DTS Consumption",
+            "runs/s per Dedicated CU",
+        )
+    ]
+    rows += [
+        (
+            workflow,
+            str(count["instances"]),
+            str(count["actions"]),
+            f"{DTS_CONSUMPTION_ACTIONS_PER_SECOND / count['actions']:.0f}",
+            f"{DTS_DEDICATED_ACTIONS_PER_SECOND_PER_UNIT / count['actions']:.0f}",
+        )
+        for workflow, count in counts.items()
+    ]
+    print(
+        "scheduler actions per run (from each run's history on devhost) and the runs per second "
+        f"they allow at {DTS_CONSUMPTION_ACTIONS_PER_SECOND} actions/s (Consumption) and "
+        f"{DTS_DEDICATED_ACTIONS_PER_SECOND_PER_UNIT} actions/s per capacity unit (Dedicated)"
+    )
+    print(table(rows, right_aligned=lambda column: column >= 1))
+
+
 @dataclass(frozen=True)
 class ScalePlan:
     runs: int
@@ -577,6 +700,7 @@ def main() -> None:
             project, workloads, arguments.runs, arguments.clients, arguments.run_timeout
         )
         scaled = scale_out(project, Path(scratch), workloads, plan)
+        counts = action_counts(project, workloads, arguments.run_timeout)
 
     total_runs = sum(len(result.milliseconds) for result in results)
     print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {sys.platform}")
@@ -643,6 +767,8 @@ def main() -> None:
     )
     print()
     print_scale_out(scaled, plan)
+    print()
+    print_actions(counts)
 
 
 if __name__ == "__main__":
