@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from .dashboard import DASHBOARD_PATH
 from .host import DevHost, PortInUseError
 from .indexing import AppLoadError, FunctionIndex
 from .instances import InstancesNotReadyError
@@ -116,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(describe_functions(host.index, host.base_url)))
     print("\nInstances:\n")
     print("\n".join(f"        {line}" for line in host.describe_instances()))
+    print(f"\nDashboard: {host.base_url}{DASHBOARD_PATH}/")
     print(f"\ndevhost is listening on {host.base_url} (Ctrl+C to stop).\n", flush=True)
     while not stop_signals:
         time.sleep(_STOP_POLL_SECONDS)

@@ -14,6 +14,7 @@ import shutil
 import struct
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -35,6 +36,7 @@ else:
     PLAYWRIGHT_MISSING = None
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+DASHBOARD_LINE = re.compile(r"^Dashboard: (\S+)$", re.MULTILINE)
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CLAIM: dict[str, Any] = {"employee": "Ada", "amount": 250, "category": "travel"}
 INVALID_ANSWER = '{"approved": "maybe"}'
@@ -67,24 +69,32 @@ def baked_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return bake_project(tmp_path_factory.mktemp("dashboard"))
 
 
+@dataclass(frozen=True)
+class Served:
+    base_url: str
+    dashboard_url: str
+
+
 @contextmanager
-def serving(project: Path, environment: dict[str, str]) -> Iterator[str]:
-    """`python -m devhost` serving `project` with `environment` added; its base URL."""
+def serving(project: Path, environment: dict[str, str]) -> Iterator[Served]:
+    """`python -m devhost` serving `project` with `environment` added, and the page it prints."""
     with mock.patch.dict(os.environ, environment):
         served = DevhostProcess(free_port(), project)
     try:
-        served.read_until("devhost is listening on")
-        yield f"http://127.0.0.1:{served.port}"
+        printed = served.read_until("devhost is listening on")
+        dashboard = DASHBOARD_LINE.search(printed)
+        assert dashboard is not None, printed
+        yield Served(f"http://127.0.0.1:{served.port}", dashboard.group(1))
     finally:
         served.stop()
 
 
 @pytest.fixture(scope="module")
-def baked_devhost(baked_project: Path) -> Iterator[tuple[str, Path]]:
+def baked_devhost(baked_project: Path) -> Iterator[Served]:
     """The bake served with the local Mermaid bundle offered."""
     bundle = {MERMAID_VARIABLE: str(mermaid_browser.mermaid_script())}
-    with serving(baked_project, bundle) as base_url:
-        yield base_url, baked_project
+    with serving(baked_project, bundle) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
@@ -129,15 +139,14 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 @pytest.mark.slow
 def test_a_developer_answers_a_waiting_run_from_the_page_until_it_completes(
-    baked_devhost: tuple[str, Path], page: Page, tmp_path: Path
+    baked_devhost: Served, baked_project: Path, page: Page, tmp_path: Path
 ) -> None:
-    base_url, project = baked_devhost
-    page.goto(f"{base_url}/_devhost/")
-    for workflow in diagrams(project):
+    page.goto(baked_devhost.dashboard_url)
+    for workflow in diagrams(baked_project):
         card = page.locator(f"section.workflow[data-workflow='{workflow}']")
         expect(card.locator("svg g.node").first).to_be_visible()
 
-    instance_id = start_run(base_url, "expense_approval", CLAIM)
+    instance_id = start_run(baked_devhost.base_url, "expense_approval", CLAIM)
     run = page.locator(f"tr[data-instance-id='{instance_id}']")
     question = run.locator(".request")
     expect(question).to_have_count(1)
@@ -169,12 +178,11 @@ def test_a_developer_answers_a_waiting_run_from_the_page_until_it_completes(
 
 @pytest.mark.slow
 def test_a_sub_workflows_request_is_answered_on_the_outer_run(
-    baked_devhost: tuple[str, Path], page: Page
+    baked_devhost: Served, page: Page
 ) -> None:
-    base_url, _ = baked_devhost
-    page.goto(f"{base_url}/_devhost/")
+    page.goto(baked_devhost.dashboard_url)
 
-    instance_id = start_run(base_url, "trip_booking", TRIP)
+    instance_id = start_run(baked_devhost.base_url, "trip_booking", TRIP)
     run = page.locator(f"tr[data-instance-id='{instance_id}']")
     question = run.locator(".request")
     expect(question).to_have_attribute("data-request-id", re.compile(r"^fare_check~0~"))
@@ -189,8 +197,8 @@ def test_a_sub_workflows_request_is_answered_on_the_outer_run(
 def test_without_a_mermaid_bundle_the_page_shows_each_diagram_as_mermaid_text(
     baked_project: Path, page: Page
 ) -> None:
-    with serving(baked_project, {}) as base_url:
-        page.goto(f"{base_url}/_devhost/")
+    with serving(baked_project, {}) as served:
+        page.goto(served.dashboard_url)
         for workflow, source in diagrams(baked_project).items():
             card = page.locator(f"section.workflow[data-workflow='{workflow}']")
             expect(card.locator("pre.mermaid-source")).to_have_text(source)
