@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -16,6 +17,8 @@ from .conftest import APPS, DevhostProcess, finished, free_port, wait_for
 
 WEBHOOK = "runtime/webhooks/durabletask"
 RUNS = 6
+# The scaleout app's `slow_step` takes this long.
+STEP_SECONDS = 0.4
 
 
 @pytest.fixture
@@ -81,6 +84,8 @@ def test_killing_an_instance_mid_run_loses_nothing_and_doubles_nothing(
     with ThreadPoolExecutor(RUNS) as pool:
         urls = list(pool.map(lambda run: start(base, "pipeline", run), range(RUNS)))
     child.read_until("Executed 'Functions.slow_step' (Activity Succeeded")
+    # Half a step later every run is in its next step, on one instance or the other.
+    time.sleep(STEP_SECONDS / 2)
     os.kill(victim, signal.SIGKILL)
 
     requeued = child.read_until("go back to the queue")
