@@ -96,6 +96,8 @@ class DevHost:
         return loopback_origin(self.settings.host, self.port)
 
     def start(self) -> None:
+        if self.settings.instances < 1:
+            raise ValueError(f"instances must be at least 1, not {self.settings.instances}")
         for problem in upstream_mismatches():
             logger.warning("devhost is untested with %s", problem)
         project_dir = self.settings.project_dir.resolve()
