@@ -652,12 +652,16 @@ def main() -> None:
     if arguments.scale_only:
         with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:
             project, _ = bake(Path(scratch))
-            figures = scale_out(project, Path(scratch), pick_workloads(project), plan)
+            workloads = pick_workloads(project)
+            figures = scale_out(project, Path(scratch), workloads, plan)
+            counts = action_counts(project, workloads, arguments.run_timeout)
         print(
             f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {sys.platform}"
         )
         print()
         print_scale_out(figures, plan)
+        print()
+        print_actions(counts)
         return
 
     with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:
