@@ -20,7 +20,6 @@ from aiohttp import web
 from .indexing import FunctionIndex
 
 DASHBOARD_PATH = "/_devhost"
-SCRIPT_ROOT_VARIABLE = "AzureWebJobsScriptRoot"
 WORKFLOWS_DOC = Path("docs") / "workflows.md"
 # Where a Mermaid bundle may be: a path in this variable, or `npm install mermaid` run in the
 # project. Nothing is downloaded: without one the page shows each diagram's Mermaid text.
@@ -31,11 +30,6 @@ STATUS_ROUTE = re.compile(r"workflow/(?P<workflow>[^/{}]+)/status/\{instanceId\}
 ORCHESTRATOR_PREFIX = "dafx-"
 DOC_SECTION = re.compile(r"^## `(?P<workflow>[^`]+)`$", re.MULTILINE)
 MERMAID_BLOCK = re.compile(r"^```mermaid\n(?P<source>.*?)\n```$", re.MULTILINE | re.DOTALL)
-
-
-def project_dir() -> Path:
-    """The app's folder: the Functions host's script root, which devhost sets when loading."""
-    return Path(os.environ.get(SCRIPT_ROOT_VARIABLE, "."))
 
 
 def diagrams(project: Path) -> dict[str, str]:
@@ -86,8 +80,9 @@ def workflows(index: FunctionIndex, project: Path) -> list[dict[str, Any]]:
 class Dashboard:
     """Serves the page, the list of workflows and, when present, the Mermaid bundle."""
 
-    def __init__(self, index: FunctionIndex) -> None:
+    def __init__(self, index: FunctionIndex, project_dir: Path) -> None:
         self._index = index
+        self._project = project_dir
 
     @staticmethod
     def serves(path: str) -> bool:
@@ -97,7 +92,7 @@ class Dashboard:
         if request.method not in ("GET", "HEAD"):
             return web.Response(status=405)
         page = request.path[len(DASHBOARD_PATH) :]
-        project = project_dir()
+        project = self._project
         if page == "":
             raise web.HTTPFound(DASHBOARD_PATH + "/")
         if page == "/":

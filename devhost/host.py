@@ -152,7 +152,8 @@ class DevHost:
     async def _serve(self, backend_address: str, project: ProjectSettings) -> None:
         assert self.index is not None and self._user_code is not None
         self._management = ManagementApi(self.index, backend_address, project)
-        server = HttpServer(self.index, self._management, self._user_code, self._log)
+        project_dir = self.settings.project_dir.resolve()
+        server = HttpServer(self.index, self._management, self._user_code, self._log, project_dir)
         self._runner = web.AppRunner(
             server.application(), access_log=None, shutdown_timeout=SHUTDOWN_SECONDS
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 from typing import Any
 
 import azure.functions as func
@@ -65,13 +66,14 @@ class HttpServer:
         management: ManagementApi,
         user_code: UserCode,
         log: InvocationLog,
+        project_dir: Path,
     ) -> None:
         self._index = index
         self._management = management
         self._user_code = user_code
         self._log = log
         self._rpc_origin = ""
-        self._dashboard = Dashboard(index)
+        self._dashboard = Dashboard(index, project_dir)
 
     def set_rpc_origin(self, origin: str) -> None:
         """Where the durable client reaches the management API (loopback, known once bound)."""
