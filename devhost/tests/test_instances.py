@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from .conftest import APPS, DevhostProcess, finished, free_port, wait_for
+from .workflow_driver import run_over_http
 
 WEBHOOK = "runtime/webhooks/durabletask"
 RUNS = 6
@@ -135,3 +136,39 @@ def test_module_level_state_between_executors_fails_on_two_instances_saying_why(
     assert status["runtimeStatus"] == "Failed"
     assert "kept the order in a module-level variable of process" in status["error"]
     assert "every instance is a process with its own module state" in status["error"]
+
+
+def test_agent_workflows_with_human_requests_survive_a_killed_instance_asking_each_once() -> None:
+    child = DevhostProcess(free_port(), APPS / "agentic", "agentic_app", instances=3)
+    try:
+        victim = instance_pids(child.read_until("listening on"))[2]
+        base = f"http://127.0.0.1:{child.port}"
+        with ThreadPoolExecutor(RUNS) as pool:
+            orders = [
+                pool.submit(
+                    run_over_http,
+                    base,
+                    "orders",
+                    {"item": "kettle", "customer": "ada"},
+                    lambda _: {"approved": True},
+                )
+                for _ in range(RUNS // 2)
+            ]
+            signoffs = [
+                pool.submit(run_over_http, base, "signoff", "budget", lambda _: {"verdict": "yes"})
+                for _ in range(RUNS // 2)
+            ]
+            child.read_until("Executed 'Functions.dafx-orders")
+            os.kill(victim, signal.SIGKILL)
+            child.read_until("Restarted instance 2: pid")
+            finished_orders = [future.result() for future in orders]
+            finished_signoffs = [future.result() for future in signoffs]
+    finally:
+        child.stop()
+
+    assert [(run.output, run.request_id_shapes) for run in finished_orders] == [
+        ([{"shipped": True, "text": "ANNOUNCE KETTLE FOR ADA"}], ["review~0~<id>"])
+    ] * (RUNS // 2)
+    assert [(run.output, run.request_id_shapes) for run in finished_signoffs] == [
+        (["budget: yes"], ["<id>"])
+    ] * (RUNS // 2)
