@@ -1,9 +1,11 @@
 """worker.py: three standalone worker processes sharing one durable backend, one of them killed.
 
-The backend is durabletask's in-memory Durable Task server (``durabletask.testing``) on a
-loopback port; each worker is ``python worker.py`` in a process of its own, as it would run in
-its own container, and the runs are driven through worker.py's client. Agents answer from the
-offline fake model (``tests.conftest:offline_workflows``).
+The backend is durabletask's in-memory Durable Task server (``durabletask.testing``) as devhost
+extends it (``devhost.backend.LoopbackBackend``): on a loopback port, handing work items to the
+connected workers in turn and, like the Durable Task Scheduler when a worker's lock lapses,
+handing a dead worker's items to another. Each worker is ``python worker.py`` in a process of
+its own, as it would run in its own container, and the runs are driven through worker.py's
+client. Agents answer from the offline fake model (``tests.conftest:offline_workflows``).
 """
 
 import json
@@ -20,9 +22,8 @@ from typing import Any
 
 import grpc
 import pytest
-from durabletask.testing import InMemoryOrchestrationBackend
 
-from tests.http_host import free_port
+from devhost.backend import LoopbackBackend
 from tests.scenarios import SCENARIOS, Scenario, output_matches
 from worker import (
     CONNECTION_SETTING,
@@ -49,16 +50,15 @@ POLL_SECONDS = 0.05
 FINISHED = {"COMPLETED", "FAILED", "TERMINATED"}
 
 
-class RecordingBackend(InMemoryOrchestrationBackend):
-    """durabletask's in-memory backend, noting which worker process each work item went to.
+class RecordingBackend(LoopbackBackend):
+    """devhost's backend, noting which worker process each work item went to.
 
-    ``create_test_backend(port)`` is this backend's class started on ``port``; the subclass
-    only watches the work-item stream (workers name themselves ``host:pid:uuid`` in the
-    ``workerid`` header) and changes nothing the workers see.
+    The subclass only watches the work-item stream (workers name themselves
+    ``host:pid:uuid`` in the ``workerid`` header) and changes nothing the workers see.
     """
 
-    def __init__(self, port: int) -> None:
-        super().__init__(port=port)
+    def __init__(self) -> None:
+        super().__init__()
         self._watch = threading.Lock()
         self.connected: set[int] = set()
         self.handed: dict[int, list[str]] = {}
@@ -178,12 +178,11 @@ def stop(worker: subprocess.Popen[bytes]) -> int:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    port = free_port()
-    backend = RecordingBackend(port)
-    backend.start()
+    backend = RecordingBackend()
+    address = backend.start()
     environment = {
         **os.environ,
-        CONNECTION_SETTING: f"Endpoint=http://localhost:{port};Authentication=None",
+        CONNECTION_SETTING: f"Endpoint=http://{address};Authentication=None",
         TASK_HUB_SETTING: "default",
     }
     connection = parse_connection(environment)
@@ -267,19 +266,6 @@ def test_every_run_the_dead_worker_did_not_hold_completes_once(after_a_kill: Aft
     assert [problem for run in after_a_kill.not_held for problem in run.problems()] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=RunsLostError,
-    reason=(
-        "durabletask 1.12.0's in-memory backend forgets a work item once it has streamed it: "
-        "an activity is popped from its queue and AbandonTaskActivityWorkItem does nothing; "
-        "an orchestration or entity stays 'in flight' until completed or abandoned with the "
-        "completion token only the dead worker knew. It has no lock timeout and does not "
-        "watch for the stream closing, so runs held by a killed worker stay Running. The "
-        "Durable Task Scheduler hands such work out again when the worker's lock lapses; "
-        "this test passes on a backend that does the same."
-    ),
-)
 def test_runs_held_by_the_killed_worker_complete_on_the_others(after_a_kill: AfterAKill) -> None:
     assert after_a_kill.held, "the killed worker held no run"
     problems = [problem for run in after_a_kill.held for problem in run.problems()]
