@@ -1,18 +1,10 @@
-"""What Azure indexes: importing function_app in a fresh process registers exactly these.
+"""What Azure indexes: importing function_app in a fresh process registers exactly these."""
 
-The import runs in a child process with no app settings at all, as the Functions host does
-on a machine that has not been configured yet: it must succeed and register everything.
-"""
-
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.registered_functions import registered_functions
 {% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
 from workflows.content_review import WORKFLOW_NAME as REVIEW
 {% endif %}
@@ -30,7 +22,6 @@ from workflows.trip_booking import FARE_CHECK_WORKFLOW_NAME as FARE_CHECK
 from workflows.trip_booking import WORKFLOW_NAME as TRIP
 {% endif %}
 
-PROJECT = Path(__file__).resolve().parents[1]
 AUTH_LEVEL = "{{ cookiecutter.http_auth_level.upper() }}"
 TOP_LEVEL_WORKFLOWS = [
 {% if cookiecutter.triage_workflow != "none" %}
@@ -86,46 +77,11 @@ ROUTE_ACTIONS = {
     "status/{% raw %}{instanceId}{% endraw %}": "GET",
     "respond/{% raw %}{instanceId}/{requestId}{% endraw %}": "POST",
 }
-MODEL_SETTINGS = (
-    "AZURE_OPENAI_ENDPOINT",
-    "AZURE_OPENAI_CHAT_MODEL",
-    "FOUNDRY_PROJECT_ENDPOINT",
-    "FOUNDRY_MODEL",
-)
-
-INDEX_APP = """
-import json
-import function_app
-
-functions = []
-for function in function_app.app.get_functions():
-    trigger = function.get_trigger().get_dict_repr()
-    functions.append({
-        "name": function.get_function_name(),
-        "trigger": trigger["type"],
-        "route": trigger.get("route"),
-        "methods": [str(getattr(m, "value", m)) for m in trigger.get("methods") or []],
-        "authLevel": str(getattr(trigger.get("authLevel"), "name", trigger.get("authLevel"))),
-    })
-print(json.dumps(functions))
-"""
 
 
 @pytest.fixture(scope="module")
 def registered() -> list[dict[str, Any]]:
-    env = {k: v for k, v in os.environ.items() if k not in MODEL_SETTINGS}
-    result = subprocess.run(
-        [sys.executable, "-c", INDEX_APP],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, f"importing function_app failed:\n{result.stderr}"
-    functions: list[dict[str, Any]] = json.loads(result.stdout.strip().splitlines()[-1])
-    return functions
+    return registered_functions()
 
 
 def names_of(functions: list[dict[str, Any]], trigger: str) -> set[str]:

@@ -4,8 +4,6 @@ Both are written by ``python scripts/workflow_diagrams.py`` from ``build_workflo
 workflow changed without redrawing them fails here with that command in the message.
 """
 
-import json
-import os
 import re
 import shutil
 import subprocess
@@ -13,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from tests.registered_functions import registered_functions
 
 PROJECT = Path(__file__).resolve().parents[1]
 COMMAND = "python scripts/workflow_diagrams.py"
@@ -24,21 +24,6 @@ STEP_ROW = re.compile(
     re.MULTILINE,
 )
 ORCHESTRATION_LINE = re.compile(r"^Orchestration `(?P<name>[^`]+)`:$", re.MULTILINE)
-MODEL_SETTINGS = (
-    "AZURE_OPENAI_ENDPOINT",
-    "AZURE_OPENAI_CHAT_MODEL",
-    "FOUNDRY_PROJECT_ENDPOINT",
-    "FOUNDRY_MODEL",
-)
-LIST_FUNCTIONS = """
-import json
-import function_app
-
-print(json.dumps([
-    [function.get_function_name(), function.get_trigger().get_dict_repr()["type"]]
-    for function in function_app.app.get_functions()
-]))
-"""
 COPIED = ("workflows", "scripts", "docs", "README.md", "model_client.py")
 
 
@@ -68,18 +53,7 @@ def project_copy(tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def registered() -> dict[str, str]:
     """Every function name the app registers, with its trigger type, from a fresh import."""
-    env = {k: v for k, v in os.environ.items() if k not in MODEL_SETTINGS}
-    result = subprocess.run(
-        [sys.executable, "-c", LIST_FUNCTIONS],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, f"importing function_app failed:\n{result.stderr}"
-    return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+    return {function["name"]: function["trigger"] for function in registered_functions()}
 
 
 def drawn_names(kind: str) -> set[str]:
