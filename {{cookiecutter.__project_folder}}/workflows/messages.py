@@ -25,7 +25,6 @@ CONSTRAINT_WORDS = (
     ("maximum", "at most {}"),
     ("minLength", "at least {} characters"),
 )
-NON_EMPTY = {"minLength": 1}
 
 
 class InboundMessage(BaseModel):
@@ -59,10 +58,11 @@ def describe_field(schema: dict[str, Any], required: bool) -> str:
     else:
         kind = " or ".join(str(option.get("type", "value")) for option in schema.get("anyOf", []))
     words = [kind or "value"]
-    if schema.get("minLength") == NON_EMPTY["minLength"]:
-        words.append("non-empty")
-        schema = {key: value for key, value in schema.items() if key != "minLength"}
-    words += [text.format(schema[key]) for key, text in CONSTRAINT_WORDS if key in schema]
+    for key, text in CONSTRAINT_WORDS:
+        if key == "minLength" and schema.get(key) == 1:
+            words.append("non-empty")
+        elif key in schema:
+            words.append(text.format(schema[key]))
     if "enum" in schema:
         words.append("one of " + ", ".join(json.dumps(option) for option in schema["enum"]))
     words.append("required" if required else "optional")
