@@ -9,8 +9,10 @@ included), an activity per plain executor, an entity per agent executor, and the
 import azure.functions as func
 from agent_framework_azurefunctions import AgentFunctionApp
 
+import telemetry
 from workflows import build_workflows
 
+telemetry.configure_from_environment()
 app = AgentFunctionApp(
     workflows=build_workflows(),
     http_auth_level=func.AuthLevel.{{ cookiecutter.http_auth_level.upper() }},

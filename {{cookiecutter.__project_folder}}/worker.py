@@ -42,6 +42,8 @@ from durabletask.azuremanaged.client import DurableTaskSchedulerClient
 from durabletask.azuremanaged.worker import DurableTaskSchedulerWorker
 from pydantic_core import to_jsonable_python
 
+import telemetry
+
 CONNECTION_SETTING = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
 TASK_HUB_SETTING = "TASKHUB_NAME"
 AUTHENTICATION_MODES = ("None", "ManagedIdentity", "DefaultAzure")
@@ -283,12 +285,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING if arguments.command == "client" else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
     try:
+        telemetry.configure_from_environment()
         connection = connection_from_environment()
         if arguments.command == "client":
             print(json.dumps(run_client(arguments, WorkflowRuns(connection)), indent=2))
         else:
             serve(connection, load_workflow_factory(arguments.workflows))
-    except SettingError as error:
+    except (SettingError, telemetry.TelemetrySettingError) as error:
         print(f"worker.py: {error}", file=sys.stderr)
         return 2
     return 0

@@ -1,0 +1,139 @@
+"""Traces of every run, exported the standard way: off unless the environment asks for it.
+
+`configure_from_environment()` is called once at start-up by ``function_app.py`` and
+``worker.py``. It reads the environment and turns telemetry on in one of two ways:
+
+``APPLICATIONINSIGHTS_CONNECTION_STRING`` set (the Function App in Azure)
+    azure-monitor-opentelemetry exports to Application Insights, signing in with Entra ID as
+    the managed identity named by ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING``
+    (``ClientId=<id>;Authorization=AAD``), never with the connection string's key.
+``OTEL_TRACES_EXPORTER=console|otlp``, or ``OTEL_EXPORTER_OTLP_ENDPOINT`` /
+``OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`` set (locally)
+    The Agent Framework's `configure_otel_providers` sets up the OpenTelemetry SDK from the
+    standard ``OTEL_*`` variables: spans to the console, or to an OTLP collector.
+
+Either way the Agent Framework's instrumentation is turned on (workflow, executor and model
+call spans) and `RunAttributes` stamps each span with its run's workflow name and top-level
+instance id. Otherwise nothing happens. Importing this module imports no exporter and no SDK.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from opentelemetry.context import Context
+    from opentelemetry.sdk.trace import Span, SpanProcessor
+
+AZURE_MONITOR_SETTING = "APPLICATIONINSIGHTS_CONNECTION_STRING"
+AZURE_MONITOR_AUTHENTICATION_SETTING = "APPLICATIONINSIGHTS_AUTHENTICATION_STRING"
+OTEL_EXPORTER_SETTINGS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+EXPORTERS = ("console", "otlp")
+DEFAULT_OTLP_ENDPOINT = "http://localhost:4317"
+
+WORKFLOW_NAME_ATTRIBUTE = "dafx.workflow.name"
+RUN_INSTANCE_ATTRIBUTE = "dafx.run.instance_id"
+# durabletask's own span attributes (durabletask.internal.tracing).
+DURABLE_TYPE_ATTRIBUTE = "durabletask.type"
+DURABLE_NAME_ATTRIBUTE = "durabletask.task.name"
+DURABLE_INSTANCE_ATTRIBUTE = "durabletask.task.instance_id"
+# AgentFunctionApp and agent-framework-durabletask name a workflow's orchestration so.
+ORCHESTRATION_PREFIX = "dafx-"
+
+
+class TelemetrySettingError(RuntimeError):
+    """A telemetry setting asks for something this app cannot do."""
+
+
+def requested_exporter(environ: Mapping[str, str]) -> str | None:
+    """``azure_monitor``, ``console`` or ``otlp`` as the environment asks; None for off."""
+    if environ.get(AZURE_MONITOR_SETTING, "").strip():
+        return "azure_monitor"
+    exporter = environ.get("OTEL_TRACES_EXPORTER", "").strip().lower()
+    if exporter == "none":
+        return None
+    if exporter:
+        if exporter not in EXPORTERS:
+            raise TelemetrySettingError(
+                f"OTEL_TRACES_EXPORTER={exporter} is not supported here: use one of "
+                f"{', '.join(EXPORTERS)}, or none."
+            )
+        return exporter
+    if any(environ.get(name, "").strip() for name in OTEL_EXPORTER_SETTINGS):
+        return "otlp"
+    return None
+
+
+def managed_identity_client_id(environ: Mapping[str, str]) -> str | None:
+    """The ``ClientId`` of ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING``, if it names one."""
+    for part in environ.get(AZURE_MONITOR_AUTHENTICATION_SETTING, "").split(";"):
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "clientid" and value.strip():
+            return value.strip()
+    return None
+
+
+def run_attributes() -> SpanProcessor:
+    """A span processor that stamps every span with its run's workflow and instance id.
+
+    A workflow's orchestration span names both (``dafx-{workflow}`` and its instance id); every
+    span started under a span that carries them, in this process, inherits them. Spans whose
+    parent lives in another process (an activity on another worker) carry the orchestration's
+    own attributes, which `durabletask` sets on every task span it starts.
+    """
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+
+    class RunAttributes(SpanProcessor):
+        def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+            parent = trace.get_current_span(parent_context)
+            inherited = parent.attributes if isinstance(parent, ReadableSpan) else None
+            if inherited and RUN_INSTANCE_ATTRIBUTE in inherited:
+                span.set_attribute(WORKFLOW_NAME_ATTRIBUTE, str(inherited[WORKFLOW_NAME_ATTRIBUTE]))
+                span.set_attribute(RUN_INSTANCE_ATTRIBUTE, str(inherited[RUN_INSTANCE_ATTRIBUTE]))
+                return
+            own = span.attributes or {}
+            name = str(own.get(DURABLE_NAME_ATTRIBUTE, ""))
+            instance_id = own.get(DURABLE_INSTANCE_ATTRIBUTE)
+            if own.get(DURABLE_TYPE_ATTRIBUTE) == "orchestration" and instance_id is not None:
+                span.set_attribute(WORKFLOW_NAME_ATTRIBUTE, name.removeprefix(ORCHESTRATION_PREFIX))
+                span.set_attribute(RUN_INSTANCE_ATTRIBUTE, str(instance_id))
+
+    return RunAttributes()
+
+
+def configure_from_environment(environ: Mapping[str, str] | None = None) -> str | None:
+    """Turn telemetry on as the environment asks; return the exporter used, None when off."""
+    environ = os.environ if environ is None else environ
+    exporter = requested_exporter(environ)
+    if exporter is None:
+        return None
+    from agent_framework.observability import configure_otel_providers, enable_instrumentation
+
+    if exporter == "azure_monitor":
+        from azure.identity import ManagedIdentityCredential
+        from azure.monitor.opentelemetry import configure_azure_monitor
+
+        configure_azure_monitor(
+            connection_string=environ[AZURE_MONITOR_SETTING],
+            credential=ManagedIdentityCredential(client_id=managed_identity_client_id(environ)),
+            span_processors=[run_attributes()],
+        )
+        enable_instrumentation()
+        return exporter
+
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import TracerProvider
+
+    has_endpoint = any(environ.get(name, "").strip() for name in OTEL_EXPORTER_SETTINGS)
+    configure_otel_providers(
+        enable_console_exporters=exporter == "console",
+        # OTLP's default collector address, which the SDK's exporters assume too.
+        otlp_endpoint=None if exporter != "otlp" or has_endpoint else DEFAULT_OTLP_ENDPOINT,
+    )
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, TracerProvider):
+        provider.add_span_processor(run_attributes())
+    return exporter

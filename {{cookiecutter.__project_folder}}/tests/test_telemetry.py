@@ -1,0 +1,137 @@
+"""Telemetry is off unless the standard settings ask for it, and stamps spans with their run."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+import telemetry
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def run_python(code: str, environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT,
+        env={"PATH": "/usr/bin:/bin", **environ},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_importing_the_app_loads_no_telemetry_sdk_or_exporter() -> None:
+    code = (
+        "import sys, function_app, worker\n"
+        "print(sorted(m for m in sys.modules if m.startswith("
+        "('opentelemetry.sdk', 'opentelemetry.exporter', 'azure.monitor'))))"
+    )
+
+    result = run_python(code, {})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_telemetry_is_off_without_settings() -> None:
+    assert telemetry.requested_exporter({}) is None
+    assert telemetry.configure_from_environment({}) is None
+
+
+@pytest.mark.parametrize(
+    ("environ", "exporter"),
+    [
+        ({"OTEL_TRACES_EXPORTER": "console"}, "console"),
+        ({"OTEL_TRACES_EXPORTER": "otlp"}, "otlp"),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://localhost:4317"}, "otlp"),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://localhost:4317"}, "otlp"),
+        ({"OTEL_TRACES_EXPORTER": "none", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://x"}, None),
+        ({"APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=k"}, "azure_monitor"),
+    ],
+)
+def test_the_standard_settings_choose_the_exporter(
+    environ: dict[str, str], exporter: str | None
+) -> None:
+    assert telemetry.requested_exporter(environ) == exporter
+
+
+def test_an_unsupported_exporter_is_an_error_naming_the_setting() -> None:
+    with pytest.raises(telemetry.TelemetrySettingError, match="OTEL_TRACES_EXPORTER=zipkin"):
+        telemetry.requested_exporter({"OTEL_TRACES_EXPORTER": "zipkin"})
+
+
+def test_application_insights_signs_in_as_the_identity_the_authentication_string_names() -> None:
+    environ = {"APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "ClientId=abc-123;Authorization=AAD"}
+
+    assert telemetry.managed_identity_client_id(environ) == "abc-123"
+    assert telemetry.managed_identity_client_id({}) is None
+
+
+def test_every_span_under_an_orchestration_carries_its_workflow_and_instance() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(telemetry.run_attributes())
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    orchestration = {
+        "durabletask.type": "orchestration",
+        "durabletask.task.name": "dafx-expense_approval",
+        "durabletask.task.instance_id": "run-1",
+    }
+
+    with (
+        tracer.start_as_current_span("orchestration", attributes=orchestration),
+        tracer.start_as_current_span("executor.process"),
+        tracer.start_as_current_span("chat"),
+    ):
+        pass
+    with tracer.start_as_current_span("unrelated"):
+        pass
+
+    stamped = {
+        span.name: (
+            (span.attributes or {}).get("dafx.workflow.name"),
+            (span.attributes or {}).get("dafx.run.instance_id"),
+        )
+        for span in exporter.get_finished_spans()
+    }
+    assert stamped == {
+        "orchestration": ("expense_approval", "run-1"),
+        "executor.process": ("expense_approval", "run-1"),
+        "chat": ("expense_approval", "run-1"),
+        "unrelated": (None, None),
+    }
+
+
+def test_the_console_exporter_prints_the_agent_framework_spans_with_their_run() -> None:
+    code = (
+        "import telemetry\n"
+        "from opentelemetry import trace\n"
+        "print('exporter', telemetry.configure_from_environment())\n"
+        "tracer = trace.get_tracer('test')\n"
+        "attributes = {'durabletask.type': 'orchestration',\n"
+        "    'durabletask.task.name': 'dafx-quotes', 'durabletask.task.instance_id': 'run-7'}\n"
+        "with tracer.start_as_current_span('orchestration', attributes=attributes):\n"
+        "    with tracer.start_as_current_span('executor.process'):\n"
+        "        pass\n"
+        "trace.get_tracer_provider().force_flush()\n"
+    )
+
+    result = run_python(code, {"OTEL_TRACES_EXPORTER": "console"})
+
+    assert result.returncode == 0, result.stderr
+    first_line, _, printed = result.stdout.partition("\n")
+    assert first_line == "exporter console"
+    spans = json.loads("[" + printed.replace("}\n{", "},{") + "]")
+    assert {span["name"]: span["attributes"]["dafx.run.instance_id"] for span in spans} == {
+        "orchestration": "run-7",
+        "executor.process": "run-7",
+    }
+    assert len({span["context"]["trace_id"] for span in spans}) == 1
