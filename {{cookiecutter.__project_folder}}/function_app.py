@@ -12,8 +12,9 @@ from agent_framework_azurefunctions import AgentFunctionApp
 import telemetry
 from workflows import build_workflows
 
-telemetry.configure_from_environment()
+workflows = build_workflows()
+telemetry.configure_from_environment(workflows)
 app = AgentFunctionApp(
-    workflows=build_workflows(),
+    workflows=workflows,
     http_auth_level=func.AuthLevel.{{ cookiecutter.http_auth_level.upper() }},
 )

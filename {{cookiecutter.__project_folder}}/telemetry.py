@@ -20,10 +20,11 @@ instance id. Otherwise nothing happens. Importing this module imports no exporte
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from agent_framework import Workflow
     from opentelemetry.context import Context
     from opentelemetry.sdk.trace import Span, SpanProcessor
 
@@ -39,8 +40,6 @@ RUN_INSTANCE_ATTRIBUTE = "dafx.run.instance_id"
 DURABLE_TYPE_ATTRIBUTE = "durabletask.type"
 DURABLE_NAME_ATTRIBUTE = "durabletask.task.name"
 DURABLE_INSTANCE_ATTRIBUTE = "durabletask.task.instance_id"
-# AgentFunctionApp and agent-framework-durabletask name a workflow's orchestration so.
-ORCHESTRATION_PREFIX = "dafx-"
 
 
 class TelemetrySettingError(RuntimeError):
@@ -75,37 +74,65 @@ def managed_identity_client_id(environ: Mapping[str, str]) -> str | None:
     return None
 
 
-def run_attributes() -> SpanProcessor:
-    """A span processor that stamps every span with its run's workflow and instance id.
+def activity_workflows(workflows: Iterable[Workflow]) -> dict[str, str]:
+    """The workflow each durable activity name belongs to, sub-workflows included."""
+    from agent_framework_durabletask import collect_hosted_workflows, plan_workflow_registration
+    from agent_framework_durabletask._workflows.naming import workflow_executor_activity_name
 
-    A workflow's orchestration span names both (``dafx-{workflow}`` and its instance id); every
-    span started under a span that carries them, in this process, inherits them. Spans whose
-    parent lives in another process (an activity on another worker) carry the orchestration's
-    own attributes, which `durabletask` sets on every task span it starts.
+    owners: dict[str, str] = {}
+    for top_level in workflows:
+        for workflow in collect_hosted_workflows(top_level):
+            for executor in plan_workflow_registration(workflow).activity_executors:
+                owners[workflow_executor_activity_name(workflow.name, executor.id)] = workflow.name
+    return owners
+
+
+def run_attributes(workflows: Iterable[Workflow] = ()) -> SpanProcessor:
+    """A span processor that stamps every span of a run with its workflow and run id.
+
+    durabletask names the instance on each orchestration, activity and timer span it starts;
+    the run is the top-level instance (a sub-workflow's instance id starts with its parent's,
+    then ``::``), the workflow is the orchestration's, or the activity's owner among
+    ``workflows``. Every span started under a stamped span in this process inherits both.
     """
+    from agent_framework_durabletask import workflow_name_from_orchestrator
     from opentelemetry import trace
     from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+
+    owners = activity_workflows(workflows)
 
     class RunAttributes(SpanProcessor):
         def on_start(self, span: Span, parent_context: Context | None = None) -> None:
             parent = trace.get_current_span(parent_context)
             inherited = parent.attributes if isinstance(parent, ReadableSpan) else None
             if inherited and RUN_INSTANCE_ATTRIBUTE in inherited:
-                span.set_attribute(WORKFLOW_NAME_ATTRIBUTE, str(inherited[WORKFLOW_NAME_ATTRIBUTE]))
-                span.set_attribute(RUN_INSTANCE_ATTRIBUTE, str(inherited[RUN_INSTANCE_ATTRIBUTE]))
+                for key in (WORKFLOW_NAME_ATTRIBUTE, RUN_INSTANCE_ATTRIBUTE):
+                    if key in inherited:
+                        span.set_attribute(key, str(inherited[key]))
                 return
             own = span.attributes or {}
-            name = str(own.get(DURABLE_NAME_ATTRIBUTE, ""))
             instance_id = own.get(DURABLE_INSTANCE_ATTRIBUTE)
-            if own.get(DURABLE_TYPE_ATTRIBUTE) == "orchestration" and instance_id is not None:
-                span.set_attribute(WORKFLOW_NAME_ATTRIBUTE, name.removeprefix(ORCHESTRATION_PREFIX))
-                span.set_attribute(RUN_INSTANCE_ATTRIBUTE, str(instance_id))
+            if instance_id is None:
+                return
+            span.set_attribute(RUN_INSTANCE_ATTRIBUTE, str(instance_id).partition("::")[0])
+            task_name = str(own.get(DURABLE_NAME_ATTRIBUTE, ""))
+            if own.get(DURABLE_TYPE_ATTRIBUTE) == "orchestration":
+                workflow = workflow_name_from_orchestrator(task_name)
+            else:
+                workflow = owners.get(task_name)
+            if workflow is not None:
+                span.set_attribute(WORKFLOW_NAME_ATTRIBUTE, workflow)
 
     return RunAttributes()
 
 
-def configure_from_environment(environ: Mapping[str, str] | None = None) -> str | None:
-    """Turn telemetry on as the environment asks; return the exporter used, None when off."""
+def configure_from_environment(
+    workflows: Iterable[Workflow] = (), environ: Mapping[str, str] | None = None
+) -> str | None:
+    """Turn telemetry on as the environment asks; return the exporter used, None when off.
+
+    ``workflows`` are the workflows this process hosts, so activity spans name theirs.
+    """
     environ = os.environ if environ is None else environ
     exporter = requested_exporter(environ)
     if exporter is None:
@@ -119,7 +146,7 @@ def configure_from_environment(environ: Mapping[str, str] | None = None) -> str 
         configure_azure_monitor(
             connection_string=environ[AZURE_MONITOR_SETTING],
             credential=ManagedIdentityCredential(client_id=managed_identity_client_id(environ)),
-            span_processors=[run_attributes()],
+            span_processors=[run_attributes(workflows)],
         )
         enable_instrumentation()
         return exporter
@@ -135,5 +162,5 @@ def configure_from_environment(environ: Mapping[str, str] | None = None) -> str 
     )
     provider = trace.get_tracer_provider()
     if isinstance(provider, TracerProvider):
-        provider.add_span_processor(run_attributes())
+        provider.add_span_processor(run_attributes(workflows))
     return exporter

@@ -162,6 +162,7 @@ def serve(connection: Connection, workflow_factory: WorkflowFactory) -> None:
         )
     )
     workflows = workflow_factory()
+    telemetry.configure_from_environment(workflows)
     for workflow in workflows:
         worker.configure_workflow(workflow)
 
@@ -285,7 +286,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     level = logging.WARNING if arguments.command == "client" else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
     try:
-        telemetry.configure_from_environment()
         connection = connection_from_environment()
         if arguments.command == "client":
             print(json.dumps(run_client(arguments, WorkflowRuns(connection)), indent=2))
