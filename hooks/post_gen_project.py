@@ -40,6 +40,7 @@ STARTER_FILES = {
     "composition_workflow": (
         "workflows/trip_booking.py",
         "tests/workflows/test_trip_booking.py",
+        "tests/test_run_traces.py",
     ),
     "agent_workflow": (
         "workflows/content_review.py",
