@@ -76,6 +76,9 @@ var baseAppSettings = {
   AzureWebJobsStorage__clientId: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // With host.json's telemetryMode OpenTelemetry, the Python worker's own spans (telemetry.py)
+  // are exported beside the host's only when this is on.
+  PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
   AZURE_CLIENT_ID: identityClientId
   DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${schedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
   TASKHUB_NAME: taskHubName

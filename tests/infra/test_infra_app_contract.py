@@ -32,6 +32,9 @@ HOST_STORAGE = "AzureWebJobsStorage"
 SETTING_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Written into local.settings.json only; in Azure the Bicep builds it from the scheduler endpoint.
 LOCAL_ONLY = {"DURABLE_TASK_SCHEDULER_CONNECTION_STRING"}
+# Standard OpenTelemetry variables telemetry.py honours when present, for a local collector; in
+# Azure it exports to Application Insights instead, so the Bicep leaves them unset.
+LOCAL_COLLECTOR = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"}
 # Limits of the post-deploy trigger sync, read from the environment with defaults.
 HOOK_SETTINGS = {"SYNC_TRIGGERS_ATTEMPTS", "SYNC_TRIGGERS_WAIT_SECONDS"}
 HOOK_EVENTS = ("postprovision", "postdeploy")
@@ -142,7 +145,7 @@ def test_host_storage_uses_the_managed_identity(bake: Bake) -> None:
 def test_function_app_sets_every_setting_the_python_code_reads(bake: Bake) -> None:
     read = python_settings(bake.project)
     assert MODEL_SETTINGS[bake.model_provider] <= read, "the app no longer reads the agreed names"
-    assert read - function_app_settings(bake.infra) == set()
+    assert read - LOCAL_COLLECTOR - function_app_settings(bake.infra) == set()
 
 
 def test_model_settings_are_those_of_the_chosen_provider(bake: Bake) -> None:
@@ -155,6 +158,15 @@ def test_model_settings_are_those_of_the_chosen_provider(bake: Bake) -> None:
 
 def test_app_identity_is_handed_to_default_azure_credential(bake: Bake) -> None:
     assert "AZURE_CLIENT_ID" in function_app_settings(bake.infra)
+
+
+def test_python_worker_exports_its_spans_beside_the_host_in_opentelemetry_mode(bake: Bake) -> None:
+    base = parse(bake.infra / FUNCTION_APP_MODULE)["variables"]["baseAppSettings"]["value"]
+    host = json.loads((bake.project / "host.json").read_text(encoding="utf-8"))
+
+    assert host["telemetryMode"] == "OpenTelemetry"
+    assert base["PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY"] == "true"
+    assert "Authorization=AAD" in base["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
 
 
 def test_scheduler_connection_uses_the_managed_identity(provider_bake: Bake) -> None:
