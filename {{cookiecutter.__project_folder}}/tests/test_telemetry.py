@@ -82,7 +82,7 @@ def test_every_span_under_an_orchestration_carries_its_workflow_and_instance() -
     tracer = provider.get_tracer("test")
     orchestration = {
         "durabletask.type": "orchestration",
-        "durabletask.task.name": "dafx-expense_approval",
+        "durabletask.task.name": "dafx-some_workflow",
         "durabletask.task.instance_id": "run-1",
     }
 
@@ -103,9 +103,9 @@ def test_every_span_under_an_orchestration_carries_its_workflow_and_instance() -
         for span in exporter.get_finished_spans()
     }
     assert stamped == {
-        "orchestration": ("expense_approval", "run-1"),
-        "executor.process": ("expense_approval", "run-1"),
-        "chat": ("expense_approval", "run-1"),
+        "orchestration": ("some_workflow", "run-1"),
+        "executor.process": ("some_workflow", "run-1"),
+        "chat": ("some_workflow", "run-1"),
         "unrelated": (None, None),
     }
 
@@ -117,7 +117,7 @@ def test_the_console_exporter_prints_the_agent_framework_spans_with_their_run() 
         "print('exporter', telemetry.configure_from_environment())\n"
         "tracer = trace.get_tracer('test')\n"
         "attributes = {'durabletask.type': 'orchestration',\n"
-        "    'durabletask.task.name': 'dafx-quotes', 'durabletask.task.instance_id': 'run-7'}\n"
+        "    'durabletask.task.name': 'dafx-other_workflow', 'durabletask.task.instance_id': 'run-7'}\n"
         "with tracer.start_as_current_span('orchestration', attributes=attributes):\n"
         "    with tracer.start_as_current_span('executor.process'):\n"
         "        pass\n"
