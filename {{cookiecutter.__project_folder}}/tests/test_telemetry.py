@@ -117,7 +117,7 @@ def test_the_console_exporter_prints_the_agent_framework_spans_with_their_run() 
         "print('exporter', telemetry.configure_from_environment())\n"
         "tracer = trace.get_tracer('test')\n"
         "attributes = {'durabletask.type': 'orchestration',\n"
-        "    'durabletask.task.name': 'dafx-other_workflow', 'durabletask.task.instance_id': 'run-7'}\n"
+        "    'durabletask.task.name': 'dafx-other', 'durabletask.task.instance_id': 'run-7'}\n"
         "with tracer.start_as_current_span('orchestration', attributes=attributes):\n"
         "    with tracer.start_as_current_span('executor.process'):\n"
         "        pass\n"
