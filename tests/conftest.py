@@ -56,6 +56,19 @@ def run_python(project: Path, *arguments: str) -> subprocess.CompletedProcess[st
     )
 
 
+def git(folder: Path, *args: str) -> str:
+    """Run git in ``folder`` as a throwaway committer; its output, stripped."""
+    result = subprocess.run(
+        ["git", "-c", "user.name=dafx", "-c", "user.email=dafx@example.invalid", *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
 def bake_project(output_dir: Path, **answers: str) -> Path:
     return Path(
         cookiecutter(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEMPLATE
+from tests.conftest import TEMPLATE, git
 
 pytestmark = pytest.mark.slow
 
@@ -55,18 +55,6 @@ class Update:
     recorded_before: dict[str, object]
     check_before: subprocess.CompletedProcess[str]
     update: subprocess.CompletedProcess[str]
-
-
-def git(folder: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", "-c", "user.name=dafx", "-c", "user.email=dafx@example.invalid", *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return result.stdout.strip()
 
 
 def commit_everything(folder: Path, message: str) -> str:

@@ -1,26 +1,13 @@
 """The post-generation hook's step that records the template for cruft (.cruft.json)."""
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import default_answers, load_hook
+from tests.conftest import default_answers, git, load_hook
 
 hook = load_hook("post_gen_project")
-
-
-def git(folder: Path, *args: str) -> str:
-    result = subprocess.run(
-        ["git", "-c", "user.name=dafx", "-c", "user.email=dafx@example.invalid", *args],
-        cwd=folder,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return result.stdout.strip()
 
 
 def template_repository(folder: Path, *contents: str) -> list[str]:
