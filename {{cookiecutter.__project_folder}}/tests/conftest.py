@@ -7,13 +7,13 @@ import pytest
 from agent_framework import Workflow
 from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
 from durabletask.client import TaskHubGrpcClient
-from durabletask.testing import create_test_backend
 from durabletask.worker import TaskHubGrpcWorker
 
+from devhost.backend import LoopbackBackend
 {% if cookiecutter.model_provider != "none" %}
 from tests.fake_chat_client import FakeChatClient
 {% endif %}
-from tests.http_host import Host, embedded_host_on_instances, free_port, running_host
+from tests.http_host import Host, embedded_host_on_instances, running_host
 from workflows import build_workflows
 
 
@@ -30,13 +30,13 @@ def offline_workflows() -> list[Workflow]:
 def durable_client() -> Iterator[DurableWorkflowClient]:
     """A client for every workflow, hosted by the standalone durabletask worker.
 
-    The backend is durabletask's in-memory Durable Task server on a free loopback port, so
+    The backend is devhost's: durabletask's in-memory Durable Task server on a free loopback
+    port, which wakes its dispatcher as soon as results arrive instead of polling, so
     orchestrations, activities, entities, child orchestrations and external events run for
     real without the Durable Task Scheduler.
     """
-    port = free_port()
-    backend = create_test_backend(port=port)
-    address = f"localhost:{port}"
+    backend = LoopbackBackend()
+    address = backend.start()
     worker = TaskHubGrpcWorker(host_address=address)
     agent_worker = DurableAIAgentWorker(worker)
     for workflow in offline_workflows():

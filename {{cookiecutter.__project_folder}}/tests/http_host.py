@@ -32,6 +32,8 @@ import requests
 PROJECT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 120
 RUN_SECONDS = 60
+# Status reads on loopback cost about a millisecond; a short pause keeps runs from idling.
+STATUS_POLL_SECONDS = 0.01
 FINISHED = {"Completed", "Failed", "Terminated", "Canceled"}
 {% if cookiecutter.model_provider != "none" %}
 # Agents answer from the offline fake model here, so the agent workflow runs without credentials.
@@ -74,7 +76,7 @@ class Host:
             body: dict[str, Any] = response.json()
             if done(body):
                 return body
-            time.sleep(0.1)
+            time.sleep(STATUS_POLL_SECONDS)
         raise AssertionError(f"{status_url} did not get there within {RUN_SECONDS}s")
 
     def finished(self, status_url: str) -> dict[str, Any]:

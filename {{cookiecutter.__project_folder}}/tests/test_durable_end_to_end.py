@@ -22,7 +22,7 @@ def wait_for_request(client: DurableWorkflowClient, instance_id: str) -> dict[st
         pending = client.get_pending_hitl_requests(instance_id)
         if pending:
             return pending[0]
-        time.sleep(0.1)
+        time.sleep(0.01)
     raise AssertionError(f"{instance_id} asked for no human input within {TIMEOUT_SECONDS}s")
 
 
