@@ -12,10 +12,13 @@ import logging
 import time
 import traceback
 
+from opentelemetry.trace import Span
+
 from .backend import check_payload
 from .indexing import FunctionIndex
 from .invocation import InvocationLog, UserCode
 from .orchestrations import failure_details
+from .tracing import activity_span, record_failure
 from .upstream import decode_activity_input, encode_activity_output, pb
 
 logger = logging.getLogger("devhost")
@@ -34,6 +37,16 @@ class ActivityRunner:
         response = pb.ActivityResponse(
             instanceId=instance_id, taskId=request.taskId, completionToken=token
         )
+        with activity_span(request) as span:
+            status = await self._call(request, response, span)
+        self._log.durable("Activity", request.name, instance_id, status, started)
+        return response
+
+    async def _call(
+        self, request: pb.ActivityRequest, response: pb.ActivityResponse, span: Span
+    ) -> str:
+        """Run the activity's function and put its result or failure in `response`."""
+        instance_id = request.orchestrationInstance.instanceId
         try:
             function = self._index.activity(request.name)
             if function is None:
@@ -49,11 +62,10 @@ class ActivityRunner:
             output = encode_activity_output(result)
             check_payload(f"The output of activity '{request.name}'", output)
             response.result.value = output
-            status = "Succeeded"
+            return "Succeeded"
         except Exception as error:  # the orchestrator sees the activity as failed
             details = failure_details(type(error).__name__, str(error), traceback.format_exc())
             response.failureDetails.CopyFrom(details)
-            status = "Failed"
+            record_failure(span, str(error))
             logger.error("Activity '%s' failed", request.name, exc_info=True)
-        self._log.durable("Activity", request.name, instance_id, status, started)
-        return response
+            return "Failed"

@@ -19,7 +19,16 @@ from dataclasses import dataclass, field
 import grpc
 from durabletask.testing import InMemoryOrchestrationBackend
 
-from .upstream import pb, requeue_activity, serve_backend, stored_custom_status, wake_dispatcher
+from .tracing import OrchestrationSpans
+from .upstream import (
+    backend_lock,
+    instance_events,
+    pb,
+    requeue_activity,
+    serve_backend,
+    stored_custom_status,
+    wake_dispatcher,
+)
 
 logger = logging.getLogger("devhost")
 
@@ -114,8 +123,27 @@ class _AlwaysActive:
         return not self._stopped.is_set()
 
 
+def _execution_started(*events: list[pb.HistoryEvent]) -> pb.ExecutionStartedEvent | None:
+    # ExecutionStarted comes first: stop there rather than walk a long history.
+    for event in itertools.chain(*events):
+        if event.HasField("executionStarted"):
+            return event.executionStarted
+    return None
+
+
+def _trace_scheduled(
+    history: list[pb.HistoryEvent], event_id: int, kind: str, parent: pb.TraceContext
+) -> bool:
+    """Put `parent` on the `kind` event (taskScheduled, ...Created) numbered `event_id`."""
+    for event in reversed(history):
+        if event.eventId == event_id and event.HasField(kind):
+            getattr(event, kind).parentTraceContext.CopyFrom(parent)
+            return True
+    return False
+
+
 class LoopbackBackend(InMemoryOrchestrationBackend):
-    """durabletask's in-memory backend on a free loopback port, with three behaviours of DTS.
+    """durabletask's in-memory backend on a free loopback port, with four behaviours of DTS.
 
     Besides keeping custom status (below), it hands work out as the scheduler does to
     several workers: one pump takes each item from the in-memory queues and gives it to the
@@ -124,10 +152,22 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
     is completed. When an instance's stream ends (the process died), everything it held goes
     back to the queue for another instance, as when a worker's lock lapses on the scheduler,
     and a late completion of such an item is ignored, so nothing runs to completion twice.
+
+    It also keeps the trace context durabletask sends, where the scheduler keeps it: a new
+    instance's ``parentTraceContext`` on its ExecutionStarted event; an activity's on its
+    TaskScheduled event and on the activity work item handed out; a child orchestration's
+    on its SubOrchestrationInstanceCreated event and the child's ExecutionStarted; and the
+    ``orchestrationTraceContext`` (the orchestration span's id and start time) a worker
+    returns, handed back with the instance's next work item until the execution ends. A
+    continued-as-new execution keeps its parent context. With `spans`, the backend also
+    makes devhost's own ``orchestration:`` span of each execution (see tracing.py).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, spans: OrchestrationSpans | None = None) -> None:
         super().__init__(max_history_size=MAX_HISTORY_EVENTS)
+        self.spans = spans
+        self._activity_traces: dict[tuple[str, int], pb.TraceContext] = {}
+        self._orchestration_traces: dict[str, pb.OrchestrationTraceContext] = {}
         self._streams: list[_Stream] = []
         self._streams_changed = threading.Condition()
         self._turns: dict[str, itertools.count[int]] = {}
@@ -151,6 +191,8 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
     def stop(self, grace: float | None = None) -> None:
         self.stop_handing_out()
         super().stop(grace)
+        if self.spans is not None:
+            self.spans.end_all()
 
     def connected_instances(self) -> list[str]:
         with self._streams_changed:
@@ -173,6 +215,7 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
                         break
 
     def _hand_out(self, item: pb.WorkItem) -> None:
+        self._add_trace_context(item)
         with self._streams_changed:
             if self._streams:
                 turn = next(self._turns.setdefault(work_item_kind(item), itertools.count()))
@@ -181,6 +224,97 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
                 stream.outbox.put(item)
                 return
         self._requeue([item])
+
+    def _add_trace_context(self, item: pb.WorkItem) -> None:
+        if item.HasField("orchestratorRequest"):
+            request = item.orchestratorRequest
+            kept = self._orchestration_traces.get(request.instanceId)
+            if kept is not None:
+                request.orchestrationTraceContext.CopyFrom(kept)
+            if self.spans is not None:
+                self.spans.begin(request)
+        elif item.HasField("activityRequest"):
+            activity = item.activityRequest
+            parent = self._activity_traces.get(
+                (activity.orchestrationInstance.instanceId, activity.taskId)
+            )
+            if parent is not None:
+                activity.parentTraceContext.CopyFrom(parent)
+
+    def StartInstance(
+        self, request: pb.CreateInstanceRequest, context: grpc.ServicerContext
+    ) -> pb.CreateInstanceResponse:
+        with backend_lock(self):
+            response = super().StartInstance(request, context)
+            self._orchestration_traces.pop(response.instanceId, None)
+            if request.HasField("parentTraceContext"):
+                self._trace_start(response.instanceId, request.parentTraceContext)
+        return response
+
+    def _trace_start(self, instance_id: str, parent: pb.TraceContext) -> None:
+        """Put `parent` on the ExecutionStarted event an instance is waiting to run."""
+        events = instance_events(self, instance_id)
+        started = None if events is None else _execution_started(events.pending)
+        if started is not None:
+            started.parentTraceContext.CopyFrom(parent)
+
+    def _execution_trace(self, instance_id: str) -> pb.TraceContext | None:
+        events = instance_events(self, instance_id)
+        started = (
+            None
+            if events is None
+            else _execution_started(events.history, events.dispatched, events.pending)
+        )
+        if started is None or not started.HasField("parentTraceContext"):
+            return None
+        kept = pb.TraceContext()
+        kept.CopyFrom(started.parentTraceContext)
+        return kept
+
+    def _keep_trace_contexts(
+        self, response: pb.OrchestratorResponse, execution_parent: pb.TraceContext | None
+    ) -> None:
+        """What the scheduler keeps of an orchestrator's trace contexts; hold the lock."""
+        instance_id = response.instanceId
+        completion = next(
+            (
+                a.completeOrchestration
+                for a in response.actions
+                if a.HasField("completeOrchestration")
+            ),
+            None,
+        )
+        if completion is not None:
+            self._orchestration_traces.pop(instance_id, None)
+            if self.spans is not None:
+                self.spans.end(instance_id, completion)
+        elif response.HasField("orchestrationTraceContext"):
+            self._orchestration_traces[instance_id] = response.orchestrationTraceContext
+        events = instance_events(self, instance_id)
+        if events is None:
+            return
+        history = events.history
+        for action in response.actions:
+            if action.HasField("scheduleTask"):
+                task = action.scheduleTask
+                if task.HasField("parentTraceContext") and _trace_scheduled(
+                    history, action.id, "taskScheduled", task.parentTraceContext
+                ):
+                    self._activity_traces[(instance_id, action.id)] = task.parentTraceContext
+            elif action.HasField("createSubOrchestration"):
+                child = action.createSubOrchestration
+                if child.HasField("parentTraceContext"):
+                    _trace_scheduled(
+                        history,
+                        action.id,
+                        "subOrchestrationInstanceCreated",
+                        child.parentTraceContext,
+                    )
+                    self._trace_start(child.instanceId, child.parentTraceContext)
+        continued = pb.ORCHESTRATION_STATUS_CONTINUED_AS_NEW
+        continues = completion is not None and completion.orchestrationStatus == continued
+        if continues and execution_parent is not None:
+            self._trace_start(instance_id, execution_parent)
 
     def GetWorkItems(
         self, request: pb.GetWorkItemsRequest, context: grpc.ServicerContext
@@ -251,6 +385,7 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
     ) -> pb.CompleteTaskResponse:
         if not self._release(("activity", request.instanceId, str(request.taskId))):
             return pb.CompleteTaskResponse()
+        self._activity_traces.pop((request.instanceId, request.taskId), None)
         return super().CompleteActivityTask(request, context)
 
     def CompleteEntityTask(
@@ -283,7 +418,11 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
             if kept:
                 request.customStatus.value = kept
         try:
-            return super().CompleteOrchestratorTask(request, context)
+            with backend_lock(self):
+                execution_parent = self._execution_trace(request.instanceId)
+                completed = super().CompleteOrchestratorTask(request, context)
+                self._keep_trace_contexts(request, execution_parent)
+            return completed
         finally:
             # Results that arrived while the orchestrator ran are waiting: dispatch them now,
             # not after the backend's 0.1 s poll (the fan-out stall).

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from . import tracing
 from .backend import LoopbackBackend
 from .http_server import HttpServer
 from .indexing import FunctionIndex, index_app, load_app
@@ -25,6 +26,7 @@ from .instances import InstancePool, instance_label
 from .invocation import InvocationLog, UserCode
 from .management import ManagementApi
 from .settings import HostSettings, ProjectSettings, load_local_settings, read_project_settings
+from .tracing import OrchestrationSpans
 from .upstream import upstream_mismatches
 from .work_items import WorkItemDispatcher
 
@@ -105,7 +107,7 @@ class DevHost:
         project = read_project_settings(project_dir)
         app = load_app(project_dir, self.settings.app)
         self.index = index_app(app, project.route_prefix)
-        self._backend = LoopbackBackend()
+        self._backend = LoopbackBackend(OrchestrationSpans())
         backend_address = self.backend_address = self._backend.start()
         self._user_code = UserCode()
         self._loop = asyncio.new_event_loop()
@@ -151,7 +153,8 @@ class DevHost:
 
     async def _serve(self, backend_address: str, project: ProjectSettings) -> None:
         assert self.index is not None and self._user_code is not None
-        self._management = ManagementApi(self.index, backend_address, project)
+        assert self._backend is not None
+        self._management = ManagementApi(self.index, backend_address, project, self._backend.spans)
         project_dir = self.settings.project_dir.resolve()
         server = HttpServer(self.index, self._management, self._user_code, self._log, project_dir)
         self._runner = web.AppRunner(
@@ -221,4 +224,5 @@ class DevHost:
         if self._backend is not None:
             self._backend.stop(grace=0)
             self._backend = None
+        tracing.flush()
         return abandoned

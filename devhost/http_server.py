@@ -14,12 +14,14 @@ from typing import Any
 
 import azure.functions as func
 from aiohttp import web
+from opentelemetry import context as otel_context
 
 from . import __version__
 from .dashboard import Dashboard
 from .indexing import FunctionIndex, HttpRoute
 from .invocation import InvocationLog, UserCode
 from .management import WEBHOOK_PATH, ManagementApi
+from .tracing import http_span, record_http_status
 
 HOST_STATUS_PATH = "/admin/host/status"
 # The Functions host's limit on an HTTP request body.
@@ -101,7 +103,12 @@ class HttpServer:
         return web.Response(status=405)
 
     def _binding_values(
-        self, route: HttpRoute, request: web.Request, body: bytes, params: dict[str, str]
+        self,
+        route: HttpRoute,
+        request: web.Request,
+        body: bytes,
+        params: dict[str, str],
+        invocation: str,
     ) -> dict[str, Any]:
         values: dict[str, Any] = {
             str(route.function.trigger["name"]): _build_request(request, body, params)
@@ -110,7 +117,7 @@ class HttpServer:
         for binding in route.function.bindings:
             if binding.get("type") == "durableClient":
                 values[str(binding["name"])] = self._management.client_binding(
-                    origin, self._rpc_origin
+                    origin, self._rpc_origin, invocation
                 )
         return values
 
@@ -119,13 +126,25 @@ class HttpServer:
     ) -> web.StreamResponse:
         started = time.perf_counter()
         function = route.function
-        values = self._binding_values(route, request, await request.read(), params)
-        what = f"HTTP {request.method} {request.path_qs} ({function.name})"
-        try:
-            result = await self._user_code.call(function.user_function, values, function.name, what)
-            response = _to_aiohttp(result)
-        except Exception:
-            logger.exception("Function '%s' raised", function.name)
-            response = web.Response(status=500)
+        body = await request.read()
+        template = "/".join(part for part in (self._index.route_prefix, route.template) if part)
+        with http_span(
+            request.method, request.path, f"/{template}", function.name, request.headers
+        ) as span:
+            # The function's durable client names this invocation in its management calls.
+            invocation = self._management.invocations.add(otel_context.get_current())
+            try:
+                values = self._binding_values(route, request, body, params, invocation)
+                what = f"HTTP {request.method} {request.path_qs} ({function.name})"
+                result = await self._user_code.call(
+                    function.user_function, values, function.name, what
+                )
+                response = _to_aiohttp(result)
+            except Exception:
+                logger.exception("Function '%s' raised", function.name)
+                response = web.Response(status=500)
+            finally:
+                self._management.invocations.discard(invocation)
+            record_http_status(span, response.status)
         self._log.http(request.method, request.path_qs, function.name, response.status, started)
         return response

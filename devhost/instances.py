@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from . import tracing
 from .backend import LoopbackBackend
 from .indexing import index_app, load_app
 from .invocation import InvocationLog, UserCode, configure_console_logging
@@ -37,6 +38,8 @@ START_SECONDS = 60.0
 # An instance that exits by itself (not killed by a signal) this soon after starting is not
 # restarted: it failed to load the app and would only fail again.
 UNSTABLE_SECONDS = 10.0
+# How long a stopping instance may take to export its spans and exit before it is killed.
+STOP_SECONDS = 1.0
 _WATCH_SECONDS = 0.2
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
 
@@ -111,14 +114,19 @@ class InstancePool:
         return {number: item.process.pid for number, item in self._instances.items()}
 
     def stop(self) -> None:
+        """Stop every instance: it exits when its standard input closes, after exporting the
+        spans it holds; one still running after `STOP_SECONDS` is killed."""
         self._stopping.set()
         for item in self._instances.values():
-            if item.process.poll() is None:
-                item.process.kill()
-        for item in self._instances.values():
-            item.process.wait(timeout=10)
             if item.process.stdin is not None:
                 item.process.stdin.close()
+        deadline = time.monotonic() + STOP_SECONDS
+        for item in self._instances.values():
+            try:
+                item.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                item.process.kill()
+                item.process.wait(timeout=10)
 
     def _spawn(self, number: int) -> _Instance:
         environment = dict(os.environ)
@@ -176,6 +184,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 
 def _exit_when_the_host_goes() -> None:
     sys.stdin.buffer.read()
+    tracing.flush()
     os._exit(0)
 
 

@@ -10,6 +10,7 @@ blocks cannot freeze those.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import itertools
 import logging
@@ -21,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from .tracing import current_trace_headers
 from .upstream import close_durable_client_session
 
 logger = logging.getLogger("devhost")
@@ -38,7 +40,10 @@ def configure_console_logging() -> None:
 
 @dataclass(frozen=True)
 class TraceContext:
-    """No distributed tracing runs locally: the trace context is empty."""
+    """The W3C trace context of the invocation's span, as the worker passes it.
+
+    Empty when the app set up no tracer provider and the caller sent no ``traceparent``.
+    """
 
     trace_parent: str = ""
     trace_state: str = ""
@@ -53,7 +58,11 @@ class InvocationContext:
         self.function_name = function_name
         self.function_directory = function_directory
         self.thread_local_storage = threading.local()
-        self.trace_context = TraceContext()
+        # Built where the function is called, with the invocation's span current.
+        current = current_trace_headers()
+        self.trace_context = TraceContext(
+            current.get("traceparent", ""), current.get("tracestate", "")
+        )
         self.retry_context = None
 
 
@@ -149,8 +158,11 @@ class UserCode:
                 future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
                 return await asyncio.wrap_future(future)
             host_loop = asyncio.get_running_loop()
+            # The pool's threads do not take the caller's context by themselves; with it, the
+            # invocation's span is current in the function, as it is in async ones.
+            caller = contextvars.copy_context()
             return await host_loop.run_in_executor(
-                self._pool, call_sync, user_function, values, name
+                self._pool, caller.run, call_sync, user_function, values, name
             )
         finally:
             with self._lock:

@@ -14,6 +14,7 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -23,16 +24,35 @@ from aiohttp import web
 from azure.durable_functions.models import OrchestrationRuntimeStatus
 from durabletask.client import OrchestrationStatus
 from google.protobuf import timestamp_pb2, wrappers_pb2
+from opentelemetry.context import Context
 
 from .backend import GRPC_OPTIONS, payload_problem
 from .indexing import FunctionIndex
 from .orchestrations import timestamp_from_text
 from .settings import ProjectSettings
+from .tracing import (
+    INSTANCE_ATTRIBUTE,
+    NAME_ATTRIBUTE,
+    TARGET_INSTANCE_ATTRIBUTE,
+    TYPE_ATTRIBUTE,
+    InvocationContexts,
+    OrchestrationSpans,
+    create_orchestration_span,
+    from_headers,
+    producer_span,
+    to_proto,
+    traced_request_id,
+)
 from .upstream import pb, stubs
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 INSTANCE_PLACEHOLDER = "INSTANCEID"
 CONTINUATION_HEADER = "x-ms-continuation-token"
+# devhost's own path segment: `<segment>/<token>/` before a management route names the HTTP
+# invocation whose durable client calls it (see `client_binding`); it is stripped here.
+INVOCATION_SEGMENT = "_devhost_invocation"
+# Where `handle` leaves the caller's trace context on the request, for the handlers.
+_CALLER_CONTEXT = web.RequestKey("devhost.caller_context", Context)
 _WAIT_POLL_SECONDS = 0.05
 
 
@@ -202,9 +222,15 @@ class ManagementApi:
     """
 
     def __init__(
-        self, index: FunctionIndex, backend_address: str, settings: ProjectSettings
+        self,
+        index: FunctionIndex,
+        backend_address: str,
+        settings: ProjectSettings,
+        spans: OrchestrationSpans | None = None,
     ) -> None:
         self._index = index
+        self._spans = spans
+        self.invocations = InvocationContexts()
         self._channel = grpc.aio.insecure_channel(backend_address, options=GRPC_OPTIONS)
         self._stub = stubs.TaskHubSidecarServiceStub(self._channel)  # type: ignore[no-untyped-call]
         self.task_hub = settings.task_hub
@@ -266,8 +292,15 @@ class ManagementApi:
             for key, value in self.management_urls(origin).items()
         }
 
-    def client_binding(self, origin: str, rpc_origin: str) -> str:
-        """The `durableClient` binding value the Functions host gives a function."""
+    def client_binding(self, origin: str, rpc_origin: str, invocation: str = "") -> str:
+        """The `durableClient` binding value the Functions host gives a function.
+
+        The client makes every call at ``rpcBaseUrl``; with `invocation` (a token of
+        `invocations`) that path names the invocation, so the calls join its trace.
+        """
+        rpc_base = f"{rpc_origin}{WEBHOOK_PATH}/"
+        if invocation:
+            rpc_base += f"{INVOCATION_SEGMENT}/{invocation}/"
         base = f"{origin}{WEBHOOK_PATH}"
         query = self._query()
         create = f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
@@ -284,7 +317,7 @@ class ManagementApi:
                 "managementUrls": self.management_urls(origin),
                 "baseUrl": base,
                 "requiredQueryStringParameters": query,
-                "rpcBaseUrl": f"{rpc_origin}{WEBHOOK_PATH}/",
+                "rpcBaseUrl": rpc_base,
                 "httpBaseUrl": "",
                 "maxGrpcMessageSizeInBytes": 0,
                 "grpcHttpClientTimeout": "00:01:40",
@@ -294,6 +327,13 @@ class ManagementApi:
     # -- dispatch --------------------------------------------------------------------
 
     async def handle(self, request: web.Request, subpath: str) -> web.StreamResponse:
+        segment, _, rest = subpath.partition("/")
+        parent = from_headers(request.headers)
+        if segment == INVOCATION_SEGMENT:
+            token, _, subpath = rest.partition("/")
+            parent = self.invocations.get(token)
+        if parent is not None:
+            request[_CALLER_CONTEXT] = parent
         allowed = False
         for method, pattern, handler in self._routes:
             found = pattern.fullmatch(subpath)
@@ -334,21 +374,26 @@ class ManagementApi:
         if problem is not None:
             return _error(problem, 413)
         timeout = _number(request, "timeout")
-        create = pb.CreateInstanceRequest(
-            instanceId=instance_id,
-            name=function.name,
-            input=None if encoded is None else wrappers_pb2.StringValue(value=encoded),
-            orchestrationIdReusePolicy=pb.OrchestrationIdReusePolicy(
-                replaceableStatus=sorted(_TERMINAL)
-            ),
-        )
-        try:
-            await self._stub.StartInstance(create)
-        except grpc.aio.AioRpcError as error:
-            if error.code() == grpc.StatusCode.ALREADY_EXISTS:
-                message = f"An orchestration with instance ID '{instance_id}' is already running."
-                return _error(message, 409)
-            raise
+        caller = request.get(_CALLER_CONTEXT)
+        with create_orchestration_span(function.name, instance_id, caller) as trace_context:
+            create = pb.CreateInstanceRequest(
+                instanceId=instance_id,
+                name=function.name,
+                input=None if encoded is None else wrappers_pb2.StringValue(value=encoded),
+                orchestrationIdReusePolicy=pb.OrchestrationIdReusePolicy(
+                    replaceableStatus=sorted(_TERMINAL)
+                ),
+                parentTraceContext=trace_context,
+            )
+            try:
+                await self._stub.StartInstance(create)
+            except grpc.aio.AioRpcError as error:
+                if error.code() == grpc.StatusCode.ALREADY_EXISTS:
+                    message = (
+                        f"An orchestration with instance ID '{instance_id}' is already running."
+                    )
+                    return _error(message, 409)
+                raise
         if timeout is not None:
             return await self._wait_for_completion(request, instance_id, timeout)
         payload = self.check_status_payload(_origin(request), instance_id)
@@ -433,8 +478,30 @@ class ManagementApi:
             name=params["event"],
             input=None if encoded is None else wrappers_pb2.StringValue(value=encoded),
         )
-        await self._stub.RaiseEvent(raise_request)
+        with self._event_span(request, params["id"], params["event"]):
+            await self._stub.RaiseEvent(raise_request)
         return web.Response(status=202)
+
+    def _event_span(
+        self, request: web.Request, instance_id: str, event: str
+    ) -> AbstractContextManager[pb.TraceContext | None]:
+        """The span of sending an event, in the trace of the instance that receives it.
+
+        Its parent is the instance's orchestration span, so an answer to a human request
+        is part of the run's trace; the caller's span (the respond route's) is linked.
+        """
+        caller = request.get(_CALLER_CONTEXT)
+        target = self._spans.context(instance_id) if self._spans is not None else None
+        attributes = {
+            TYPE_ATTRIBUTE: "event",
+            NAME_ATTRIBUTE: event,
+            INSTANCE_ATTRIBUTE: instance_id,
+            TARGET_INSTANCE_ATTRIBUTE: instance_id,
+        }
+        name = f"orchestration_event:{event}"
+        if target is None:
+            return producer_span(name, attributes, caller)
+        return producer_span(name, attributes, target, link=caller)
 
     async def _terminate(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
         state = await self._state(params["id"])
@@ -551,11 +618,13 @@ class ManagementApi:
         problem = payload_problem(f"The input of entity operation '{operation}'", encoded)
         if problem is not None:
             return _error(problem, 413)
+        caller_context = request.get(_CALLER_CONTEXT)
+        caller = None if caller_context is None else to_proto(caller_context)
         signal = pb.SignalEntityRequest(
             instanceId=self._entity_id(params),
             name=operation,
             input=None if encoded is None else wrappers_pb2.StringValue(value=encoded),
-            requestId=str(uuid.uuid4()),
+            requestId=traced_request_id(str(uuid.uuid4()), caller),
         )
         await self._stub.SignalEntity(signal)
         return web.Response(status=202)

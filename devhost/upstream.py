@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from concurrent import futures
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import metadata
 from typing import Any, Protocol, cast
@@ -36,12 +37,15 @@ from durabletask.testing.in_memory_backend import ActivityWorkItem
 
 __all__ = [
     "UPSTREAM_VERSIONS",
+    "InstanceEvents",
     "OrchestratorHandle",
     "RetryStep",
+    "backend_lock",
     "close_durable_client_session",
     "decode_activity_input",
     "decode_entity_batch",
     "encode_activity_output",
+    "instance_events",
     "pb",
     "pending_retry_steps",
     "replay",
@@ -96,6 +100,41 @@ def serve_backend(
     server.start()
     backend._server = server
     return f"127.0.0.1:{port}"
+
+
+def backend_lock(backend: InMemoryOrchestrationBackend) -> AbstractContextManager[Any]:
+    """The re-entrant lock (`_lock`) under which the backend changes its state.
+
+    devhost holds it around a call into the backend and the trace context it adds to what
+    that call stored, so the work-item loop (which builds work items under the same lock)
+    never hands out an item before the trace context is on it.
+    """
+    return cast(AbstractContextManager[Any], backend._lock)
+
+
+@dataclass(frozen=True)
+class InstanceEvents:
+    """The live event lists the backend keeps for an instance (change them under its lock)."""
+
+    history: list[pb.HistoryEvent]
+    dispatched: list[pb.HistoryEvent]
+    pending: list[pb.HistoryEvent]
+
+
+def instance_events(
+    backend: InMemoryOrchestrationBackend, instance_id: str
+) -> InstanceEvents | None:
+    """An instance's stored history, the new events handed out and those still to come.
+
+    The in-memory backend drops every trace context durabletask sends (it builds
+    ExecutionStarted, TaskScheduled and SubOrchestrationInstanceCreated events without
+    one); devhost puts them back on the events it stored: `OrchestrationInstance.history`,
+    `.dispatched_events` (with the work item in flight) and `.pending_events`.
+    """
+    instance = backend._instances.get(instance_id)
+    if instance is None:
+        return None
+    return InstanceEvents(instance.history, instance.dispatched_events, instance.pending_events)
 
 
 def stored_custom_status(backend: InMemoryOrchestrationBackend, instance_id: str) -> str | None:

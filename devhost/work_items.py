@@ -26,6 +26,7 @@ from .orchestrations import (
     not_found,
     orchestration_name,
 )
+from .tracing import entity_spans, orchestration_context, record_failure, stamp_actions
 from .upstream import OrchestratorHandle, pb, stubs
 
 logger = logging.getLogger("devhost")
@@ -127,6 +128,7 @@ class WorkItemDispatcher:
             outcome.status,
             started,
         )
+        stamp_actions(outcome.actions, orchestration_context(request))
         response = pb.OrchestratorResponse(
             instanceId=request.instanceId, actions=outcome.actions, completionToken=token
         )
@@ -150,7 +152,11 @@ class WorkItemDispatcher:
             )
             status = "Failed"
         else:
-            result = run_entity_batch(function.user_function, request)
+            with entity_spans(request, entity_name) as spans:
+                result = run_entity_batch(function.user_function, request)
+                for span, outcome in zip(spans, result.results, strict=False):
+                    if outcome.HasField("failure"):
+                        record_failure(span, outcome.failure.failureDetails.errorMessage)
             failed = any(item.HasField("failure") for item in result.results)
             status = "Failed" if failed else "Succeeded"
         result.completionToken = token

@@ -40,6 +40,9 @@ RUN_INSTANCE_ATTRIBUTE = "dafx.run.instance_id"
 DURABLE_TYPE_ATTRIBUTE = "durabletask.type"
 DURABLE_NAME_ATTRIBUTE = "durabletask.task.name"
 DURABLE_INSTANCE_ATTRIBUTE = "durabletask.task.instance_id"
+# devhost names the orchestration that called an entity operation (an entity's own instance
+# id, ``@name@key``, names no run).
+ENTITY_CALLER_ATTRIBUTE = "devhost.entity.caller_instance_id"
 
 
 class TelemetrySettingError(RuntimeError):
@@ -75,15 +78,27 @@ def managed_identity_client_id(environ: Mapping[str, str]) -> str | None:
 
 
 def activity_workflows(workflows: Iterable[Workflow]) -> dict[str, str]:
-    """The workflow each durable activity name belongs to, sub-workflows included."""
-    from agent_framework_durabletask import collect_hosted_workflows, plan_workflow_registration
-    from agent_framework_durabletask._workflows.naming import workflow_executor_activity_name
+    """The workflow each durable activity and agent entity name belongs to, sub-workflows
+    included; entity names are case-folded, as entity ids hold them."""
+    from agent_framework_durabletask import (
+        AgentSessionId,
+        collect_hosted_workflows,
+        plan_workflow_registration,
+    )
+    from agent_framework_durabletask._workflows.naming import (
+        workflow_executor_activity_name,
+        workflow_scoped_executor_id,
+    )
 
     owners: dict[str, str] = {}
     for top_level in workflows:
         for workflow in collect_hosted_workflows(top_level):
-            for executor in plan_workflow_registration(workflow).activity_executors:
+            plan = plan_workflow_registration(workflow)
+            for executor in plan.activity_executors:
                 owners[workflow_executor_activity_name(workflow.name, executor.id)] = workflow.name
+            for agent in plan.agent_executors:
+                scoped = workflow_scoped_executor_id(workflow.name, agent.id)
+                owners[AgentSessionId.to_entity_name(scoped).casefold()] = workflow.name
     return owners
 
 
@@ -93,7 +108,9 @@ def run_attributes(workflows: Iterable[Workflow] = ()) -> SpanProcessor:
     durabletask names the instance on each orchestration, activity and timer span it starts;
     the run is the top-level instance (a sub-workflow's instance id starts with its parent's,
     then ``::``), the workflow is the orchestration's, or the activity's owner among
-    ``workflows``. Every span started under a stamped span in this process inherits both.
+    ``workflows``. An entity span names the entity, not a run: its run is the calling
+    orchestration's when the host names it (devhost does), its workflow the agent's owner.
+    Every span started under a stamped span in this process inherits both.
     """
     from agent_framework_durabletask import workflow_name_from_orchestrator
     from opentelemetry import trace
@@ -111,12 +128,17 @@ def run_attributes(workflows: Iterable[Workflow] = ()) -> SpanProcessor:
                         span.set_attribute(key, str(inherited[key]))
                 return
             own = span.attributes or {}
-            instance_id = own.get(DURABLE_INSTANCE_ATTRIBUTE)
+            kind = own.get(DURABLE_TYPE_ATTRIBUTE)
+            task_name = str(own.get(DURABLE_NAME_ATTRIBUTE, ""))
+            if kind == "entity":
+                instance_id = own.get(ENTITY_CALLER_ATTRIBUTE)
+                task_name = task_name.casefold()
+            else:
+                instance_id = own.get(DURABLE_INSTANCE_ATTRIBUTE)
             if instance_id is None:
                 return
             span.set_attribute(RUN_INSTANCE_ATTRIBUTE, str(instance_id).partition("::")[0])
-            task_name = str(own.get(DURABLE_NAME_ATTRIBUTE, ""))
-            if own.get(DURABLE_TYPE_ATTRIBUTE) == "orchestration":
+            if kind == "orchestration":
                 workflow = workflow_name_from_orchestrator(task_name)
             else:
                 workflow = owners.get(task_name)

@@ -41,6 +41,7 @@ EMBEDDED_APP = "tests.offline_function_app:app"
 {% else %}
 EMBEDDED_APP = "function_app:app"
 {% endif %}
+DEVHOST_READY = "devhost is listening on"
 AZURITE = ("127.0.0.1", 10000)
 DTS_EMULATOR = ("127.0.0.1", 8080)
 
@@ -155,6 +156,13 @@ def embedded_host(
     command += ["--instances", str(instances)]
     log = log_dir / f"embedded-host-{instances}.log"
     with serve(command, port, {**os.environ, **settings}, log) as host:
+        # The routes answer while the instances are still connecting; devhost says when all
+        # have (and only then handles SIGTERM by stopping cleanly).
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while DEVHOST_READY not in log.read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"devhost did not finish starting:\n{log.read_text()}")
+            time.sleep(0.05)
         yield host
 
 

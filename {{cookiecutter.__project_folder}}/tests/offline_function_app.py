@@ -7,10 +7,13 @@ over HTTP without model credentials. Only the chat client differs from function_
 import azure.functions as func
 from agent_framework_azurefunctions import AgentFunctionApp
 
+import telemetry
 from tests.fake_chat_client import FakeChatClient
 from workflows import build_workflows
 
+workflows = build_workflows(chat_client=FakeChatClient())
+telemetry.configure_from_environment(workflows)
 app = AgentFunctionApp(
-    workflows=build_workflows(chat_client=FakeChatClient()),
+    workflows=workflows,
     http_auth_level=func.AuthLevel.{{ cookiecutter.http_auth_level.upper() }},
 )

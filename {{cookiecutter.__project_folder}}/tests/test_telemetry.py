@@ -110,6 +110,34 @@ def test_every_span_under_an_orchestration_carries_its_workflow_and_instance() -
     }
 
 
+def test_an_entity_span_names_the_run_of_the_orchestration_that_called_it() -> None:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(telemetry.run_attributes())
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    entity = {
+        "durabletask.type": "entity",
+        "durabletask.task.name": "dafx-some_workflow-writer",
+        "durabletask.task.instance_id": "@dafx-some_workflow-writer@session-1",
+    }
+    called = {**entity, "devhost.entity.caller_instance_id": "run-2::review::0"}
+
+    with (
+        tracer.start_as_current_span("called entity", attributes=called),
+        tracer.start_as_current_span("chat"),
+    ):
+        pass
+    with tracer.start_as_current_span("signalled entity", attributes=entity):
+        pass
+
+    runs = {
+        span.name: (span.attributes or {}).get("dafx.run.instance_id")
+        for span in exporter.get_finished_spans()
+    }
+    assert runs == {"called entity": "run-2", "chat": "run-2", "signalled entity": None}
+
+
 def test_the_console_exporter_prints_the_agent_framework_spans_with_their_run() -> None:
     code = (
         "import telemetry\n"
