@@ -163,3 +163,17 @@ def test_the_console_exporter_prints_the_agent_framework_spans_with_their_run() 
         "executor.process": "run-7",
     }
     assert len({span["context"]["trace_id"] for span in spans}) == 1
+{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+
+
+def test_every_agent_entity_the_app_registers_names_its_workflow() -> None:
+    from tests.fake_chat_client import FakeChatClient
+    from tests.registered_functions import registered_functions
+    from workflows import build_workflows
+
+    owners = telemetry.activity_workflows(build_workflows(chat_client=FakeChatClient()))
+    entities = {f["name"] for f in registered_functions() if f["trigger"] == "entityTrigger"}
+
+    assert entities
+    assert {name.casefold() for name in entities} <= set(owners)
+{% endif %}
