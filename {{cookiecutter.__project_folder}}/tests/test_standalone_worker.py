@@ -46,7 +46,7 @@ RUN_SECONDS = 30
 # stream close, which the kernel reports the moment the process is killed.
 REDELIVERY_SECONDS = 3
 STOP_SECONDS = 30
-POLL_SECONDS = 0.05
+POLL_SECONDS = 0.01
 FINISHED = {"COMPLETED", "FAILED", "TERMINATED"}
 
 
