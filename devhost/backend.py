@@ -15,6 +15,7 @@ import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import grpc
 from durabletask.testing import InMemoryOrchestrationBackend
@@ -48,6 +49,37 @@ INSTANCE_METADATA_KEY = "devhost-instance"
 # History events per instance; the in-memory backend's default is 10,000.
 MAX_HISTORY_EVENTS = 100_000
 _SERVER_THREADS = 32
+
+
+class BackendCallError(Exception):
+    """The backend refused an in-process call, with the gRPC status it would have answered."""
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(f"{code.name}: {details}")
+        self.code = code
+        self.details = details
+
+
+class InProcessCall:
+    """The servicer context of a call the host makes to its own backend, without gRPC.
+
+    The management API runs in the process that owns the backend, so it calls the servicer
+    methods directly: a status read then costs a lock and a copy instead of a loopback gRPC
+    round trip. Only the unary methods are called this way; `abort` raises
+    `BackendCallError` where a real call would end with that status.
+    """
+
+    def abort(self, code: grpc.StatusCode, details: str) -> NoReturn:
+        raise BackendCallError(code, details)
+
+    def is_active(self) -> bool:
+        return True
+
+    def time_remaining(self) -> float | None:
+        return None
+
+    def invocation_metadata(self) -> tuple[()]:
+        return ()
 
 
 class PayloadTooLargeError(Exception):

@@ -2,8 +2,10 @@
 
 azure-functions-durable's client (the `durableClient` binding) and the URLs returned by
 `create_check_status_response` call `/runtime/webhooks/durabletask/...`. Each request is
-mapped onto a Durable Task gRPC call against the backend, made with grpc.aio on the host
-loop, so the API keeps answering while user code is busy.
+mapped onto a Durable Task call against the backend, which lives in the same process: the
+servicer methods are called directly on the host loop (each is a short critical section of
+the in-memory store), so the API keeps answering while user code is busy and a status read
+costs no gRPC round trip.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import grpc
@@ -26,7 +28,7 @@ from durabletask.client import OrchestrationStatus
 from google.protobuf import timestamp_pb2, wrappers_pb2
 from opentelemetry.context import Context
 
-from .backend import GRPC_OPTIONS, payload_problem
+from .backend import BackendCallError, InProcessCall, LoopbackBackend, payload_problem
 from .indexing import FunctionIndex
 from .orchestrations import timestamp_from_text
 from .settings import ProjectSettings
@@ -43,7 +45,7 @@ from .tracing import (
     to_proto,
     traced_request_id,
 )
-from .upstream import pb, stubs
+from .upstream import pb
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 INSTANCE_PLACEHOLDER = "INSTANCEID"
@@ -85,6 +87,8 @@ _IN_PROGRESS = {
 }
 
 Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
+Request = TypeVar("Request")
+Response = TypeVar("Response")
 
 
 class BadRequestError(Exception):
@@ -216,23 +220,19 @@ def _origin(request: web.Request) -> str:
 
 
 class ManagementApi:
-    """Serves the durable management endpoints for one task hub.
-
-    Create it on the host loop: its grpc.aio channel belongs to the loop it is created on.
-    """
+    """Serves the durable management endpoints for one task hub, over the host's backend."""
 
     def __init__(
         self,
         index: FunctionIndex,
-        backend_address: str,
+        backend: LoopbackBackend,
         settings: ProjectSettings,
         spans: OrchestrationSpans | None = None,
     ) -> None:
         self._index = index
         self._spans = spans
         self.invocations = InvocationContexts()
-        self._channel = grpc.aio.insecure_channel(backend_address, options=GRPC_OPTIONS)
-        self._stub = stubs.TaskHubSidecarServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        self._backend = backend
         self.task_hub = settings.task_hub
         self.connection_name = settings.connection_name
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = [
@@ -254,13 +254,19 @@ class ManagementApi:
             ("POST", re.compile(r"entities/(?P<name>[^/]+)/(?P<key>[^/]+)"), self._signal_entity),
         ]
 
+    def _call(
+        self, method: Callable[[Request, grpc.ServicerContext], Response], request: Request
+    ) -> Response:
+        """One backend servicer method, called in-process; `BackendCallError` if it aborts."""
+        return method(request, cast(grpc.ServicerContext, InProcessCall()))
+
     async def close(self) -> None:
-        await self._channel.close(grace=None)
+        """Nothing to release: the backend belongs to the host."""
 
     async def unfinished(self) -> list[str]:
         """Instances not yet in a final state, as `name (instance id)`."""
         query = pb.InstanceQuery(runtimeStatus=sorted(_IN_PROGRESS))
-        response = await self._stub.QueryInstances(pb.QueryInstancesRequest(query=query))
+        response = self._call(self._backend.QueryInstances, pb.QueryInstancesRequest(query=query))
         return [f"{state.name} ({state.instanceId})" for state in response.orchestrationState]
 
     # -- binding ---------------------------------------------------------------------
@@ -352,7 +358,7 @@ class ManagementApi:
 
     async def _state(self, instance_id: str) -> pb.OrchestrationState | None:
         request = pb.GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=True)
-        response = await self._stub.GetInstance(request)
+        response = self._call(self._backend.GetInstance, request)
         return response.orchestrationState if response.exists else None
 
     def _status_url(self, request: web.Request, instance_id: str) -> str:
@@ -386,9 +392,9 @@ class ManagementApi:
                 parentTraceContext=trace_context,
             )
             try:
-                await self._stub.StartInstance(create)
-            except grpc.aio.AioRpcError as error:
-                if error.code() == grpc.StatusCode.ALREADY_EXISTS:
+                self._call(self._backend.StartInstance, create)
+            except BackendCallError as error:
+                if error.code == grpc.StatusCode.ALREADY_EXISTS:
                     message = (
                         f"An orchestration with instance ID '{instance_id}' is already running."
                     )
@@ -456,7 +462,7 @@ class ManagementApi:
         continuation = request.headers.get(CONTINUATION_HEADER)
         if continuation:
             query.continuationToken.value = continuation
-        response = await self._stub.QueryInstances(pb.QueryInstancesRequest(query=query))
+        response = self._call(self._backend.QueryInstances, pb.QueryInstancesRequest(query=query))
         states = [status_body(state, show_input) for state in response.orchestrationState]
         headers = {}
         if response.HasField("continuationToken") and response.continuationToken.value:
@@ -479,7 +485,7 @@ class ManagementApi:
             input=None if encoded is None else wrappers_pb2.StringValue(value=encoded),
         )
         with self._event_span(request, params["id"], params["event"]):
-            await self._stub.RaiseEvent(raise_request)
+            self._call(self._backend.RaiseEvent, raise_request)
         return web.Response(status=202)
 
     def _event_span(
@@ -513,7 +519,7 @@ class ManagementApi:
         terminate = pb.TerminateRequest(
             instanceId=params["id"], output=wrappers_pb2.StringValue(value=json.dumps(reason))
         )
-        await self._stub.TerminateInstance(terminate)
+        self._call(self._backend.TerminateInstance, terminate)
         return web.Response(status=202)
 
     async def _suspend(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
@@ -532,11 +538,15 @@ class ManagementApi:
             return web.Response(status=410)
         reason = wrappers_pb2.StringValue(value=request.query.get("reason", ""))
         if suspend:
-            await self._stub.SuspendInstance(
-                pb.SuspendRequest(instanceId=instance_id, reason=reason)
+            self._call(
+                self._backend.SuspendInstance,
+                pb.SuspendRequest(instanceId=instance_id, reason=reason),
             )
         else:
-            await self._stub.ResumeInstance(pb.ResumeRequest(instanceId=instance_id, reason=reason))
+            self._call(
+                self._backend.ResumeInstance,
+                pb.ResumeRequest(instanceId=instance_id, reason=reason),
+            )
         return web.Response(status=202)
 
     async def _restart(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
@@ -553,15 +563,16 @@ class ManagementApi:
             restart = pb.RestartInstanceRequest(
                 instanceId=params["id"], restartWithNewInstanceId=new_id
             )
-            restarted = (await self._stub.RestartInstance(restart)).instanceId
+            restarted = (self._call(self._backend.RestartInstance, restart)).instanceId
         elif new_id:
             restarted = uuid.uuid4().hex
-            await self._stub.StartInstance(
+            self._call(
+                self._backend.StartInstance,
                 pb.CreateInstanceRequest(
                     instanceId=restarted,
                     name=state.name,
                     input=state.input if state.HasField("input") else None,
-                )
+                ),
             )
         else:
             message = f"An orchestration with instance ID '{params['id']}' is already running."
@@ -570,8 +581,8 @@ class ManagementApi:
         return _json(payload, 202, {"Location": payload["statusQueryGetUri"]})
 
     async def _purge(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        response = await self._stub.PurgeInstances(
-            pb.PurgeInstancesRequest(instanceId=params["id"])
+        response = self._call(
+            self._backend.PurgeInstances, pb.PurgeInstancesRequest(instanceId=params["id"])
         )
         if response.deletedInstanceCount == 0:
             return _json({"instancesDeleted": 0}, 404)
@@ -589,7 +600,7 @@ class ManagementApi:
         if statuses:
             purge_filter.runtimeStatus.extend(_statuses(statuses))
         purge = pb.PurgeInstancesRequest(purgeInstanceFilter=purge_filter)
-        response = await self._stub.PurgeInstances(purge)
+        response = self._call(self._backend.PurgeInstances, purge)
         status = 200 if response.deletedInstanceCount else 404
         return _json({"instancesDeleted": response.deletedInstanceCount}, status)
 
@@ -603,7 +614,7 @@ class ManagementApi:
         self, request: web.Request, params: dict[str, str]
     ) -> web.StreamResponse:
         get = pb.GetEntityRequest(instanceId=self._entity_id(params), includeState=True)
-        response = await self._stub.GetEntity(get)
+        response = self._call(self._backend.GetEntity, get)
         if not response.exists or not response.entity.HasField("serializedState"):
             return _json(None, 404)
         return web.Response(
@@ -626,5 +637,5 @@ class ManagementApi:
             input=None if encoded is None else wrappers_pb2.StringValue(value=encoded),
             requestId=traced_request_id(str(uuid.uuid4()), caller),
         )
-        await self._stub.SignalEntity(signal)
+        self._call(self._backend.SignalEntity, signal)
         return web.Response(status=202)
