@@ -8,13 +8,12 @@ import os
 import re
 import shutil
 import subprocess
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import NetworkVariant
-from infra_bake import Bake
+from infra_bake import PROVIDER_VARIANTS, Bake
 from infra_bicep import bicep_files, decorator, module_params, module_paths, parse, resources
 
 SKIP_COMMENT = re.compile(r"//\s*checkov:skip=(CKV\w+)\s*:?\s*(.*)$")
@@ -37,10 +36,23 @@ def _checkov_executable() -> str:
     pytest.skip(message)
 
 
-@cache
-def _checkov_report(infra: Path, executable: str) -> dict[str, Any]:
+CHECKED_KINDS = ("passed_checks", "failed_checks", "skipped_checks")
+
+
+def _checkov_reports(
+    infras: list[Path], executable: str, workdir: Path
+) -> dict[Path, dict[str, Any]]:
+    """checkov's report on each infra/ folder, as a scan of that folder alone gives it.
+
+    Starting checkov takes most of the ~4 s one folder costs, so the folders are copied under
+    one parent and scanned by one process; each finding goes back to its folder with its path
+    relative to that folder. (checkov's own repeated `-d` rescans the first folder each time.)
+    """
+    copies = {infra: workdir / str(index) for index, infra in enumerate(infras)}
+    for infra, copy in copies.items():
+        shutil.copytree(infra, copy)
     completed = subprocess.run(
-        [executable, "-d", str(infra), "--framework", "bicep", "--skip-download", "-o", "json"],
+        [executable, "-d", str(workdir), "--framework", "bicep", "--skip-download", "-o", "json"],
         capture_output=True,
         text=True,
         check=False,
@@ -49,8 +61,41 @@ def _checkov_report(infra: Path, executable: str) -> dict[str, Any]:
         env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
     )
     assert completed.returncode in (0, 1), completed.stderr
-    report: dict[str, Any] = json.loads(completed.stdout)
-    return report
+    combined: dict[str, Any] = json.loads(completed.stdout)
+    return {infra: _report_of_folder(combined, copy) for infra, copy in copies.items()}
+
+
+def _report_of_folder(combined: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """The part of a scan of several folders that lies in ``folder``, paths made relative."""
+    prefix = f"/{folder.name}"
+    results: dict[str, Any] = {
+        kind: [
+            {**check, "file_path": check["file_path"].removeprefix(prefix)}
+            for check in combined["results"][kind]
+            if Path(check["file_abs_path"]).is_relative_to(folder)
+        ]
+        for kind in CHECKED_KINDS
+    }
+    results["parsing_errors"] = [
+        path for path in combined["results"]["parsing_errors"] if Path(path).is_relative_to(folder)
+    ]
+    summary = {kind.removesuffix("_checks"): len(results[kind]) for kind in CHECKED_KINDS}
+    return {
+        "summary": {**summary, "parsing_errors": len(results["parsing_errors"])},
+        "results": results,
+    }
+
+
+@pytest.fixture(scope="session")
+def checkov_reports(
+    bakes: dict[tuple[str, str], Bake],
+    network_variants: dict[tuple[str, bool], NetworkVariant],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[Path, dict[str, Any]]:
+    """checkov's report on every provider's infra/ and both network settings, by folder."""
+    infras = [bakes[variant].infra for variant in PROVIDER_VARIANTS]
+    infras += [variant.infra for variant in network_variants.values()]
+    return _checkov_reports(infras, _checkov_executable(), tmp_path_factory.mktemp("checkov"))
 
 
 def _skip_comments(infra: Path) -> dict[str, str]:
@@ -64,8 +109,10 @@ def _skip_comments(infra: Path) -> dict[str, str]:
     return found
 
 
-def test_checkov_reports_no_failed_check(provider_bake: Bake) -> None:
-    report = _checkov_report(provider_bake.infra, _checkov_executable())
+def test_checkov_reports_no_failed_check(
+    provider_bake: Bake, checkov_reports: dict[Path, dict[str, Any]]
+) -> None:
+    report = checkov_reports[provider_bake.infra]
     assert report["summary"]["parsing_errors"] == 0
     assert report["summary"]["passed"] > 0
     failed = [
@@ -76,9 +123,9 @@ def test_checkov_reports_no_failed_check(provider_bake: Bake) -> None:
 
 
 def test_checkov_reports_no_failed_check_for_either_network_setting(
-    network_variant: NetworkVariant,
+    network_variant: NetworkVariant, checkov_reports: dict[Path, dict[str, Any]]
 ) -> None:
-    report = _checkov_report(network_variant.infra, _checkov_executable())
+    report = checkov_reports[network_variant.infra]
     assert report["summary"]["parsing_errors"] == 0
     failed = [
         f"{check['check_id']} {check['resource']} ({check['file_path']})"
@@ -100,20 +147,44 @@ def _without_skips(infra: Path, target: Path, check_ids: set[str]) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def private_without_network_skips(
+    network_variants: dict[tuple[str, bool], NetworkVariant],
+    checkov_reports: dict[Path, dict[str, Any]],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, tuple[set[str], dict[str, Any]]]:
+    """By provider: the network checks its public setting skips, and checkov's report on its
+    private setting with those skip comments removed (one checkov run for every provider)."""
+    skipped = {
+        variant.bake.model_provider: {
+            check["check_id"]
+            for check in checkov_reports[variant.infra]["results"]["skipped_checks"]
+        }
+        & NETWORK_SKIPS
+        for (_, private), variant in network_variants.items()
+        if not private
+    }
+    workdir = tmp_path_factory.mktemp("without-skips")
+    stripped = {
+        provider: _without_skips(
+            network_variants[(provider, True)].infra, workdir / provider, check_ids
+        )
+        for provider, check_ids in skipped.items()
+    }
+    reports = _checkov_reports(
+        list(stripped.values()), _checkov_executable(), tmp_path_factory.mktemp("checkov")
+    )
+    return {provider: (skipped[provider], reports[infra]) for provider, infra in stripped.items()}
+
+
 def test_private_networking_passes_the_network_checks_without_their_skips(
-    network_variants: dict[tuple[str, bool], NetworkVariant], provider_bake: Bake, tmp_path: Path
+    provider_bake: Bake,
+    private_without_network_skips: dict[str, tuple[set[str], dict[str, Any]]],
 ) -> None:
     """The network skips hold only for the public setting: with privateNetworking on, checkov
     passes those checks with the skip comments removed."""
-    executable = _checkov_executable()
-    public = network_variants[(provider_bake.model_provider, False)]
-    private = network_variants[(provider_bake.model_provider, True)]
-    skipped = {
-        check["check_id"]
-        for check in _checkov_report(public.infra, executable)["results"]["skipped_checks"]
-    } & NETWORK_SKIPS
+    skipped, report = private_without_network_skips[provider_bake.model_provider]
     assert skipped, "expected the public setting to skip network checks"
-    report = _checkov_report(_without_skips(private.infra, tmp_path / "infra", skipped), executable)
     assert [check["check_id"] for check in report["results"]["failed_checks"]] == []
     passed = {check["check_id"] for check in report["results"]["passed_checks"]}
     assert skipped <= passed
@@ -130,8 +201,10 @@ def test_every_checkov_skip_states_its_reason(provider_bake: Bake) -> None:
     assert terse == {}
 
 
-def test_every_skip_comment_suppresses_a_check_checkov_runs(provider_bake: Bake) -> None:
-    report = _checkov_report(provider_bake.infra, _checkov_executable())
+def test_every_skip_comment_suppresses_a_check_checkov_runs(
+    provider_bake: Bake, checkov_reports: dict[Path, dict[str, Any]]
+) -> None:
+    report = checkov_reports[provider_bake.infra]
     skipped = {
         f"{check['check_id']}@{check['file_path']}" for check in report["results"]["skipped_checks"]
     }
