@@ -81,14 +81,14 @@ def resolutions(
     one per core at once, instead of one per test in turn, roughly halves the wall time.
     Each test still waits for and checks its own resolution only.
     """
-    selected = {
+    # In the order the tests run, so each test waits only for its own and earlier ones.
+    selected = [
         (item.callspec.params["python_version"], item.callspec.params["provider"])
         for item in request.session.items
         if getattr(item, "originalname", None) == RESOLUTION_TEST
-    }
+    ]
     projects = {
-        variant: bake(python_version=variant[0], model_provider=variant[1])
-        for variant in sorted(selected)
+        variant: bake(python_version=variant[0], model_provider=variant[1]) for variant in selected
     }
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         yield {
