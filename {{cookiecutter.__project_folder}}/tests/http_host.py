@@ -106,7 +106,7 @@ def wait_until_healthy(host: Host, process: subprocess.Popen[bytes], log: Path) 
                 return
         except requests.ConnectionError:
             pass
-        time.sleep(0.25)
+        time.sleep(0.05)
     raise RuntimeError(f"the host was not healthy after {STARTUP_SECONDS}s:\n{log.read_text()}")
 
 
