@@ -1,7 +1,7 @@
 """Every Python version the template offers installs a baked project, and 3.13 passes its suite.
 
 The template's own environment runs on one Python (3.11 here and in CI), so these tests reach
-the others: pip resolves each bake's pins for each offered version from PyPI, and the default
+the others: pip resolves the bakes' pins for each offered version from PyPI, and the default
 bake for 3.13 is installed and tested with a real Python 3.13 in a Debian trixie root
 (``scripts/python313.sh``). No registry reachable here has a Python 3.12 interpreter, so 3.12
 is checked by resolution only, between the real 3.11 and 3.13 runs.
@@ -14,8 +14,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -32,92 +31,125 @@ PYTHON313_SCRIPT = TEMPLATE / "scripts" / "python313.sh"
 INSIDE_PATH = "/usr/local/bin:/usr/bin:/bin"
 INSTALL_TIMEOUT_S = 900
 SUITE_TIMEOUT_S = 900
+INCLUDE = re.compile(r"^-r\s+(\S+)$")
+# A name and an exact version, nothing else: no extra, no environment marker, no option.
+PLAIN_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.!+_-]+)$")
 
 
-RESOLUTION_TEST = "test_pins_resolve_for_the_offered_python"
+def providers_requirements(bake: Callable[..., Path], python_version: str) -> dict[str, Path]:
+    """Each model provider's bake for one Python: its requirements-dev.txt, which includes
+    its requirements.txt."""
+    return {
+        provider: bake(python_version=python_version, model_provider=provider)
+        / "requirements-dev.txt"
+        for provider in PROVIDERS
+    }
 
 
-def resolve_pins(project: Path, python_version: str, workdir: Path) -> tuple[int, str, Path]:
-    """pip's dry-run resolution of a bake's pins for one Python: exit code, stderr, report."""
-    report = workdir / "report.json"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--dry-run",
-            "--ignore-installed",
-            "--python-version",
-            python_version,
-            "--only-binary=:all:",
-            "--target",
-            str(workdir / "target"),
-            "--report",
-            str(report),
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-            "requirements-dev.txt",
-        ],
-        cwd=project,
+def resolution_command(requirements: list[Path], python_version: str, workdir: Path) -> list[str]:
+    """pip's dry-run resolution of all the given requirements files together for one Python.
+
+    The files are passed as they are, not merged into one, so pip's conflict messages name
+    the bake's file and line at fault.
+    """
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--dry-run",
+        "--ignore-installed",
+        "--python-version",
+        python_version,
+        "--only-binary=:all:",
+        "--target",
+        str(workdir / "target"),
+        "--report",
+        str(workdir / "report.json"),
+        "--quiet",
+        "--disable-pip-version-check",
+        *(argument for path in requirements for argument in ("-r", str(path))),
+    ]
+
+
+def requirement_lines(path: Path) -> list[str]:
+    """The lines pip reads from a requirements file, its includes followed, comments left out."""
+    lines: list[str] = []
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        include = INCLUDE.match(line)
+        if include:
+            lines += requirement_lines(path.parent / include.group(1))
+        elif line:
+            lines.append(line)
+    return lines
+
+
+def included_files(command: list[str]) -> list[Path]:
+    return [Path(command[at + 1]) for at, argument in enumerate(command) if argument == "-r"]
+
+
+@pytest.mark.parametrize("python_version", OFFERED_PYTHONS)
+def test_one_resolution_covers_every_providers_plain_pins(
+    bake: Callable[..., Path], tmp_path: Path, python_version: str
+) -> None:
+    # The resolution test below resolves every provider's pins together, once per Python.
+    # That proves each provider's own set resolvable only if every line is a plain
+    # `name==version` (no pip option, which would apply to the whole run, no marker, no extra),
+    # no package is pinned at two versions, and every provider's lines are in the run.
+    command = resolution_command(
+        list(providers_requirements(bake, python_version).values()), python_version, tmp_path
+    )
+    resolved_lines = {line for path in included_files(command) for line in requirement_lines(path)}
+    versions: dict[str, set[str]] = {}
+    for line in resolved_lines:
+        match = PLAIN_PIN.match(line)
+        assert match, f"not a plain pin, so the union no longer stands for each provider: {line}"
+        versions.setdefault(canonicalize_name(match.group(1)), set()).add(match.group(2))
+
+    for provider in PROVIDERS:
+        own = bake(python_version=python_version, model_provider=provider)
+        own_lines = set(requirement_lines(own / "requirements-dev.txt"))
+        assert own_lines and own_lines <= resolved_lines, (provider, own_lines - resolved_lines)
+    assert {name: found for name, found in versions.items() if len(found) > 1} == {}, (
+        "providers pin these at different versions, which one resolution of all cannot hold: "
+        "resolve those providers apart"
+    )
+
+
+@pytest.mark.parametrize("python_version", OFFERED_PYTHONS)
+def test_every_providers_pins_resolve_together_for_the_offered_python(
+    bake: Callable[..., Path], tmp_path: Path, python_version: str
+) -> None:
+    # Every line is a plain pin (checked above), so a resolution of all providers' lines
+    # together is, restricted to one provider's packages and their dependencies, a resolution
+    # of that provider's own: one pip run per Python instead of one per provider.
+    requirements = providers_requirements(bake, python_version)
+
+    resolution = subprocess.run(
+        resolution_command(list(requirements.values()), python_version, tmp_path),
         capture_output=True,
         text=True,
         timeout=INSTALL_TIMEOUT_S,
         check=False,
     )
-    return result.returncode, result.stderr, report
 
-
-@pytest.fixture(scope="module")
-def resolutions(
-    request: pytest.FixtureRequest,
-    bake: Callable[..., Path],
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[dict[tuple[str, str], Future[tuple[int, str, Path]]]]:
-    """Every selected (Python, provider) resolution, started together.
-
-    Each resolution is one pip process, about 5 s of CPU on this machine's 2 cores: running
-    one per core at once, instead of one per test in turn, roughly halves the wall time.
-    Each test still waits for and checks its own resolution only.
-    """
-    # In the order the tests run, so each test waits only for its own and earlier ones.
-    selected = [
-        (item.callspec.params["python_version"], item.callspec.params["provider"])
-        for item in request.session.items
-        if getattr(item, "originalname", None) == RESOLUTION_TEST
-    ]
-    projects = {
-        variant: bake(python_version=variant[0], model_provider=variant[1]) for variant in selected
-    }
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        yield {
-            variant: pool.submit(
-                resolve_pins, project, variant[0], tmp_path_factory.mktemp("resolve")
-            )
-            for variant, project in projects.items()
-        }
-
-
-@pytest.mark.parametrize("provider", PROVIDERS)
-@pytest.mark.parametrize("python_version", OFFERED_PYTHONS)
-def test_pins_resolve_for_the_offered_python(
-    bake: Callable[..., Path],
-    resolutions: dict[tuple[str, str], Future[tuple[int, str, Path]]],
-    python_version: str,
-    provider: str,
-) -> None:
-    project = bake(python_version=python_version, model_provider=provider)
-
-    returncode, stderr, report = resolutions[(python_version, provider)].result()
-
-    assert returncode == 0, stderr[-4000:]
+    bakes = "\n".join(f"  {provider}: {path.parent}" for provider, path in requirements.items())
+    assert resolution.returncode == 0, (
+        f"Python {python_version}, the providers' bakes:\n{bakes}\n{resolution.stderr[-4000:]}"
+    )
     resolved = {
         canonicalize_name(item["metadata"]["name"]): item["metadata"]["version"]
-        for item in json.loads(report.read_text())["install"]
+        for item in json.loads((tmp_path / "report.json").read_text())["install"]
     }
-    wanted = pins(project / "requirements.txt") | pins(project / "requirements-dev.txt")
-    assert {name: resolved.get(canonicalize_name(name)) for name in wanted} == wanted
+    wanted = {
+        provider: pins(path.parent / "requirements.txt") | pins(path)
+        for provider, path in requirements.items()
+    }
+    assert {
+        provider: {name: resolved.get(canonicalize_name(name)) for name in own}
+        for provider, own in wanted.items()
+    } == wanted
 
 
 def python313_root() -> tuple[Path, bool]:
