@@ -3,7 +3,7 @@
 Each starter's runs are timed twice, side by side: over HTTP on `python -m devhost`, and on
 agent-framework-durabletask's standalone worker over the same in-memory backend (devhost's
 `LoopbackBackend`, in a child process in the bake). Then throughput with concurrent clients
-on both. Then scale-out: the same concurrent workload on `python -m devhost --instances 1`
+on both (a warm-up round, then `--scale-rounds` timed rounds; the median). Then scale-out: the same concurrent workload on `python -m devhost --instances 1`
 and `--instances 2`, and on one and three `worker.py` processes against one in-memory
 backend. Prints medians and ratios, not verdicts. Everything runs on 127.0.0.1; children
 are always stopped.
@@ -126,7 +126,9 @@ try:
         medians[load["workflow"]] = statistics.median(
             [run_once(load) for _ in range(plan["runs"])]
         )
-    print(json.dumps({"medians": medians, "runs_per_second": throughput()}))
+    throughput()
+    rates = [throughput() for _ in range(plan["rounds"])]
+    print(json.dumps({"medians": medians, "rates": rates}))
 finally:
     worker.stop()
     backend.stop(grace=0)
@@ -450,19 +452,23 @@ def concurrent_throughput(
 
 
 def standalone_figures(
-    project: Path, workloads: list[Workload], runs: int, clients: int, run_seconds: float
+    project: Path, workloads: list[Workload], plan: "ScalePlan"
 ) -> dict[str, Any]:
-    """Medians per workflow and concurrent throughput on the standalone worker (a child)."""
-    plan = {
+    """Medians per workflow, then concurrent throughput (a warm-up round and timed rounds) on
+    the standalone worker, in a child process."""
+    child_plan = {
         "workloads": [{"workflow": w.workflow, "body": w.body} for w in workloads],
         "answers": HUMAN_ANSWERS,
-        "runs": runs,
-        "clients": clients,
-        "run_seconds": run_seconds,
+        "runs": plan.runs,
+        "clients": plan.clients,
+        "run_seconds": plan.run_seconds,
         "poll_seconds": STATUS_POLL_SECONDS,
+        "rounds": plan.rounds,
     }
-    budget = CHILD_SECONDS + 2 * runs * len(workloads) * run_seconds
-    figures: dict[str, Any] = run_python(STANDALONE, project, json.dumps(plan), timeout=budget)
+    budget = CHILD_SECONDS + (plan.rounds + 2) * plan.runs * len(workloads) * plan.run_seconds
+    figures: dict[str, Any] = run_python(
+        STANDALONE, project, json.dumps(child_plan), timeout=budget
+    )
     return figures
 
 
@@ -635,7 +641,7 @@ def main() -> None:
         "--scale-rounds",
         type=int,
         default=3,
-        help="timed rounds per scale-out configuration (default 3)",
+        help="timed rounds of concurrent runs, after a warm-up, per configuration (default 3)",
     )
     parser.add_argument(
         "--scale-only",
@@ -694,15 +700,15 @@ def main() -> None:
                     Latencies(workload.workflow, workload.scenario, milliseconds, answers)
                 )
             workload_seconds = time.perf_counter() - workload_started
-            devhost_rate = concurrent_throughput(
-                client, workloads, arguments.runs, arguments.clients, arguments.run_timeout
-            )
+            concurrent_throughput(client, workloads, plan.runs, plan.clients, plan.run_seconds)
+            devhost_rates_seen = [
+                concurrent_throughput(client, workloads, plan.runs, plan.clients, plan.run_seconds)
+                for _ in range(plan.rounds)
+            ]
             rss_after = rss_mib(process.pid)
         finally:
             stop(process)
-        standalone = standalone_figures(
-            project, workloads, arguments.runs, arguments.clients, arguments.run_timeout
-        )
+        standalone = standalone_figures(project, workloads, plan)
         scaled = scale_out(project, Path(scratch), workloads, plan)
         counts = action_counts(project, workloads, arguments.run_timeout)
 
@@ -764,10 +770,17 @@ def main() -> None:
         f"throughput, one client: devhost {total_runs / workload_seconds:.1f} runs/s "
         f"({total_runs} runs in {workload_seconds:.2f} s)"
     )
-    standalone_rate = standalone["runs_per_second"]
+    devhost_rate = statistics.median(devhost_rates_seen)
+    standalone_rates: list[float] = standalone["rates"]
+    standalone_rate = statistics.median(standalone_rates)
     print(
-        f"throughput, {arguments.clients} concurrent clients: devhost {devhost_rate:.1f} runs/s, "
-        f"standalone {standalone_rate:.1f} runs/s, ratio {ratio(devhost_rate, standalone_rate)}"
+        f"throughput, {arguments.clients} concurrent clients, median of {plan.rounds} rounds after "
+        f"a warm-up: devhost {devhost_rate:.1f} runs/s, standalone {standalone_rate:.1f} runs/s, "
+        f"ratio {ratio(devhost_rate, standalone_rate)}"
+    )
+    print(
+        f"  rounds (runs/s): devhost {' '.join(f'{rate:.1f}' for rate in devhost_rates_seen)}; "
+        f"standalone {' '.join(f'{rate:.1f}' for rate in standalone_rates)}"
     )
     print()
     print_scale_out(scaled, plan)
