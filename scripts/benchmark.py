@@ -3,10 +3,10 @@
 Each starter's runs are timed twice, side by side: over HTTP on `python -m devhost`, and on
 agent-framework-durabletask's standalone worker over the same in-memory backend (devhost's
 `LoopbackBackend`, in a child process in the bake). Then throughput with concurrent clients
-on both (a warm-up round, then `--scale-rounds` timed rounds; the median). Then scale-out: the same concurrent workload on `python -m devhost --instances 1`
-and `--instances 2`, and on one and three `worker.py` processes against one in-memory
-backend. Prints medians and ratios, not verdicts. Everything runs on 127.0.0.1; children
-are always stopped.
+on both (a warm-up round, then `--scale-rounds` timed rounds; the median). Then scale-out:
+the same concurrent workload on `python -m devhost --instances 1` and `--instances 2`, and on
+one and three `worker.py` processes against one in-memory backend. Prints medians and
+ratios, not verdicts. Everything runs on 127.0.0.1; children are always stopped.
 
     /tmp/venv/bin/python scripts/benchmark.py [--runs 20] [--clients 8] [--scale-rounds 3]
     /tmp/venv/bin/python scripts/benchmark.py --scale-only   # the scale-out comparison alone
