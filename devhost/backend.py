@@ -20,7 +20,7 @@ from typing import NoReturn
 import grpc
 from durabletask.testing import InMemoryOrchestrationBackend
 
-from .tracing import OrchestrationSpans
+from .tracing import OrchestrationSpans, execution_started
 from .upstream import (
     backend_lock,
     instance_events,
@@ -65,21 +65,13 @@ class InProcessCall:
 
     The management API runs in the process that owns the backend, so it calls the servicer
     methods directly: a status read then costs a lock and a copy instead of a loopback gRPC
-    round trip. Only the unary methods are called this way; `abort` raises
+    round trip. Only the unary methods that use nothing of their context but `abort` are
+    called this way (not the waits or the work-item stream); `abort` raises
     `BackendCallError` where a real call would end with that status.
     """
 
     def abort(self, code: grpc.StatusCode, details: str) -> NoReturn:
         raise BackendCallError(code, details)
-
-    def is_active(self) -> bool:
-        return True
-
-    def time_remaining(self) -> float | None:
-        return None
-
-    def invocation_metadata(self) -> tuple[()]:
-        return ()
 
 
 class PayloadTooLargeError(Exception):
@@ -153,14 +145,6 @@ class _AlwaysActive:
 
     def is_active(self) -> bool:
         return not self._stopped.is_set()
-
-
-def _execution_started(*events: list[pb.HistoryEvent]) -> pb.ExecutionStartedEvent | None:
-    # ExecutionStarted comes first: stop there rather than walk a long history.
-    for event in itertools.chain(*events):
-        if event.HasField("executionStarted"):
-            return event.executionStarted
-    return None
 
 
 def _trace_scheduled(
@@ -286,7 +270,7 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
     def _trace_start(self, instance_id: str, parent: pb.TraceContext) -> None:
         """Put `parent` on the ExecutionStarted event an instance is waiting to run."""
         events = instance_events(self, instance_id)
-        started = None if events is None else _execution_started(events.pending)
+        started = None if events is None else execution_started(events.pending)
         if started is not None:
             started.parentTraceContext.CopyFrom(parent)
 
@@ -295,7 +279,7 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         started = (
             None
             if events is None
-            else _execution_started(events.history, events.dispatched, events.pending)
+            else execution_started(events.history, events.dispatched, events.pending)
         )
         if started is None or not started.HasField("parentTraceContext"):
             return None

@@ -154,7 +154,7 @@ class DevHost:
     async def _serve(self, backend_address: str, project: ProjectSettings) -> None:
         assert self.index is not None and self._user_code is not None
         assert self._backend is not None
-        self._management = ManagementApi(self.index, self._backend, project, self._backend.spans)
+        self._management = ManagementApi(self.index, self._backend, project)
         project_dir = self.settings.project_dir.resolve()
         server = HttpServer(self.index, self._management, self._user_code, self._log, project_dir)
         self._runner = web.AppRunner(
@@ -195,9 +195,7 @@ class DevHost:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        if self._management is not None:
-            await self._management.close()
-            self._management = None
+        self._management = None
 
     def stop(self) -> list[str]:
         """Stop serving at once; what was still running, which is abandoned."""

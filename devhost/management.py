@@ -38,7 +38,6 @@ from .tracing import (
     TARGET_INSTANCE_ATTRIBUTE,
     TYPE_ATTRIBUTE,
     InvocationContexts,
-    OrchestrationSpans,
     create_orchestration_span,
     from_headers,
     producer_span,
@@ -227,10 +226,8 @@ class ManagementApi:
         index: FunctionIndex,
         backend: LoopbackBackend,
         settings: ProjectSettings,
-        spans: OrchestrationSpans | None = None,
     ) -> None:
         self._index = index
-        self._spans = spans
         self.invocations = InvocationContexts()
         self._backend = backend
         self.task_hub = settings.task_hub
@@ -259,9 +256,6 @@ class ManagementApi:
     ) -> Response:
         """One backend servicer method, called in-process; `BackendCallError` if it aborts."""
         return method(request, cast(grpc.ServicerContext, InProcessCall()))
-
-    async def close(self) -> None:
-        """Nothing to release: the backend belongs to the host."""
 
     async def unfinished(self) -> list[str]:
         """Instances not yet in a final state, as `name (instance id)`."""
@@ -497,7 +491,8 @@ class ManagementApi:
         is part of the run's trace; the caller's span (the respond route's) is linked.
         """
         caller = request.get(_CALLER_CONTEXT)
-        target = self._spans.context(instance_id) if self._spans is not None else None
+        spans = self._backend.spans
+        target = spans.context(instance_id) if spans is not None else None
         attributes = {
             TYPE_ATTRIBUTE: "event",
             NAME_ATTRIBUTE: event,
@@ -563,7 +558,7 @@ class ManagementApi:
             restart = pb.RestartInstanceRequest(
                 instanceId=params["id"], restartWithNewInstanceId=new_id
             )
-            restarted = (self._call(self._backend.RestartInstance, restart)).instanceId
+            restarted = self._call(self._backend.RestartInstance, restart).instanceId
         elif new_id:
             restarted = uuid.uuid4().hex
             self._call(

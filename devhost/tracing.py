@@ -30,7 +30,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 
 from google.protobuf import timestamp_pb2, wrappers_pb2
@@ -96,10 +96,15 @@ def to_proto(context: Context | None = None) -> pb.TraceContext | None:
     parent = carrier.get("traceparent")
     if not parent:
         return None
-    proto = pb.TraceContext(traceParent=parent, spanID=parent.split("-")[2])
+    proto = _proto_of(parent)
     if carrier.get("tracestate"):
         proto.traceState.CopyFrom(wrappers_pb2.StringValue(value=carrier["tracestate"]))
     return proto
+
+
+def _proto_of(traceparent: str) -> pb.TraceContext:
+    # A W3C traceparent is version-traceid-spanid-flags.
+    return pb.TraceContext(traceParent=traceparent, spanID=traceparent.split("-")[2])
 
 
 def from_proto(proto: pb.TraceContext | None) -> Context | None:
@@ -109,8 +114,7 @@ def from_proto(proto: pb.TraceContext | None) -> Context | None:
     carrier = {"traceparent": proto.traceParent}
     if proto.HasField("traceState") and proto.traceState.value:
         carrier["tracestate"] = proto.traceState.value
-    context = _PROPAGATOR.extract(carrier)
-    return context if trace.get_current_span(context).get_span_context().is_valid else None
+    return from_headers(carrier)
 
 
 def from_headers(headers: Mapping[str, str]) -> Context | None:
@@ -119,9 +123,10 @@ def from_headers(headers: Mapping[str, str]) -> Context | None:
     return context if trace.get_current_span(context).get_span_context().is_valid else None
 
 
-def _execution_started(request: pb.OrchestratorRequest) -> pb.ExecutionStartedEvent | None:
+def execution_started(*events: Iterable[pb.HistoryEvent]) -> pb.ExecutionStartedEvent | None:
+    """The ExecutionStarted event among `events`, taken in order."""
     # ExecutionStarted comes first: stop there rather than walk a long history.
-    for event in itertools.chain(request.pastEvents, request.newEvents):
+    for event in itertools.chain(*events):
         if event.HasField("executionStarted"):
             started: pb.ExecutionStartedEvent = event.executionStarted
             return started
@@ -135,7 +140,7 @@ def orchestration_context(request: pb.OrchestratorRequest) -> pb.TraceContext | 
     instance's parent context, as durabletask's worker rebuilds it; the parent context
     itself when the orchestration has no span of its own.
     """
-    started = _execution_started(request)
+    started = execution_started(request.pastEvents, request.newEvents)
     if started is None or not started.HasField("parentTraceContext"):
         return None
     parent = started.parentTraceContext
@@ -168,7 +173,7 @@ def request_parent(request_id: str) -> pb.TraceContext | None:
     _, separator, parent = request_id.rpartition(_REQUEST_TRACE_SEPARATOR)
     if not separator or not _TRACEPARENT.fullmatch(parent):
         return None
-    return pb.TraceContext(traceParent=parent, spanID=parent.split("-")[2])
+    return _proto_of(parent)
 
 
 def stamp_actions(actions: list[pb.OrchestratorAction], parent: pb.TraceContext | None) -> None:
@@ -195,12 +200,6 @@ def stamp_actions(actions: list[pb.OrchestratorAction], parent: pb.TraceContext 
                 signaled.requestId = traced_request_id(signaled.requestId, parent)
 
 
-def _end(span: Span, failed: bool, message: str = "") -> None:
-    if failed:
-        span.set_status(Status(StatusCode.ERROR, message))
-    span.end()
-
-
 class OrchestrationSpans:
     """The open ``orchestration:`` span of each running instance, kept in the host process.
 
@@ -215,7 +214,7 @@ class OrchestrationSpans:
         self._open: dict[str, tuple[Span, int]] = {}
 
     def begin(self, request: pb.OrchestratorRequest) -> None:
-        started = _execution_started(request)
+        started = execution_started(request.pastEvents, request.newEvents)
         if started is None or not started.HasField("parentTraceContext"):
             return
         instance_id = request.instanceId
@@ -252,7 +251,9 @@ class OrchestrationSpans:
         span = opened[0]
         status = _FINAL_STATUS.get(completion.orchestrationStatus, "Completed")
         span.set_attribute(STATUS_ATTRIBUTE, status)
-        _end(span, status == "Failed", completion.failureDetails.errorMessage)
+        if status == "Failed":
+            record_failure(span, completion.failureDetails.errorMessage)
+        span.end()
 
     def context(self, instance_id: str) -> Context | None:
         """A context whose current span is the instance's open orchestration span."""
