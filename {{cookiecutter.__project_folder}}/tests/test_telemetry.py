@@ -9,6 +9,7 @@ import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Tracer
 
 import telemetry
 
@@ -25,6 +26,15 @@ def run_python(code: str, environ: dict[str, str]) -> subprocess.CompletedProces
         timeout=120,
         check=False,
     )
+
+
+def stamping_tracer() -> tuple[Tracer, InMemorySpanExporter]:
+    """A tracer whose spans pass `run_attributes` and land in the returned exporter."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(telemetry.run_attributes())
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider.get_tracer("test"), exporter
 
 
 def test_importing_the_app_loads_no_telemetry_sdk_or_exporter() -> None:
@@ -75,11 +85,7 @@ def test_application_insights_signs_in_as_the_identity_the_authentication_string
 
 
 def test_every_span_under_an_orchestration_carries_its_workflow_and_instance() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(telemetry.run_attributes())
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer("test")
+    tracer, exporter = stamping_tracer()
     orchestration = {
         "durabletask.type": "orchestration",
         "durabletask.task.name": "dafx-some_workflow",
@@ -111,11 +117,7 @@ def test_every_span_under_an_orchestration_carries_its_workflow_and_instance() -
 
 
 def test_an_entity_span_names_the_run_of_the_orchestration_that_called_it() -> None:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(telemetry.run_attributes())
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracer = provider.get_tracer("test")
+    tracer, exporter = stamping_tracer()
     entity = {
         "durabletask.type": "entity",
         "durabletask.task.name": "dafx-some_workflow-writer",
