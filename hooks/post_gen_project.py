@@ -40,7 +40,9 @@ STARTER_FILES = {
     "composition_workflow": (
         "workflows/trip_booking.py",
         "tests/workflows/test_trip_booking.py",
-        "tests/test_run_traces.py",
+        "tests/run_spans.py",
+        "tests/test_worker_run_traces.py",
+        "tests/test_devhost_run_traces.py",
     ),
     "agent_workflow": (
         "workflows/content_review.py",

@@ -38,6 +38,11 @@ def default_answers(**overrides: str) -> dict[str, str]:
     return answers
 
 
+# A baked project's suite as its README runs it, but in one process: the project spreads its
+# files over pytest-xdist workers, and the template's own workers already keep every core busy.
+ONE_PROCESS_SUITE = ("-q", "-p", "no:cacheprovider", "-n", "0")
+
+
 def run_python(project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
     """Run this environment's Python in ``project``, as its developer would, output captured.
 

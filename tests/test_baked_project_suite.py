@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_python
+from tests.conftest import ONE_PROCESS_SUITE, run_python
 from tests.test_bake import COMBINATIONS
 
 pytestmark = pytest.mark.slow
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 def test_baked_project_passes_its_own_tests(bake: Callable[..., Path], combination: str) -> None:
     project = bake(**COMBINATIONS[combination])
 
-    result = run_python(project, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    result = run_python(project, "-m", "pytest", *ONE_PROCESS_SUITE)
 
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]

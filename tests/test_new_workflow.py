@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import bake_project, load_hook, run_python
+from tests.conftest import ONE_PROCESS_SUITE, bake_project, load_hook, run_python
 
 pytestmark = pytest.mark.slow
 NEW_WORKFLOWS = (
@@ -42,11 +42,12 @@ def test_new_workflows_pass_the_projects_lint_and_types(grown: Path, check: tupl
 
 
 def test_the_suite_passes_with_new_workflows_served_by_devhost(grown: Path) -> None:
-    result = run_python(grown, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+    result = run_python(grown, "-m", "pytest", *ONE_PROCESS_SUITE)
 
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    collected = run_python(grown, "-m", "pytest", "--collect-only", "-q", "-n", "0").stdout
     for name, _ in NEW_WORKFLOWS:
-        assert f"[{name}-" in run_python(grown, "-m", "pytest", "--collect-only", "-q").stdout
+        assert f"[{name}-" in collected
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,8 @@ def test_every_starter_scenario_runs_alike_on_devhost_and_the_durable_worker(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAFX_", "PYTEST_"))}
 
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(check)],
+        # One process: the bake's own xdist workers would only compete with the template's.
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0", str(check)],
         cwd=project,
         env=env,
         capture_output=True,

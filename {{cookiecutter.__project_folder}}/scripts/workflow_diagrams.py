@@ -464,29 +464,30 @@ def expected_files(project: Path, workflows: list[Workflow]) -> dict[Path, str]:
     }
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, project: Path = PROJECT) -> int:
+    """The command; `project` is the folder whose files are checked or written."""
     parser = argparse.ArgumentParser(description="Draw every hosted workflow as Mermaid.")
     parser.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 if a file is out of date"
     )
     arguments = parser.parse_args(argv)
     try:
-        expected = expected_files(PROJECT, hosted_workflows())
+        expected = expected_files(project, hosted_workflows())
     except DiagramError as error:
         print(f"workflow_diagrams: {error}", file=sys.stderr)
         return 2
     stale = [
         path
         for path, text in expected.items()
-        if not (PROJECT / path).is_file() or (PROJECT / path).read_text(encoding="utf-8") != text
+        if not (project / path).is_file() or (project / path).read_text(encoding="utf-8") != text
     ]
     if arguments.check:
         for path in stale:
             print(f"{path} does not match the workflows: run {COMMAND}", file=sys.stderr)
         return 1 if stale else 0
     for path in stale:
-        (PROJECT / path).parent.mkdir(parents=True, exist_ok=True)
-        (PROJECT / path).write_text(expected[path], encoding="utf-8")
+        (project / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / path).write_text(expected[path], encoding="utf-8")
         print(f"wrote {path}")
     return 0
 

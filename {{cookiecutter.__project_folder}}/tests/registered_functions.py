@@ -4,6 +4,7 @@ The import runs in a child process with no model settings at all, as the Functio
 on a machine that has not been configured yet: it must succeed and register everything.
 """
 
+import functools
 import json
 import os
 import subprocess
@@ -36,8 +37,11 @@ print(json.dumps(functions))
 """
 
 
+@functools.cache
 def registered_functions() -> list[dict[str, Any]]:
-    """Name, trigger type, route, methods and auth level of every function the app registers."""
+    """Name, trigger type, route, methods and auth level of every function the app registers.
+
+    Imported once per test session (callers do not change the list)."""
     env = {k: v for k, v in os.environ.items() if k not in MODEL_SETTINGS}
     result = subprocess.run(
         [sys.executable, "-c", INDEX_APP],

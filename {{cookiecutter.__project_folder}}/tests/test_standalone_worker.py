@@ -35,6 +35,7 @@ from worker import (
     parse_connection,
     read_settings,
 )
+from worker import main as worker_command
 
 PROJECT = Path(__file__).resolve().parents[1]
 OFFLINE_WORKFLOWS = "tests.conftest:offline_workflows"
@@ -166,14 +167,19 @@ class Cluster:
             time.sleep(POLL_SECONDS)
 
 
-def stop(worker: subprocess.Popen[bytes]) -> int:
-    if worker.poll() is None:
-        worker.send_signal(signal.SIGTERM)
-    try:
-        return worker.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        worker.kill()
-        return worker.wait()
+def stop(*workers: subprocess.Popen[bytes]) -> list[int]:
+    """Signal every worker first, so they finish their stops together; then their exit codes."""
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)
+    codes = []
+    for worker in workers:
+        try:
+            codes.append(worker.wait(timeout=STOP_SECONDS))
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            codes.append(worker.wait())
+    return codes
 
 
 @pytest.fixture(scope="module")
@@ -194,8 +200,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         running.wait_until_connected(running.workers)
         yield running
     finally:
-        for worker in running.workers:
-            stop(worker)
+        stop(*running.workers)
         backend.stop()
 
 
@@ -273,21 +278,20 @@ def test_runs_held_by_the_killed_worker_complete_on_the_others(after_a_kill: Aft
         raise RunsLostError("\n".join(problems))
 
 
-def test_the_client_command_starts_reads_and_answers_a_run(cluster: Cluster) -> None:
+def test_the_client_command_starts_reads_and_answers_a_run(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     scenario = max(SCENARIOS, key=lambda s: len(s.answers))
+    for setting in (CONNECTION_SETTING, TASK_HUB_SETTING):
+        monkeypatch.setenv(setting, cluster.environment[setting])
 
     def client(*arguments: str) -> Any:
-        result = subprocess.run(
-            [sys.executable, "worker.py", "client", *arguments],
-            cwd=PROJECT,
-            env=cluster.environment,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
+        """``python worker.py client ...``, in this process (the workers prove the script runs)."""
+        capsys.readouterr()
+        exit_code = worker_command(["client", *arguments])
+        printed = capsys.readouterr()
+        assert exit_code == 0, printed.err
+        return json.loads(printed.out)
 
     instance_id = client("start", scenario.workflow, json.dumps(scenario.body))["instanceId"]
     run = Run(scenario, instance_id)
@@ -390,5 +394,5 @@ def test_a_worker_finishes_and_exits_cleanly_on_sigterm(cluster: Cluster) -> Non
     survivor = cluster.workers[-1]
     log = cluster.logs / f"worker{len(cluster.workers) - 1}.log"
 
-    assert stop(survivor) == 0
+    assert stop(survivor) == [0]
     assert f"worker {survivor.pid} stopped" in log.read_text()

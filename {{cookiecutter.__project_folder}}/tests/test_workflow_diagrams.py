@@ -1,17 +1,22 @@
 """docs/workflows.md and the README's diagrams match the code and what the app registers.
 
 Both are written by ``python scripts/workflow_diagrams.py`` from ``build_workflows()``; a
-workflow changed without redrawing them fails here with that command in the message.
+workflow changed without redrawing them fails here with that command in the message. The
+check of the project itself runs that command; the checks of a copy made stale call its
+``main`` in this process, pointed at the copy.
 """
 
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from scripts import workflow_diagrams
 from tests.registered_functions import registered_functions
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -24,30 +29,33 @@ STEP_ROW = re.compile(
     re.MULTILINE,
 )
 ORCHESTRATION_LINE = re.compile(r"^Orchestration `(?P<name>[^`]+)`:$", re.MULTILINE)
-COPIED = ("workflows", "scripts", "docs", "README.md", "model_client.py")
 
 
-def run_diagrams(project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "scripts/workflow_diagrams.py", *arguments],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+@dataclass(frozen=True)
+class Drawn:
+    exit_code: int
+    stderr: str
 
 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
-    """What the script reads and writes, copied so a test can make it stale."""
-    for name in COPIED:
-        source = PROJECT / name
-        if source.is_dir():
-            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.is_file():
-            shutil.copy2(source, tmp_path / name)
+    """The files the script checks and writes, copied so a test can make them stale."""
+    for name in (DOC, Path("README.md")):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(PROJECT / name, tmp_path / name)
     return tmp_path
+
+
+@pytest.fixture
+def draw(capsys: pytest.CaptureFixture[str]) -> Callable[..., Drawn]:
+    """The script's command line on a copy of the project, in this process."""
+
+    def drawn(project: Path, *arguments: str) -> Drawn:
+        capsys.readouterr()
+        exit_code = workflow_diagrams.main(list(arguments), project=project)
+        return Drawn(exit_code, capsys.readouterr().err)
+
+    return drawn
 
 
 @pytest.fixture(scope="module")
@@ -62,33 +70,40 @@ def drawn_names(kind: str) -> set[str]:
 
 
 def test_the_diagrams_match_the_workflows() -> None:
-    result = run_diagrams(PROJECT, "--check")
+    result = subprocess.run(
+        [sys.executable, "scripts/workflow_diagrams.py", "--check"],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
     assert result.returncode == 0, f"{result.stderr}\nRedraw them: {COMMAND}"
 
 
 def test_check_names_a_stale_file_and_the_command_then_redrawing_fixes_it(
-    project_copy: Path,
+    project_copy: Path, draw: Callable[..., Drawn]
 ) -> None:
     drawn = (project_copy / DOC).read_text(encoding="utf-8")
     (project_copy / DOC).write_text(drawn.replace("activity", "entity", 1), encoding="utf-8")
 
-    stale = run_diagrams(project_copy, "--check")
-    redrawn = run_diagrams(project_copy)
+    stale = draw(project_copy, "--check")
+    redrawn = draw(project_copy)
 
-    assert stale.returncode == 1
+    assert stale.exit_code == 1
     assert f"{DOC} does not match the workflows: run {COMMAND}" in stale.stderr
     assert "README.md" not in stale.stderr
-    assert redrawn.returncode == 0, redrawn.stderr
+    assert redrawn.exit_code == 0, redrawn.stderr
     assert (project_copy / DOC).read_text(encoding="utf-8") == drawn
 
 
-def test_check_reports_a_missing_file(project_copy: Path) -> None:
+def test_check_reports_a_missing_file(project_copy: Path, draw: Callable[..., Drawn]) -> None:
     (project_copy / DOC).unlink()
 
-    result = run_diagrams(project_copy, "--check")
+    result = draw(project_copy, "--check")
 
-    assert result.returncode == 1
+    assert result.exit_code == 1
     assert f"{DOC} does not match the workflows: run {COMMAND}" in result.stderr
     assert not (project_copy / DOC).exists()
 
