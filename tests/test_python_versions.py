@@ -29,6 +29,7 @@ OFFERED_PYTHONS: list[str] = DEFAULTS["python_version"]
 PROVIDERS: list[str] = DEFAULTS["model_provider"]
 PYTHON313_SCRIPT = TEMPLATE / "scripts" / "python313.sh"
 INSIDE_PATH = "/usr/local/bin:/usr/bin:/bin"
+CHROOT_TOOLS = ("chroot", "unshare", "mount")
 INSTALL_TIMEOUT_S = 900
 SUITE_TIMEOUT_S = 900
 INCLUDE = re.compile(r"^-r\s+(\S+)$")
@@ -192,10 +193,29 @@ def chroot_run(
         for name, value in os.environ.items()
         if name.lower() in {"http_proxy", "https_proxy", "no_proxy"}
     }
-    chroot = shutil.which("chroot", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
-    assert chroot, "chroot (coreutils) is not installed"
+    tools = os.environ.get("PATH", "") + ":/usr/sbin:/sbin:/usr/bin:/bin"
+    chroot, unshare, mount = (shutil.which(tool, path=tools) for tool in CHROOT_TOOLS)
+    assert chroot and unshare and mount, f"needs {', '.join(CHROOT_TOOLS)} (coreutils, util-linux)"
+    # A real system has /proc (pytest-xdist's `-n auto` counts cores there, through psutil);
+    # it is mounted in a mount namespace of the command's own, so it goes when the command ends.
+    enter = (
+        f'root="$1" cwd="$2"; shift 2; {mount} -t proc proc "$root/proc" && '
+        f'exec {chroot} "$root" /usr/bin/env --chdir="$cwd" "$@"'
+    )
     return subprocess.run(
-        [chroot, str(root), "/usr/bin/env", f"--chdir={cwd}", *command],
+        [
+            unshare,
+            "--mount",
+            "--fork",
+            "--",
+            "/bin/sh",
+            "-c",
+            enter,
+            "sh",
+            str(root),
+            cwd,
+            *command,
+        ],
         env=env,
         capture_output=True,
         text=True,
