@@ -23,13 +23,14 @@ COMBINATIONS = {
         "http_auth_level": "anonymous",
         "python_version": "3.13",
     },
-    "foundry-on-3.11": {"model_provider": "foundry", "python_version": "3.11"},
-    "renamed-workflows": {
+    # The other provider, the oldest Python and every name answer changed, in one bake.
+    "renamed-foundry-on-3.11": {
         "project_name": "Help Desk (EU)!",
         "triage_workflow": "Tickets",
         "composition_workflow": "travel-desk",
         "model_provider": "foundry",
         "agent_workflow": "blog_posts",
+        "python_version": "3.11",
     },
     "without-triage": {"triage_workflow": "none", "model_provider": "azure_openai"},
     "without-quotes": {"fanout_workflow": "none"},
@@ -214,7 +215,7 @@ def test_a_left_out_starter_leaves_nothing_behind(bake: Callable[..., Path], ans
 
 
 def test_the_chosen_names_become_the_routes(bake: Callable[..., Path]) -> None:
-    project = bake(**COMBINATIONS["renamed-workflows"])
+    project = bake(**COMBINATIONS["renamed-foundry-on-3.11"])
 
     readme = (project / "README.md").read_text()
     assert project.name == "help_desk_eu"

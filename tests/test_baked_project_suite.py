@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize(
     "combination",
-    ["defaults", "all-options-on", "foundry-on-3.11", "renamed-workflows", "only-quotes"],
+    ["defaults", "all-options-on", "renamed-foundry-on-3.11", "only-quotes"],
 )
 def test_baked_project_passes_its_own_tests(bake: Callable[..., Path], combination: str) -> None:
     project = bake(**COMBINATIONS[combination])

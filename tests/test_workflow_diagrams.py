@@ -137,7 +137,7 @@ def test_a_human_in_the_loop_step_is_drawn_asking_a_person_at_the_respond_route(
 def test_a_sub_workflow_is_a_child_orchestration_whose_request_surfaces_on_the_trip(
     bake: Callable[..., Path],
 ) -> None:
-    project = bake(**COMBINATIONS["renamed-workflows"])
+    project = bake(**COMBINATIONS["renamed-foundry-on-3.11"])
     trip = mermaid_blocks(project)["travel-desk"]
 
     assert (
