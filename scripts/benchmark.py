@@ -10,6 +10,7 @@ ratios, not verdicts. Everything runs on 127.0.0.1; children are always stopped.
 
     /tmp/venv/bin/python scripts/benchmark.py [--runs 20] [--clients 8] [--scale-rounds 3]
     /tmp/venv/bin/python scripts/benchmark.py --scale-only   # the scale-out comparison alone
+    /tmp/venv/bin/python scripts/benchmark.py --suite-only   # the bake's own suite alone
 """
 
 import argparse
@@ -41,6 +42,7 @@ HEALTH_POLL_SECONDS = 0.05
 STATUS_POLL_SECONDS = 0.02
 REQUEST_SECONDS = 30
 CHILD_SECONDS = 120
+SUITE_SECONDS = 900
 
 # The fan-out starter is compared with triage, the simplest one (default names of a bake).
 TRIAGE_DEFAULT = "support_triage"
@@ -327,6 +329,49 @@ def bake(output_dir: Path) -> tuple[Path, float]:
     return output_dir / PROJECT_FOLDER, seconds
 
 
+@dataclass(frozen=True)
+class SuiteRun:
+    wall_seconds: float
+    cpu_seconds: float
+    summary: str
+
+
+def project_suite(project: Path, runs: int) -> list[SuiteRun]:
+    """The project's own `python -m pytest -q` as its README runs it, `runs` times.
+
+    CPU is every process the suite waited for (its xdist workers and their children)."""
+    measured = []
+    for _ in range(runs):
+        before, started = os.times(), time.perf_counter()
+        completed = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            timeout=SUITE_SECONDS,
+            check=False,
+        )
+        wall, after = time.perf_counter() - started, os.times()
+        summary = completed.stdout.strip().splitlines()[-1] if completed.stdout.strip() else ""
+        if completed.returncode != 0:
+            sys.exit(f"the project's suite failed:\n{completed.stdout[-4000:]}")
+        cpu = (after.children_user + after.children_system) - (
+            before.children_user + before.children_system
+        )
+        measured.append(SuiteRun(wall, cpu, summary))
+    return measured
+
+
+def print_suite(runs: list[SuiteRun]) -> None:
+    print(
+        f"project suite (python -m pytest -q, {len(runs)} runs): median "
+        f"{statistics.median(r.wall_seconds for r in runs):.1f} s wall, "
+        f"{statistics.median(r.cpu_seconds for r in runs):.1f} s CPU; runs (wall/CPU s): "
+        + " ".join(f"{r.wall_seconds:.1f}/{r.cpu_seconds:.1f}" for r in runs)
+        + f"; last: {runs[-1].summary}"
+    )
+
+
 def cold_import(project: Path) -> dict[str, float]:
     started = time.perf_counter()
     figures = run_python(COLD_IMPORT, project)
@@ -603,6 +648,10 @@ def print_scale_out(figures: list[tuple[str, int, list[float]]], plan: ScalePlan
     print(table(rows, right_aligned=lambda column: column in (1, 2, 4)))
 
 
+def machine() -> str:
+    return f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {sys.platform}"
+
+
 def ratio(numerator: float, denominator: float) -> str:
     return f"{numerator / denominator:.2f}x" if denominator else "n/a"
 
@@ -648,12 +697,29 @@ def main() -> None:
         action="store_true",
         help="only the scale-out comparison (devhost instances, standalone workers)",
     )
+    parser.add_argument(
+        "--suite-runs",
+        type=int,
+        default=3,
+        help="times the default bake's own test suite is run and timed (default 3)",
+    )
+    parser.add_argument(
+        "--suite-only", action="store_true", help="only time the default bake's own test suite"
+    )
     arguments = parser.parse_args()
-    if arguments.runs < 1 or arguments.clients < 1 or arguments.scale_rounds < 1:
-        parser.error("--runs, --clients and --scale-rounds must be at least 1")
+    if min(arguments.runs, arguments.clients, arguments.scale_rounds, arguments.suite_runs) < 1:
+        parser.error("--runs, --clients, --scale-rounds and --suite-runs must be at least 1")
     plan = ScalePlan(
         arguments.runs, arguments.clients, arguments.scale_rounds, arguments.run_timeout
     )
+
+    if arguments.suite_only:
+        with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:
+            project, _ = bake(Path(scratch))
+            suite = project_suite(project, arguments.suite_runs)
+        print(machine())
+        print_suite(suite)
+        return
 
     if arguments.scale_only:
         with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:
@@ -661,9 +727,7 @@ def main() -> None:
             workloads = pick_workloads(project)
             figures = scale_out(project, Path(scratch), workloads, plan)
             counts = action_counts(project, workloads, arguments.run_timeout)
-        print(
-            f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {sys.platform}"
-        )
+        print(machine())
         print()
         print_scale_out(figures, plan)
         print()
@@ -711,9 +775,10 @@ def main() -> None:
         standalone = standalone_figures(project, workloads, plan)
         scaled = scale_out(project, Path(scratch), workloads, plan)
         counts = action_counts(project, workloads, arguments.run_timeout)
+        suite = project_suite(project, arguments.suite_runs)
 
     total_runs = sum(len(result.milliseconds) for result in results)
-    print(f"machine: {os.cpu_count()} cores, Python {platform.python_version()}, {sys.platform}")
+    print(machine())
     print()
     print(
         table(
@@ -786,6 +851,8 @@ def main() -> None:
     print_scale_out(scaled, plan)
     print()
     print_actions(counts)
+    print()
+    print_suite(suite)
 
 
 if __name__ == "__main__":
