@@ -13,9 +13,9 @@ import itertools
 import logging
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import NoReturn
+from typing import NoReturn, TypeVar, cast
 
 import grpc
 from durabletask.testing import InMemoryOrchestrationBackend
@@ -49,6 +49,8 @@ INSTANCE_METADATA_KEY = "devhost-instance"
 # History events per instance; the in-memory backend's default is 10,000.
 MAX_HISTORY_EVENTS = 100_000
 _SERVER_THREADS = 32
+Request = TypeVar("Request")
+Response = TypeVar("Response")
 
 
 class BackendCallError(Exception):
@@ -63,15 +65,23 @@ class BackendCallError(Exception):
 class InProcessCall:
     """The servicer context of a call the host makes to its own backend, without gRPC.
 
-    The management API runs in the process that owns the backend, so it calls the servicer
-    methods directly: a status read then costs a lock and a copy instead of a loopback gRPC
-    round trip. Only the unary methods that use nothing of their context but `abort` are
-    called this way (not the waits or the work-item stream); `abort` raises
-    `BackendCallError` where a real call would end with that status.
+    The management API and the host's own dispatcher (one instance) run in the process that
+    owns the backend, so they call the servicer methods directly: a status read or a
+    completion then costs a lock instead of a loopback gRPC round trip. Only the unary
+    methods that use nothing of their context but `abort` are called this way (not the
+    waits or the work-item stream); `abort` raises `BackendCallError` where a real call
+    would end with that status.
     """
 
     def abort(self, code: grpc.StatusCode, details: str) -> NoReturn:
         raise BackendCallError(code, details)
+
+
+def call_in_process(
+    method: Callable[[Request, grpc.ServicerContext], Response], request: Request
+) -> Response:
+    """Call one unary servicer method of the backend directly; `BackendCallError` if it aborts."""
+    return method(request, cast(grpc.ServicerContext, InProcessCall()))
 
 
 class PayloadTooLargeError(Exception):
@@ -129,10 +139,13 @@ def describe_work_item(item: pb.WorkItem) -> str:
 
 @dataclass
 class _Stream:
-    """One instance's work-item stream: what waits to be sent and what it holds unanswered."""
+    """One instance's work-item stream: how items reach it and what it holds unanswered.
+
+    `deliver` is called on the pump thread, under the streams lock, so it must not block.
+    """
 
     name: str
-    outbox: queue.Queue[pb.WorkItem] = field(default_factory=queue.Queue)
+    deliver: Callable[[pb.WorkItem], None]
     leases: dict[tuple[str, str, str], pb.WorkItem] = field(default_factory=dict)
     open: bool = True
 
@@ -237,7 +250,7 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
                 turn = next(self._turns.setdefault(work_item_kind(item), itertools.count()))
                 stream = self._streams[turn % len(self._streams)]
                 stream.leases[lease_key(item)] = item
-                stream.outbox.put(item)
+                stream.deliver(item)
                 return
         self._requeue([item])
 
@@ -336,19 +349,36 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         self, request: pb.GetWorkItemsRequest, context: grpc.ServicerContext
     ) -> Iterator[pb.WorkItem]:
         metadata = dict(context.invocation_metadata() or ())
-        stream = _Stream(name=str(metadata.get(INSTANCE_METADATA_KEY, "worker")))
+        outbox: queue.Queue[pb.WorkItem] = queue.Queue()
+        stream = _Stream(str(metadata.get(INSTANCE_METADATA_KEY, "worker")), outbox.put)
         context.add_callback(lambda: self._drop(stream))
-        with self._streams_changed:
-            self._streams.append(stream)
-            self._streams_changed.notify_all()
+        self._add_stream(stream)
         try:
             while context.is_active() and not self._pump_stopped.is_set():
                 try:
-                    yield stream.outbox.get(timeout=0.1)
+                    yield outbox.get(timeout=0.1)
                 except queue.Empty:
                     continue
         finally:
             self._drop(stream)
+
+    def connect(self, name: str, deliver: Callable[[pb.WorkItem], None]) -> Callable[[], None]:
+        """A work-item stream in this process, without gRPC; returns the call that ends it.
+
+        The host's own dispatcher (one instance) takes its work this way: the same turns,
+        leases and requeueing as a gRPC stream, without serializing every work item and
+        completion through a loopback connection. `deliver` gets each item on the pump
+        thread and must not block. Ending the stream gives back what it holds, as when an
+        instance's gRPC stream ends.
+        """
+        stream = _Stream(name, deliver)
+        self._add_stream(stream)
+        return lambda: self._drop(stream)
+
+    def _add_stream(self, stream: _Stream) -> None:
+        with self._streams_changed:
+            self._streams.append(stream)
+            self._streams_changed.notify_all()
 
     def _drop(self, stream: _Stream) -> None:
         """The stream ended: every item it held and did not complete goes back to the queue."""

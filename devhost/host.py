@@ -116,7 +116,7 @@ class DevHost:
         )
         self._thread.start()
         try:
-            self._on_host_loop(self._serve(backend_address, project))
+            self._on_host_loop(self._serve(project))
             if self.settings.instances > 1:
                 self._instances = InstancePool(
                     self.settings.instances,
@@ -151,7 +151,7 @@ class DevHost:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout=_STEP_SECONDS)
 
-    async def _serve(self, backend_address: str, project: ProjectSettings) -> None:
+    async def _serve(self, project: ProjectSettings) -> None:
         assert self.index is not None and self._user_code is not None
         assert self._backend is not None
         self._management = ManagementApi(self.index, self._backend, project)
@@ -174,7 +174,7 @@ class DevHost:
         os.environ["WEBSITE_HOSTNAME"] = f"localhost:{self.port}"
         if self.settings.instances == 1:
             self._dispatcher = WorkItemDispatcher(
-                self.index, backend_address, self._user_code, self._log
+                self.index, self._backend, self._user_code, self._log
             )
             self._receiving = asyncio.get_running_loop().create_task(self._dispatcher.run())
         else:

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any, TypeVar, cast
+from typing import Any
 from urllib.parse import quote
 
 import grpc
@@ -28,7 +28,7 @@ from durabletask.client import OrchestrationStatus
 from google.protobuf import timestamp_pb2, wrappers_pb2
 from opentelemetry.context import Context
 
-from .backend import BackendCallError, InProcessCall, LoopbackBackend, payload_problem
+from .backend import BackendCallError, LoopbackBackend, call_in_process, payload_problem
 from .indexing import FunctionIndex
 from .orchestrations import timestamp_from_text
 from .settings import ProjectSettings
@@ -86,8 +86,6 @@ _IN_PROGRESS = {
 }
 
 Handler = Callable[[web.Request, dict[str, str]], Awaitable[web.StreamResponse]]
-Request = TypeVar("Request")
-Response = TypeVar("Response")
 
 
 class BadRequestError(Exception):
@@ -251,16 +249,12 @@ class ManagementApi:
             ("POST", re.compile(r"entities/(?P<name>[^/]+)/(?P<key>[^/]+)"), self._signal_entity),
         ]
 
-    def _call(
-        self, method: Callable[[Request, grpc.ServicerContext], Response], request: Request
-    ) -> Response:
-        """One backend servicer method, called in-process; `BackendCallError` if it aborts."""
-        return method(request, cast(grpc.ServicerContext, InProcessCall()))
-
     async def unfinished(self) -> list[str]:
         """Instances not yet in a final state, as `name (instance id)`."""
         query = pb.InstanceQuery(runtimeStatus=sorted(_IN_PROGRESS))
-        response = self._call(self._backend.QueryInstances, pb.QueryInstancesRequest(query=query))
+        response = call_in_process(
+            self._backend.QueryInstances, pb.QueryInstancesRequest(query=query)
+        )
         return [f"{state.name} ({state.instanceId})" for state in response.orchestrationState]
 
     # -- binding ---------------------------------------------------------------------
@@ -352,7 +346,7 @@ class ManagementApi:
 
     async def _state(self, instance_id: str) -> pb.OrchestrationState | None:
         request = pb.GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=True)
-        response = self._call(self._backend.GetInstance, request)
+        response = call_in_process(self._backend.GetInstance, request)
         return response.orchestrationState if response.exists else None
 
     def _status_url(self, request: web.Request, instance_id: str) -> str:
@@ -386,7 +380,7 @@ class ManagementApi:
                 parentTraceContext=trace_context,
             )
             try:
-                self._call(self._backend.StartInstance, create)
+                call_in_process(self._backend.StartInstance, create)
             except BackendCallError as error:
                 if error.code == grpc.StatusCode.ALREADY_EXISTS:
                     message = (
@@ -456,7 +450,9 @@ class ManagementApi:
         continuation = request.headers.get(CONTINUATION_HEADER)
         if continuation:
             query.continuationToken.value = continuation
-        response = self._call(self._backend.QueryInstances, pb.QueryInstancesRequest(query=query))
+        response = call_in_process(
+            self._backend.QueryInstances, pb.QueryInstancesRequest(query=query)
+        )
         states = [status_body(state, show_input) for state in response.orchestrationState]
         headers = {}
         if response.HasField("continuationToken") and response.continuationToken.value:
@@ -479,7 +475,7 @@ class ManagementApi:
             input=None if encoded is None else wrappers_pb2.StringValue(value=encoded),
         )
         with self._event_span(request, params["id"], params["event"]):
-            self._call(self._backend.RaiseEvent, raise_request)
+            call_in_process(self._backend.RaiseEvent, raise_request)
         return web.Response(status=202)
 
     def _event_span(
@@ -514,7 +510,7 @@ class ManagementApi:
         terminate = pb.TerminateRequest(
             instanceId=params["id"], output=wrappers_pb2.StringValue(value=json.dumps(reason))
         )
-        self._call(self._backend.TerminateInstance, terminate)
+        call_in_process(self._backend.TerminateInstance, terminate)
         return web.Response(status=202)
 
     async def _suspend(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
@@ -533,12 +529,12 @@ class ManagementApi:
             return web.Response(status=410)
         reason = wrappers_pb2.StringValue(value=request.query.get("reason", ""))
         if suspend:
-            self._call(
+            call_in_process(
                 self._backend.SuspendInstance,
                 pb.SuspendRequest(instanceId=instance_id, reason=reason),
             )
         else:
-            self._call(
+            call_in_process(
                 self._backend.ResumeInstance,
                 pb.ResumeRequest(instanceId=instance_id, reason=reason),
             )
@@ -558,10 +554,10 @@ class ManagementApi:
             restart = pb.RestartInstanceRequest(
                 instanceId=params["id"], restartWithNewInstanceId=new_id
             )
-            restarted = self._call(self._backend.RestartInstance, restart).instanceId
+            restarted = call_in_process(self._backend.RestartInstance, restart).instanceId
         elif new_id:
             restarted = uuid.uuid4().hex
-            self._call(
+            call_in_process(
                 self._backend.StartInstance,
                 pb.CreateInstanceRequest(
                     instanceId=restarted,
@@ -576,7 +572,7 @@ class ManagementApi:
         return _json(payload, 202, {"Location": payload["statusQueryGetUri"]})
 
     async def _purge(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
-        response = self._call(
+        response = call_in_process(
             self._backend.PurgeInstances, pb.PurgeInstancesRequest(instanceId=params["id"])
         )
         if response.deletedInstanceCount == 0:
@@ -595,7 +591,7 @@ class ManagementApi:
         if statuses:
             purge_filter.runtimeStatus.extend(_statuses(statuses))
         purge = pb.PurgeInstancesRequest(purgeInstanceFilter=purge_filter)
-        response = self._call(self._backend.PurgeInstances, purge)
+        response = call_in_process(self._backend.PurgeInstances, purge)
         status = 200 if response.deletedInstanceCount else 404
         return _json({"instancesDeleted": response.deletedInstanceCount}, status)
 
@@ -609,7 +605,7 @@ class ManagementApi:
         self, request: web.Request, params: dict[str, str]
     ) -> web.StreamResponse:
         get = pb.GetEntityRequest(instanceId=self._entity_id(params), includeState=True)
-        response = self._call(self._backend.GetEntity, get)
+        response = call_in_process(self._backend.GetEntity, get)
         if not response.exists or not response.entity.HasField("serializedState"):
             return _json(None, 404)
         return web.Response(
@@ -632,5 +628,5 @@ class ManagementApi:
             input=None if encoded is None else wrappers_pb2.StringValue(value=encoded),
             requestId=traced_request_id(str(uuid.uuid4()), caller),
         )
-        self._call(self._backend.SignalEntity, signal)
+        call_in_process(self._backend.SignalEntity, signal)
         return web.Response(status=202)

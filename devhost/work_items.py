@@ -1,8 +1,11 @@
 """Take work items from the Durable Task backend and hand each to the code that runs it.
 
-The work-item stream and the completions run on the host loop over grpc.aio, so waiting
-on the backend holds no thread. Orchestrator replays and entity batches (synchronous
-engine code) run on a small pool of their own; activities run as user code does.
+An instance process takes its work over gRPC: the work-item stream and the completions run
+on its loop over grpc.aio, so waiting on the backend holds no thread. The host's own
+dispatcher (one instance) shares the process with the backend and takes the same work
+in-process (`LoopbackBackend.connect`), with no serializing or loopback round trip per work
+item. Orchestrator replays and entity batches (synchronous engine code) run on a small pool
+of their own; activities run as user code does.
 """
 
 from __future__ import annotations
@@ -10,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import cast
+from typing import Protocol, cast
 
 import grpc
 
 from .activities import ActivityRunner
-from .backend import GRPC_OPTIONS, INSTANCE_METADATA_KEY
+from .backend import GRPC_OPTIONS, INSTANCE_METADATA_KEY, LoopbackBackend, call_in_process
 from .entities import run_entity_batch, split_entity_id
 from .indexing import FunctionIndex
 from .invocation import InvocationLog, UserCode
@@ -34,40 +38,105 @@ _ENGINE_THREADS = 8
 _RECONNECT_SECONDS = 0.5
 
 
+class _Completions(Protocol):
+    """Where a dispatcher sends the answer to each work item."""
+
+    async def orchestrator(self, response: pb.OrchestratorResponse) -> None: ...
+
+    async def activity(self, response: pb.ActivityResponse) -> None: ...
+
+    async def entity(self, result: pb.EntityBatchResult) -> None: ...
+
+
+class _GrpcCompletions:
+    def __init__(self, stub: stubs.TaskHubSidecarServiceStub) -> None:
+        self._stub = stub
+
+    async def orchestrator(self, response: pb.OrchestratorResponse) -> None:
+        await self._stub.CompleteOrchestratorTask(response)
+
+    async def activity(self, response: pb.ActivityResponse) -> None:
+        await self._stub.CompleteActivityTask(response)
+
+    async def entity(self, result: pb.EntityBatchResult) -> None:
+        await self._stub.CompleteEntityTask(result)
+
+
+class _InProcessCompletions:
+    """Completions called on the backend directly (each is a short critical section)."""
+
+    def __init__(self, backend: LoopbackBackend) -> None:
+        self._backend = backend
+
+    async def orchestrator(self, response: pb.OrchestratorResponse) -> None:
+        call_in_process(self._backend.CompleteOrchestratorTask, response)
+
+    async def activity(self, response: pb.ActivityResponse) -> None:
+        call_in_process(self._backend.CompleteActivityTask, response)
+
+    async def entity(self, result: pb.EntityBatchResult) -> None:
+        call_in_process(self._backend.CompleteEntityTask, result)
+
+
 class WorkItemDispatcher:
-    """Runs the orchestrators, activities and entities of one indexed app."""
+    """Runs the orchestrators, activities and entities of one indexed app.
+
+    `backend` is the backend's gRPC address, or the backend itself when it lives in this
+    process.
+    """
 
     def __init__(
         self,
         index: FunctionIndex,
-        backend_address: str,
+        backend: str | LoopbackBackend,
         user_code: UserCode,
         log: InvocationLog,
         instance: str = "instance 1",
     ) -> None:
         self._index = index
         self._instance = instance
-        self._address = backend_address
+        self._backend = backend
         self._log = log
         self._engine_pool = ThreadPoolExecutor(_ENGINE_THREADS, thread_name_prefix="devhost-engine")
         self._translator = OrchestrationTranslator()
         self._activities = ActivityRunner(index, user_code, log)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._channel: grpc.aio.Channel | None = None
+        # Ends the in-process stream; the loop must not get work items after it closes.
+        self._disconnect: Callable[[], None] = lambda: None
 
     async def run(self) -> None:
-        """Receive work items until cancelled, reconnecting if the stream breaks."""
-        self._channel = grpc.aio.insecure_channel(self._address, options=GRPC_OPTIONS)
+        """Receive work items until cancelled."""
+        if isinstance(self._backend, LoopbackBackend):
+            await self._run_in_process(self._backend)
+        else:
+            await self._run_over_grpc(self._backend)
+
+    async def _run_in_process(self, backend: LoopbackBackend) -> None:
+        loop = asyncio.get_running_loop()
+        completions = _InProcessCompletions(backend)
+
+        def deliver(item: pb.WorkItem) -> None:
+            loop.call_soon_threadsafe(self._start, completions, item)
+
+        self._disconnect = backend.connect(self._instance, deliver)
+        try:
+            await loop.create_future()
+        finally:
+            self._disconnect()
+
+    async def _run_over_grpc(self, address: str) -> None:
+        """Receive work items over gRPC, reconnecting if the stream breaks."""
+        self._channel = grpc.aio.insecure_channel(address, options=GRPC_OPTIONS)
         stub = stubs.TaskHubSidecarServiceStub(self._channel)  # type: ignore[no-untyped-call]
+        completions = _GrpcCompletions(stub)
         while True:
             try:
                 stream = stub.GetWorkItems(
                     pb.GetWorkItemsRequest(), metadata=((INSTANCE_METADATA_KEY, self._instance),)
                 )
                 async for item in stream:
-                    task = asyncio.create_task(self._dispatch(stub, item))
-                    self._in_flight.add(task)
-                    task.add_done_callback(self._in_flight.discard)
+                    self._start(completions, item)
             except grpc.aio.AioRpcError as error:
                 if error.code() == grpc.StatusCode.CANCELLED:
                     return
@@ -78,15 +147,21 @@ class WorkItemDispatcher:
                 )
             await asyncio.sleep(_RECONNECT_SECONDS)
 
+    def _start(self, completions: _Completions, item: pb.WorkItem) -> None:
+        task = asyncio.create_task(self._dispatch(completions, item))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+
     async def close(self) -> None:
         """Drop work in progress (the backend is going away with it) and the channel."""
+        self._disconnect()
         for task in list(self._in_flight):
             task.cancel()
         if self._channel is not None:
             await self._channel.close(grace=None)
         self._engine_pool.shutdown(wait=False, cancel_futures=True)
 
-    async def _dispatch(self, stub: stubs.TaskHubSidecarServiceStub, item: pb.WorkItem) -> None:
+    async def _dispatch(self, completions: _Completions, item: pb.WorkItem) -> None:
         loop = asyncio.get_running_loop()
         token = item.completionToken
         try:
@@ -95,16 +170,14 @@ class WorkItemDispatcher:
                 response = await loop.run_in_executor(
                     self._engine_pool, self._orchestrate, request, token
                 )
-                await stub.CompleteOrchestratorTask(response)
+                await completions.orchestrator(response)
             elif item.HasField("activityRequest"):
-                await stub.CompleteActivityTask(
-                    await self._activities.run(item.activityRequest, token)
-                )
+                await completions.activity(await self._activities.run(item.activityRequest, token))
             elif item.HasField("entityRequestV2"):
                 result = await loop.run_in_executor(
                     self._engine_pool, self._run_entity, item.entityRequestV2, token
                 )
-                await stub.CompleteEntityTask(result)
+                await completions.entity(result)
         except asyncio.CancelledError:
             raise
         except Exception:  # keep receiving; the backend re-dispatches abandoned items

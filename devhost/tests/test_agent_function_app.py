@@ -22,8 +22,15 @@ def run(host: DevHost, workflow: str, payload: Any) -> dict[str, Any]:
     return body
 
 
-def pending_requests(host: DevHost, status_url: str) -> list[dict[str, Any]]:
-    status = wait_for(status_url, lambda r: bool(r.json().get("pendingHumanInputRequests")))
+def pending_requests(host: DevHost, status_url: str, count: int = 1) -> list[dict[str, Any]]:
+    """The run's pending human requests, once there are at least `count` of them.
+
+    Parallel children reach their requests one after the other, so a run that asks several
+    people is read once all have asked.
+    """
+    status = wait_for(
+        status_url, lambda r: len(r.json().get("pendingHumanInputRequests") or []) >= count
+    )
     requests_: list[dict[str, Any]] = status.json()["pendingHumanInputRequests"]
     return requests_
 
@@ -133,7 +140,7 @@ def test_second_child_request_stays_answerable_after_the_first_child_finishes(
 ) -> None:
     started = run(agentic, "batch", "pen,cup")
     first, second = sorted(
-        pending_requests(agentic, started["statusQueryGetUri"]),
+        pending_requests(agentic, started["statusQueryGetUri"], count=2),
         key=lambda pending: str(pending["requestId"]),
     )
     assert [request_id_shape(first["requestId"]), request_id_shape(second["requestId"])] == [
