@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import inspect
 import itertools
 import logging
@@ -66,12 +67,18 @@ class InvocationContext:
         self.retry_context = None
 
 
+@functools.cache
+def _parameter_names(user_function: Callable[..., Any]) -> tuple[str, ...]:
+    # Read once per function: `inspect.signature` costs more than the rest of a binding.
+    return tuple(inspect.signature(user_function).parameters)
+
+
 def bind_arguments(
     user_function: Callable[..., Any], values: dict[str, Any], function_name: str
 ) -> dict[str, Any]:
     """Pass each declared parameter its binding value; `context` gets the invocation context."""
     arguments: dict[str, Any] = {}
-    for parameter in inspect.signature(user_function).parameters:
+    for parameter in _parameter_names(user_function):
         if parameter in values:
             arguments[parameter] = values[parameter]
         elif parameter == "context":
