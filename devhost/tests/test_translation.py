@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from azure.durable_functions import DurableOrchestrationContext
+from google.protobuf import timestamp_pb2
 
 from devhost.indexing import compile_route
 from devhost.management import BadRequestError, encode_event_payload, encode_start_payload
+from devhost.orchestrations import build_context
 from devhost.settings import ProjectSettings, read_project_settings
+from devhost.upstream import pb
 
 
 @pytest.mark.parametrize(
@@ -90,3 +95,30 @@ def test_empty_payload_means_no_input() -> None:
 def test_event_payload_is_kept_as_sent_like_the_functions_host() -> None:
     sent_by_client = json.dumps(json.dumps({"approved": True}))
     assert encode_event_payload(sent_by_client) == sent_by_client
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 12, 1, 18, 3, 57, 123456, tzinfo=UTC),
+        datetime(2026, 12, 1, 18, 3, 57, tzinfo=UTC),
+        datetime(1970, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_the_engine_reads_each_event_time_as_the_same_utc_moment(moment: datetime) -> None:
+    stamp = timestamp_pb2.Timestamp()
+    stamp.FromDatetime(moment)
+    started = pb.HistoryEvent(
+        eventId=-1, timestamp=stamp, orchestratorStarted=pb.OrchestratorStartedEvent()
+    )
+    begun = pb.HistoryEvent(
+        eventId=-1, timestamp=stamp, executionStarted=pb.ExecutionStartedEvent(name="work")
+    )
+
+    context = DurableOrchestrationContext.from_json(
+        build_context("one", [], [started, begun], None)
+    )
+
+    assert context.current_utc_datetime == moment
+    assert context.current_utc_datetime.utcoffset() == timedelta(0)
+    assert [event.timestamp for event in context.histories] == [moment, moment]
