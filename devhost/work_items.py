@@ -104,6 +104,7 @@ class WorkItemDispatcher:
         self._channel: grpc.aio.Channel | None = None
         # Ends the in-process stream; the loop must not get work items after it closes.
         self._disconnect: Callable[[], None] = lambda: None
+        self._closed = False
 
     async def run(self) -> None:
         """Receive work items until cancelled."""
@@ -148,12 +149,15 @@ class WorkItemDispatcher:
             await asyncio.sleep(_RECONNECT_SECONDS)
 
     def _start(self, completions: _Completions, item: pb.WorkItem) -> None:
+        if self._closed:  # handed over just before the stream ended; the backend requeued it
+            return
         task = asyncio.create_task(self._dispatch(completions, item))
         self._in_flight.add(task)
         task.add_done_callback(self._in_flight.discard)
 
     async def close(self) -> None:
         """Drop work in progress (the backend is going away with it) and the channel."""
+        self._closed = True
         self._disconnect()
         for task in list(self._in_flight):
             task.cancel()
