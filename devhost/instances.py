@@ -1,27 +1,33 @@
 """Serve durable work from several worker processes, as several Flex Consumption instances do.
 
 With `--instances N` (N > 1) the host process keeps the HTTP front door, the management API
-and the durable backend; each instance is a child process (`python -m devhost.instances`)
-that imports the app's `function_app.py` itself, as one Flex instance would, and runs
-devhost's work-item loop against the host's backend over gRPC on loopback. The backend hands
-work out to the instances in turn and gives an instance's unfinished work to another when the
-instance dies (see backend.py); the pool here starts the instances and restarts a dead one.
+and the durable backend; each instance is a process of its own that imports the app's
+`function_app.py` itself, as one Flex instance would, and runs devhost's work-item loop
+against the host's backend over gRPC on loopback. The backend hands work out to the
+instances in turn and gives an instance's unfinished work to another when the instance dies
+(see backend.py); the pool here starts the instances and restarts a dead one.
 
-An instance exits when the host goes away: it reads its standard input, which the host holds
-open, and stops at end of file, so a host killed with `kill -9` leaves no instance behind.
+Instances are forked from a multiprocessing fork server that has imported devhost and the
+Functions and Agent Framework libraries once (never the app), so an instance starts without
+paying for those imports again, as a warm Flex worker does.
+
+An instance exits when the host goes away: it waits on a pipe whose other end only the host
+holds, and stops at end of file, so a host killed with `kill -9` leaves no instance behind.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import contextlib
 import logging
+import multiprocessing
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from . import tracing
@@ -41,7 +47,14 @@ UNSTABLE_SECONDS = 10.0
 # How long a stopping instance may take to export its spans and exit before it is killed.
 STOP_SECONDS = 1.0
 _WATCH_SECONDS = 0.2
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
+# What every instance imports before the app: the fork server imports it once. Modules an app
+# does not use are imported there all the same (harmless); missing ones are skipped.
+_PRELOADED = (
+    "devhost.instances",
+    "azure.functions",
+    "azure.durable_functions",
+    "agent_framework_azurefunctions",
+)
 
 
 class InstancesNotReadyError(Exception):
@@ -52,15 +65,29 @@ def instance_label(number: int) -> str:
     return f"instance {number}"
 
 
+@dataclass(frozen=True)
+class InstanceArguments:
+    backend_address: str
+    number: int
+    app: str
+    project_dir: Path
+
+
 class _Instance:
-    def __init__(self, number: int, process: subprocess.Popen[bytes]) -> None:
+    def __init__(self, number: int, process: BaseProcess, host_end: Connection) -> None:
         self.number = number
         self.process = process
+        # The instance runs until this end closes (when the pool stops it or the host dies).
+        self.host_end = host_end
         self.started = time.monotonic()
 
     @property
     def label(self) -> str:
         return instance_label(self.number)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid or 0
 
 
 class InstancePool:
@@ -82,6 +109,8 @@ class InstancePool:
         self._instances: dict[int, _Instance] = {}
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._forks = multiprocessing.get_context("forkserver")
+        self._forks.set_forkserver_preload(list(_PRELOADED))
 
     def start(self) -> None:
         """Start every instance and wait until each is taking work."""
@@ -89,10 +118,10 @@ class InstancePool:
             self._instances[number] = self._spawn(number)
         deadline = time.monotonic() + START_SECONDS
         while len(self._backend.connected_instances()) < self._count:
-            dead = [item for item in self._instances.values() if item.process.poll() is not None]
+            dead = [item for item in self._instances.values() if item.process.exitcode is not None]
             if dead:
                 raise InstancesNotReadyError(
-                    f"{dead[0].label} exited with status {dead[0].process.returncode} "
+                    f"{dead[0].label} exited with status {dead[0].process.exitcode} "
                     "before it connected (its output is above)"
                 )
             if time.monotonic() > deadline:
@@ -106,93 +135,76 @@ class InstancePool:
 
     def describe(self) -> list[str]:
         """One line per instance with its process id."""
-        return [
-            f"{item.label}: pid {item.process.pid}" for _, item in sorted(self._instances.items())
-        ]
+        return [f"{item.label}: pid {item.pid}" for _, item in sorted(self._instances.items())]
 
     def pids(self) -> dict[int, int]:
-        return {number: item.process.pid for number, item in self._instances.items()}
+        return {number: item.pid for number, item in self._instances.items()}
 
     def stop(self) -> None:
-        """Stop every instance: it exits when its standard input closes, after exporting the
-        spans it holds; one still running after `STOP_SECONDS` is killed."""
+        """Stop every instance: it exits when its pipe from the host closes, after exporting
+        the spans it holds; one still running after `STOP_SECONDS` is killed."""
         self._stopping.set()
         for item in self._instances.values():
-            if item.process.stdin is not None:
-                item.process.stdin.close()
+            item.host_end.close()
         deadline = time.monotonic() + STOP_SECONDS
         for item in self._instances.values():
-            try:
-                item.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
+            item.process.join(timeout=max(0.0, deadline - time.monotonic()))
+            if item.process.exitcode is None:
                 item.process.kill()
-                item.process.wait(timeout=10)
+                item.process.join(timeout=10)
 
     def _spawn(self, number: int) -> _Instance:
-        environment = dict(os.environ)
-        environment["PYTHONPATH"] = os.pathsep.join(
-            part for part in (_PACKAGE_ROOT, environment.get("PYTHONPATH", "")) if part
+        instance_end, host_end = self._forks.Pipe(duplex=False)
+        arguments = InstanceArguments(
+            self._address, number, self._settings.app, self._settings.project_dir.resolve()
         )
-        command = [
-            sys.executable,
-            "-m",
-            "devhost.instances",
-            "--backend",
-            self._address,
-            "--number",
-            str(number),
-            "--app",
-            self._settings.app,
-            "--project-dir",
-            str(self._settings.project_dir.resolve()),
-        ]
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, env=environment)
-        return _Instance(number, process)
+        process = self._forks.Process(
+            target=serve_instance, args=(arguments, instance_end), name=instance_label(number)
+        )
+        process.start()
+        # Only the instance may hold its end: the end of file it waits for is the host's end
+        # closing.
+        instance_end.close()
+        return _Instance(number, process, host_end)
 
     def _watch(self) -> None:
         while not self._stopping.wait(_WATCH_SECONDS):
             for number, item in list(self._instances.items()):
-                status = item.process.poll()
+                status = item.process.exitcode
                 if status is None or self._stopping.is_set():
                     continue
                 lived = time.monotonic() - item.started
                 if status >= 0 and lived < UNSTABLE_SECONDS:
                     self._announce(
-                        f"{item.label} (pid {item.process.pid}) exited with status {status} "
+                        f"{item.label} (pid {item.pid}) exited with status {status} "
                         f"{lived:.1f} s after it started; devhost will not restart it. Its work "
                         "goes to the other instances; restart devhost after fixing the cause."
                     )
+                    item.host_end.close()
                     del self._instances[number]
                     continue
+                item.host_end.close()
                 replacement = self._spawn(number)
                 self._instances[number] = replacement
                 self._announce(
-                    f"{item.label} (pid {item.process.pid}) exited with status {status}; its "
+                    f"{item.label} (pid {item.pid}) exited with status {status}; its "
                     f"unfinished work went back to the queue. Restarted {item.label}: pid "
-                    f"{replacement.process.pid}"
+                    f"{replacement.pid}"
                 )
 
 
-def _parse(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m devhost.instances")
-    parser.add_argument("--backend", required=True, help="host:port of the host's backend")
-    parser.add_argument("--number", type=int, required=True)
-    parser.add_argument("--app", default="function_app")
-    parser.add_argument("--project-dir", type=Path, required=True)
-    return parser.parse_args(argv)
-
-
-def _exit_when_the_host_goes() -> None:
-    sys.stdin.buffer.read()
+def _exit_when_the_host_goes(from_host: Connection) -> None:
+    # The host never writes: this returns only when its end closes.
+    with contextlib.suppress(EOFError):
+        from_host.recv_bytes()
     tracing.flush()
     os._exit(0)
 
 
-def serve_instance(argv: list[str] | None = None) -> None:
+def serve_instance(arguments: InstanceArguments, from_host: Connection) -> None:
     """Run one instance: import the app, then run its durable work until the host goes."""
-    arguments = _parse(argv)
     configure_console_logging()
-    threading.Thread(target=_exit_when_the_host_goes, daemon=True).start()
+    threading.Thread(target=_exit_when_the_host_goes, args=(from_host,), daemon=True).start()
     project_dir = arguments.project_dir
     load_local_settings(project_dir)
     project = read_project_settings(project_dir)
@@ -200,10 +212,6 @@ def serve_instance(argv: list[str] | None = None) -> None:
     label = instance_label(arguments.number)
     log = InvocationLog(instance=f"{label}, pid {os.getpid()}")
     dispatcher = WorkItemDispatcher(
-        index, arguments.backend, UserCode(), log, instance=f"{label} (pid {os.getpid()})"
+        index, arguments.backend_address, UserCode(), log, instance=f"{label} (pid {os.getpid()})"
     )
     asyncio.run(dispatcher.run())
-
-
-if __name__ == "__main__":
-    serve_instance()
