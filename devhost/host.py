@@ -22,7 +22,7 @@ from . import tracing
 from .backend import LoopbackBackend
 from .http_server import HttpServer
 from .indexing import FunctionIndex, index_app, load_app
-from .instances import InstancePool, instance_label
+from .instances import InstancePool, instance_label, start_fork_server
 from .invocation import InvocationLog, UserCode
 from .management import ManagementApi
 from .settings import HostSettings, ProjectSettings, load_local_settings, read_project_settings
@@ -105,6 +105,8 @@ class DevHost:
         project_dir = self.settings.project_dir.resolve()
         load_local_settings(project_dir)
         project = read_project_settings(project_dir)
+        if self.settings.instances > 1:
+            start_fork_server()
         app = load_app(project_dir, self.settings.app)
         self.index = index_app(app, project.route_prefix)
         self._backend = LoopbackBackend(OrchestrationSpans())

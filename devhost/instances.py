@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import threading
 import time
@@ -55,6 +56,16 @@ _PRELOADED = (
     "azure.durable_functions",
     "agent_framework_azurefunctions",
 )
+
+
+_FORKS = multiprocessing.get_context("forkserver")
+
+
+def start_fork_server() -> None:
+    """Start the fork server the instances come from, if it is not running; called early, it
+    imports the libraries while the host is still loading the app."""
+    _FORKS.set_forkserver_preload(list(_PRELOADED))
+    multiprocessing.forkserver.ensure_running()
 
 
 class InstancesNotReadyError(Exception):
@@ -109,11 +120,10 @@ class InstancePool:
         self._instances: dict[int, _Instance] = {}
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
-        self._forks = multiprocessing.get_context("forkserver")
-        self._forks.set_forkserver_preload(list(_PRELOADED))
 
     def start(self) -> None:
         """Start every instance and wait until each is taking work."""
+        start_fork_server()
         for number in range(1, self._count + 1):
             self._instances[number] = self._spawn(number)
         deadline = time.monotonic() + START_SECONDS
@@ -154,11 +164,11 @@ class InstancePool:
                 item.process.join(timeout=10)
 
     def _spawn(self, number: int) -> _Instance:
-        instance_end, host_end = self._forks.Pipe(duplex=False)
+        instance_end, host_end = _FORKS.Pipe(duplex=False)
         arguments = InstanceArguments(
             self._address, number, self._settings.app, self._settings.project_dir.resolve()
         )
-        process = self._forks.Process(
+        process = _FORKS.Process(
             target=serve_instance, args=(arguments, instance_end), name=instance_label(number)
         )
         process.start()
