@@ -18,6 +18,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import signal
 import socket
 import statistics
@@ -42,6 +43,10 @@ HEALTH_POLL_SECONDS = 0.05
 STATUS_POLL_SECONDS = 0.02
 REQUEST_SECONDS = 30
 CHILD_SECONDS = 120
+# The scale-out part's second workload (scripts/benchmark_workload.py, copied into the bake):
+# two parallel executors per run, each holding the CPU in Python for about 50 ms here.
+COMPUTE_MODULE = TEMPLATE / "scripts" / "benchmark_workload.py"
+COMPUTE_SIZE = 900_000
 SUITE_SECONDS = 900
 
 # The fan-out starter is compared with triage, the simplest one (default names of a bake).
@@ -169,8 +174,9 @@ environment = {
     "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": f"Endpoint=http://localhost:{port};Authentication=None",
     "TASKHUB_NAME": "default",
 }
+command = [sys.executable, "worker.py", "--workflows", plan["workflows"]]
 workers = [
-    subprocess.Popen([sys.executable, "worker.py"], env=environment, stdout=subprocess.DEVNULL,
+    subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL,
                      stderr=subprocess.DEVNULL)
     for _ in range(plan["workers"])
 ]
@@ -270,6 +276,20 @@ try:
     print(json.dumps(counts))
 finally:
     host.stop()
+"""
+
+# Run inside the baked project: how long one compute executor's work takes here, in ms.
+COMPUTE_TIMING = """
+import json, sys, time
+from benchmark_workload import checksum
+size = int(sys.argv[1])
+checksum(size)
+timings = []
+for _ in range(5):
+    started = time.perf_counter()
+    checksum(size)
+    timings.append((time.perf_counter() - started) * 1000)
+print(json.dumps(sorted(timings)[2]))
 """
 
 COLD_IMPORT = """
@@ -518,14 +538,14 @@ def standalone_figures(
 
 
 def devhost_rates(
-    project: Path, scratch: Path, instances: int, workloads: list[Workload], plan: "ScalePlan"
+    project: Path, scratch: Path, instances: int, load: "ScaleLoad", plan: "ScalePlan"
 ) -> list[float]:
     """Runs per second on `python -m devhost --instances N`: a warm-up round, then timed rounds."""
     port = free_port()
     base = f"http://{LOOPBACK}:{port}"
-    log = scratch / f"devhost-{instances}-instances.log"
+    log = scratch / f"devhost-{load.label}-{instances}-instances.log"
     command = [sys.executable, "-m", "devhost", "--host", LOOPBACK, "--port", str(port)]
-    command += ["--instances", str(instances)]
+    command += ["--instances", str(instances), "--app", load.app]
     with log.open("wb") as output:
         process = subprocess.Popen(command, cwd=project, stdout=output, stderr=output)
     try:
@@ -534,7 +554,7 @@ def devhost_rates(
 
         def measure() -> float:
             return concurrent_throughput(
-                client, workloads, plan.runs, plan.clients, plan.run_seconds
+                client, load.workloads, plan.runs, plan.clients, plan.run_seconds
             )
 
         measure()
@@ -544,11 +564,12 @@ def devhost_rates(
 
 
 def standalone_worker_rates(
-    project: Path, workers: int, workloads: list[Workload], plan: "ScalePlan"
+    project: Path, workers: int, load: "ScaleLoad", plan: "ScalePlan"
 ) -> list[float]:
     """Runs per second on `workers` worker.py processes: a warm-up round, then timed rounds."""
     child_plan = {
-        "workloads": [{"workflow": w.workflow, "body": w.body} for w in workloads],
+        "workloads": [{"workflow": w.workflow, "body": w.body} for w in load.workloads],
+        "workflows": load.workflows,
         "answers": HUMAN_ANSWERS,
         "runs": plan.runs,
         "clients": plan.clients,
@@ -557,7 +578,7 @@ def standalone_worker_rates(
         "workers": workers,
         "rounds": plan.rounds,
     }
-    budget = CHILD_SECONDS + (plan.rounds + 1) * plan.runs * len(workloads) * plan.run_seconds
+    budget = CHILD_SECONDS + (plan.rounds + 1) * plan.runs * len(load.workloads) * plan.run_seconds
     figures = run_python(STANDALONE_WORKERS, project, json.dumps(child_plan), timeout=budget)
     rates: list[float] = figures["rates"]
     return rates
@@ -616,36 +637,82 @@ class ScalePlan:
     run_seconds: float
 
 
-def scale_out(
-    project: Path, scratch: Path, workloads: list[Workload], plan: ScalePlan
-) -> list[tuple[str, int, list[float]]]:
-    """Throughput of the same workload on 1 and 2 devhost instances, 1 and 3 standalone workers."""
+@dataclass(frozen=True)
+class ScaleLoad:
+    """One workload of the scale-out comparison and how each host is told to serve it."""
+
+    label: str
+    description: str
+    workloads: list[Workload]
+    app: str
+    workflows: str
+
+
+def scale_loads(project: Path, starters: list[Workload]) -> list[ScaleLoad]:
+    """The starters, and the compute workload (its module copied into the project)."""
+    shutil.copyfile(COMPUTE_MODULE, project / COMPUTE_MODULE.name)
+    milliseconds = run_python(COMPUTE_TIMING, project, str(COMPUTE_SIZE))
     return [
-        ("devhost instances", 1, devhost_rates(project, scratch, 1, workloads, plan)),
-        ("devhost instances", 2, devhost_rates(project, scratch, 2, workloads, plan)),
-        ("standalone workers", 1, standalone_worker_rates(project, 1, workloads, plan)),
-        ("standalone workers", 3, standalone_worker_rates(project, 3, workloads, plan)),
+        ScaleLoad(
+            "starters",
+            "the starters (executors that do almost no work of their own)",
+            starters,
+            "function_app:app",
+            "workflows:build_workflows",
+        ),
+        ScaleLoad(
+            "compute",
+            f"{COMPUTE_MODULE.stem}: two parallel executors per run, each computing in Python "
+            f"for {milliseconds:.0f} ms",
+            [Workload("compute_heavy", "compute", {"size": COMPUTE_SIZE})],
+            f"{COMPUTE_MODULE.stem}:app",
+            f"{COMPUTE_MODULE.stem}:build_workflows",
+        ),
     ]
 
 
-def print_scale_out(figures: list[tuple[str, int, list[float]]], plan: ScalePlan) -> None:
-    baseline = {kind: statistics.median(rates) for kind, count, rates in figures if count == 1}
-    rows = [("host", "processes", "median runs/s", "rounds (runs/s)", "vs one")]
-    rows += [
+ScaleFigures = list[tuple[str, int, list[float]]]
+
+
+def scale_out(
+    project: Path, scratch: Path, loads: list[ScaleLoad], plan: ScalePlan
+) -> list[tuple[ScaleLoad, ScaleFigures]]:
+    """Throughput of each workload on 1 and 2 devhost instances, 1 and 3 standalone workers."""
+    return [
         (
-            kind,
-            str(count),
-            f"{statistics.median(rates):.1f}",
-            " ".join(f"{rate:.1f}" for rate in rates),
-            ratio(statistics.median(rates), baseline[kind]),
+            load,
+            [
+                ("devhost instances", 1, devhost_rates(project, scratch, 1, load, plan)),
+                ("devhost instances", 2, devhost_rates(project, scratch, 2, load, plan)),
+                ("standalone workers", 1, standalone_worker_rates(project, 1, load, plan)),
+                ("standalone workers", 3, standalone_worker_rates(project, 3, load, plan)),
+            ],
         )
-        for kind, count, rates in figures
+        for load in loads
     ]
+
+
+def print_scale_out(measured: list[tuple[ScaleLoad, ScaleFigures]], plan: ScalePlan) -> None:
     print(
         f"scale-out: {plan.runs} runs per workflow per round, {plan.clients} concurrent clients, "
         f"{plan.rounds} timed rounds after one warm-up round"
     )
-    print(table(rows, right_aligned=lambda column: column in (1, 2, 4)))
+    for load, figures in measured:
+        baseline = {kind: statistics.median(rates) for kind, count, rates in figures if count == 1}
+        rows = [("host", "processes", "median runs/s", "rounds (runs/s)", "vs one")]
+        rows += [
+            (
+                kind,
+                str(count),
+                f"{statistics.median(rates):.1f}",
+                " ".join(f"{rate:.1f}" for rate in rates),
+                ratio(statistics.median(rates), baseline[kind]),
+            )
+            for kind, count, rates in figures
+        ]
+        print()
+        print(f"workload: {load.description}")
+        print(table(rows, right_aligned=lambda column: column in (1, 2, 4)))
 
 
 def machine() -> str:
@@ -725,7 +792,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:
             project, _ = bake(Path(scratch))
             workloads = pick_workloads(project)
-            figures = scale_out(project, Path(scratch), workloads, plan)
+            figures = scale_out(project, Path(scratch), scale_loads(project, workloads), plan)
             counts = action_counts(project, workloads, arguments.run_timeout)
         print(machine())
         print()
@@ -773,7 +840,7 @@ def main() -> None:
         finally:
             stop(process)
         standalone = standalone_figures(project, workloads, plan)
-        scaled = scale_out(project, Path(scratch), workloads, plan)
+        scaled = scale_out(project, Path(scratch), scale_loads(project, workloads), plan)
         counts = action_counts(project, workloads, arguments.run_timeout)
         suite = project_suite(project, arguments.suite_runs)
 
