@@ -56,8 +56,6 @@ _PRELOADED = (
     "azure.durable_functions",
     "agent_framework_azurefunctions",
 )
-
-
 _FORKS = multiprocessing.get_context("forkserver")
 
 
