@@ -10,7 +10,7 @@ import requests
 from devhost.host import DevHost
 
 from .conftest import finished, wait_for
-from .workflow_driver import request_id_shape, run_over_http
+from .workflow_driver import request_id_shape, run_approved_order, run_over_http
 
 
 def run(host: DevHost, workflow: str, payload: Any) -> dict[str, Any]:
@@ -77,12 +77,7 @@ def test_child_orchestration_id_is_parent_executor_ordinal(agentic: DevHost) -> 
 
 
 def test_answering_the_nested_request_completes_the_workflow(agentic: DevHost) -> None:
-    outcome = run_over_http(
-        agentic.base_url,
-        "orders",
-        {"item": "kettle", "customer": "ada"},
-        lambda _: {"approved": True},
-    )
+    outcome = run_approved_order(agentic.base_url)
     assert outcome.runtime_status == "Completed"
     assert outcome.output == [{"shipped": True, "text": "ANNOUNCE KETTLE FOR ADA"}]
 

@@ -14,7 +14,7 @@ import pytest
 import requests
 
 from .conftest import APPS, DevhostProcess, finished, free_port, wait_for
-from .workflow_driver import run_over_http
+from .workflow_driver import run_approved_order, run_over_http
 
 WEBHOOK = "runtime/webhooks/durabletask"
 RUNS = 6
@@ -144,16 +144,7 @@ def test_agent_workflows_with_human_requests_survive_a_killed_instance_asking_ea
         victim = instance_pids(child.read_until("listening on"))[2]
         base = f"http://127.0.0.1:{child.port}"
         with ThreadPoolExecutor(RUNS) as pool:
-            orders = [
-                pool.submit(
-                    run_over_http,
-                    base,
-                    "orders",
-                    {"item": "kettle", "customer": "ada"},
-                    lambda _: {"approved": True},
-                )
-                for _ in range(RUNS // 2)
-            ]
+            orders = [pool.submit(run_approved_order, base) for _ in range(RUNS // 2)]
             signoffs = [
                 pool.submit(run_over_http, base, "signoff", "budget", lambda _: {"verdict": "yes"})
                 for _ in range(RUNS // 2)

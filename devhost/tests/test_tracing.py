@@ -29,7 +29,7 @@ from devhost.invocation import bind_arguments
 from devhost.tracing import CALLER_ATTRIBUTE, orchestration_context
 from devhost.upstream import pb, stubs
 
-from .workflow_driver import run_over_http
+from .workflow_driver import run_approved_order
 
 PARENT = pb.TraceContext(
     traceParent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
@@ -321,12 +321,7 @@ def test_an_agent_invocation_is_an_entity_span_under_the_orchestration_that_call
     agentic: DevHost, exporter: InMemorySpanExporter
 ) -> None:
     enable_instrumentation()  # the Agent Framework's agent and chat spans
-    run = run_over_http(
-        agentic.base_url,
-        "orders",
-        {"item": "kettle", "customer": "ada"},
-        lambda _: {"approved": True},
-    )
+    run = run_approved_order(agentic.base_url)
     assert run.runtime_status == "Completed"
     time.sleep(0.2)
 

@@ -60,6 +60,14 @@ def run_over_http(
     raise AssertionError(f"workflow '{workflow}' did not finish within {timeout}s")
 
 
+def run_approved_order(base_url: str) -> WorkflowRun:
+    """The agentic app's kettle order for ada with every request approved: the run that goes
+    through its agent, its sub-workflow and both of its requests."""
+    return run_over_http(
+        base_url, "orders", {"item": "kettle", "customer": "ada"}, lambda _: {"approved": True}
+    )
+
+
 def run_in_process(
     client: DurableWorkflowClient,
     workflow: str,
