@@ -41,8 +41,6 @@ STARTER_FILES = {
         "workflows/trip_booking.py",
         "tests/workflows/test_trip_booking.py",
         "tests/run_spans.py",
-        "tests/test_worker_run_traces.py",
-        "tests/test_devhost_run_traces.py",
     ),
     "agent_workflow": (
         "workflows/content_review.py",

@@ -7,17 +7,21 @@ needs none of them, so the workers start about half a second sooner.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.http_host import Host, embedded_host_on_instances, running_host
+from tests.fresh_import import FreshImport, import_app_in_fresh_process
+from tests.http_host import Host, running_host
 
 if TYPE_CHECKING:
     from agent_framework import Workflow
-    from agent_framework_durabletask import DurableWorkflowClient
+    from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
+
+    from devhost.backend import LoopbackBackend
 
 
 def offline_workflows() -> list[Workflow]:
@@ -34,14 +38,14 @@ def offline_workflows() -> list[Workflow]:
 {% endif %}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def durable_client() -> Iterator[DurableWorkflowClient]:
     """A client for every workflow, hosted by the standalone durabletask worker.
 
     The backend is devhost's: durabletask's in-memory Durable Task server on a free loopback
     port, which wakes its dispatcher as soon as results arrive instead of polling, so
     orchestrations, activities, entities, child orchestrations and external events run for
-    real without the Durable Task Scheduler.
+    real without the Durable Task Scheduler. One per module, stopped once the module is done.
     """
     from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
     from durabletask.client import TaskHubGrpcClient
@@ -60,8 +64,20 @@ def durable_client() -> Iterator[DurableWorkflowClient]:
     try:
         yield DurableWorkflowClient(client)
     finally:
-        agent_worker.stop()
-        backend.stop()
+        # durabletask's stop waits out its one-second queue poll; the next modules need not
+        # wait with it. The thread is not a daemon: the session still ends only once it is done.
+        threading.Thread(target=stop, args=(agent_worker, backend), name="durable-stop").start()
+
+
+def stop(agent_worker: DurableAIAgentWorker, backend: LoopbackBackend) -> None:
+    agent_worker.stop()
+    backend.stop()
+
+
+@pytest.fixture(scope="session")
+def fresh_import() -> FreshImport:
+    """What importing ``function_app`` in an unconfigured process registers and loads."""
+    return import_app_in_fresh_process()
 
 
 @pytest.fixture(scope="session")
@@ -69,18 +85,3 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     """The Functions host the HTTP tests drive (see ``tests/http_host.py``)."""
     with running_host(Path(tmp_path_factory.mktemp("host"))) as running:
         yield running
-
-
-@pytest.fixture(scope="session")
-def host_on_two_instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
-    """The embedded host with durable work spread over two worker processes, as two Flex
-    instances share it: state kept in a module-level variable between executors breaks here."""
-    with embedded_host_on_instances(Path(tmp_path_factory.mktemp("host2")), 2) as running:
-        yield running
-
-
-@pytest.fixture(params=["host", "host_on_two_instances"], ids=["1-instance", "2-instances"])
-def host_on_one_or_two_instances(request: pytest.FixtureRequest) -> Host:
-    """Each of the two hosts in turn, for the tests that must pass on both."""
-    chosen: Host = request.getfixturevalue(request.param)
-    return chosen

@@ -1,12 +1,14 @@
-"""Find or start the Functions host the HTTP tests talk to.
+"""Find or start the Functions host the HTTP tests talk to, and drive scenarios on it.
+
+The scenarios also run on ``python -m devhost --instances 2`` (``tests/test_two_instances.py``),
+whichever host is chosen here.
 
 ``DAFX_REAL_MODEL`` set it to let agent scenarios call the configured model on a host other
                     than the embedded one (they skip otherwise).
 ``DAFX_BASE_URL``   use a host that is already running (e.g. ``http://localhost:7071``);
                     ``DAFX_FUNCTION_KEY`` is sent as ``x-functions-key`` when set.
-``DAFX_HTTP_HOST``  ``embedded`` (default): start ``python -m devhost`` on a free port
-                    (serving ``EMBEDDED_APP``; the scenario test runs a second time on
-                    ``python -m devhost --instances 2``, as two Flex instances);
+``DAFX_HTTP_HOST``  ``embedded`` (default): start ``python -m devhost`` on a free port,
+                    serving ``EMBEDDED_APP``;
                     ``func``: start ``func start`` on a free port with a unique task hub
                     (or ``DAFX_TASK_HUB``), which needs Core Tools, Azurite and the DTS
                     emulator running.
@@ -28,6 +30,8 @@ from typing import Any
 
 import pytest
 import requests
+
+from tests.scenarios import Scenario, output_matches
 
 PROJECT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 120
@@ -82,6 +86,50 @@ class Host:
 
     def finished(self, status_url: str) -> dict[str, Any]:
         return self.status_until(status_url, lambda body: body["runtimeStatus"] in FINISHED)
+
+
+def start(host: Host, scenario: Scenario) -> str:
+    """Start ``scenario`` and return its status URL."""
+    response = host.start(scenario.workflow, scenario.body)
+    assert response.status_code == 202, response.text
+    status_url: str = response.json()["statusQueryGetUri"]
+    return status_url
+
+
+def pending_request(host: Host, status_url: str, not_id: str = "") -> dict[str, Any]:
+    """The run's one pending human request, once there is one whose id is not ``not_id``."""
+    status = host.status_until(
+        status_url,
+        lambda body: (
+            [r for r in body.get("pendingHumanInputRequests", []) if r["requestId"] != not_id]
+            or body["runtimeStatus"] not in {"Running", "Pending"}
+        ),
+    )
+    assert status["runtimeStatus"] == "Running", status
+    (pending,) = status["pendingHumanInputRequests"]
+    request: dict[str, Any] = pending
+    return request
+
+
+def run_scenario(host: Host, scenario: Scenario) -> None:
+    """Start ``scenario``, answer each request it asks, and check its output."""
+    if scenario.calls_the_model and not (host.offline_model or os.environ.get("DAFX_REAL_MODEL")):
+        pytest.skip(
+            "this host would call the real model: configure the model settings, `az login`,"
+            " and set DAFX_REAL_MODEL=1 to include it"
+        )
+    status_url = start(host, scenario)
+
+    for answer in scenario.answers:
+        pending = pending_request(host, status_url)
+        assert pending["requestId"].startswith(scenario.request_prefix)
+        assert output_matches(pending["requestData"], scenario.expected_request)
+        response = host.post_json(pending["respondUrl"], answer)
+        assert response.status_code == 200, response.text
+
+    final = host.finished(status_url)
+    assert final["runtimeStatus"] == "Completed", final
+    assert output_matches(final["output"][-1], scenario.expected_output), final["output"]
 
 
 def free_port() -> int:
@@ -163,20 +211,6 @@ def embedded_host(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"devhost did not finish starting:\n{log.read_text()}")
             time.sleep(0.05)
-        yield host
-
-
-@contextmanager
-def embedded_host_on_instances(log_dir: Path, instances: int) -> Iterator[Host]:
-    """The embedded host on ``instances`` instances; skips when another host was chosen."""
-    chosen = os.environ.get("DAFX_HTTP_HOST", "embedded")
-    if os.environ.get("DAFX_BASE_URL") or chosen != "embedded":
-        pytest.skip(
-            "several instances are served by the embedded host only: unset DAFX_BASE_URL and "
-            "DAFX_HTTP_HOST (on Azure, scale-out is the platform's)"
-        )
-    with embedded_host(log_dir, EMBEDDED_APP, {}, instances) as host:
-        host.offline_model = True
         yield host
 
 

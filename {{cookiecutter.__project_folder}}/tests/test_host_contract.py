@@ -4,7 +4,7 @@ from typing import Any
 
 import pytest
 
-from tests.registered_functions import registered_functions
+from tests.fresh_import import FreshImport
 {% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
 from workflows.content_review import WORKFLOW_NAME as REVIEW
 {% endif %}
@@ -80,8 +80,8 @@ ROUTE_ACTIONS = {
 
 
 @pytest.fixture(scope="module")
-def registered() -> list[dict[str, Any]]:
-    return registered_functions()
+def registered(fresh_import: FreshImport) -> list[dict[str, Any]]:
+    return fresh_import.functions
 
 
 def names_of(functions: list[dict[str, Any]], trigger: str) -> set[str]:

@@ -4,13 +4,12 @@ By default the app is served by the embedded development host (``python -m devho
 see ``tests/http_host.py`` to run the same tests against ``func start`` or any running host.
 """
 
-import os
 from typing import Any
 
 import pytest
 import requests
 
-from tests.http_host import Host
+from tests.http_host import Host, pending_request, run_scenario, start
 from tests.scenarios import (
     INVALID_ANSWERS,
     REJECTED_STARTS,
@@ -24,49 +23,9 @@ pytestmark = pytest.mark.http
 ASKING = [scenario for scenario in SCENARIOS if scenario.answers]
 
 
-def start(host: Host, scenario: Scenario) -> str:
-    """Start ``scenario`` and return its status URL."""
-    response = host.start(scenario.workflow, scenario.body)
-    assert response.status_code == 202, response.text
-    status_url: str = response.json()["statusQueryGetUri"]
-    return status_url
-
-
-def pending_request(host: Host, status_url: str, not_id: str = "") -> dict[str, Any]:
-    """The run's one pending human request, once there is one whose id is not ``not_id``."""
-    status = host.status_until(
-        status_url,
-        lambda body: (
-            [r for r in body.get("pendingHumanInputRequests", []) if r["requestId"] != not_id]
-            or body["runtimeStatus"] not in {"Running", "Pending"}
-        ),
-    )
-    assert status["runtimeStatus"] == "Running", status
-    (pending,) = status["pendingHumanInputRequests"]
-    request: dict[str, Any] = pending
-    return request
-
-
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
-def test_scenario_runs_over_http(host_on_one_or_two_instances: Host, scenario: Scenario) -> None:
-    host = host_on_one_or_two_instances
-    if scenario.calls_the_model and not (host.offline_model or os.environ.get("DAFX_REAL_MODEL")):
-        pytest.skip(
-            "this host would call the real model: configure the model settings, `az login`,"
-            " and set DAFX_REAL_MODEL=1 to include it"
-        )
-    status_url = start(host, scenario)
-
-    for answer in scenario.answers:
-        pending = pending_request(host, status_url)
-        assert pending["requestId"].startswith(scenario.request_prefix)
-        assert output_matches(pending["requestData"], scenario.expected_request)
-        response = host.post_json(pending["respondUrl"], answer)
-        assert response.status_code == 200, response.text
-
-    final = host.finished(status_url)
-    assert final["runtimeStatus"] == "Completed", final
-    assert output_matches(final["output"][-1], scenario.expected_output), final["output"]
+def test_scenario_runs_over_http(host: Host, scenario: Scenario) -> None:
+    run_scenario(host, scenario)
 
 
 @pytest.mark.parametrize("rejected", REJECTED_STARTS, ids=lambda r: r.id)

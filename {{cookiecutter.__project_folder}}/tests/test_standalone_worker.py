@@ -6,6 +6,8 @@ connected workers in turn and, like the Durable Task Scheduler when a worker's l
 handing a dead worker's items to another. Each worker is ``python worker.py`` in a process of
 its own, as it would run in its own container, and the runs are driven through worker.py's
 client. Agents answer from the offline fake model (``tests.conftest:offline_workflows``).
+The workers trace to the console (``OTEL_TRACES_EXPORTER=console``), as they would export to
+Application Insights; the trace tests read what they printed once they stopped.
 """
 
 import json
@@ -22,8 +24,15 @@ from typing import Any
 
 import grpc
 import pytest
+{% if cookiecutter.composition_workflow != "none" %}
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+{% endif %}
 
 from devhost.backend import LoopbackBackend
+{% if cookiecutter.composition_workflow != "none" %}
+from tests.run_spans import FARE_CHECK, TRIP, WORKFLOW, ancestors, printed_spans
+{% endif %}
 from tests.scenarios import SCENARIOS, Scenario, output_matches
 from worker import (
     CONNECTION_SETTING,
@@ -36,6 +45,9 @@ from worker import (
     read_settings,
 )
 from worker import main as worker_command
+{% if cookiecutter.composition_workflow != "none" %}
+from workflows.trip_booking import WORKFLOW_NAME
+{% endif %}
 
 PROJECT = Path(__file__).resolve().parents[1]
 OFFLINE_WORKFLOWS = "tests.conftest:offline_workflows"
@@ -49,6 +61,15 @@ REDELIVERY_SECONDS = 3
 STOP_SECONDS = 30
 POLL_SECONDS = 0.01
 FINISHED = {"COMPLETED", "FAILED", "TERMINATED"}
+{% if cookiecutter.composition_workflow != "none" %}
+# The span of whoever starts the traced run (a front end, another service), in another process.
+CALLER = SpanContext(
+    trace_id=0x0AF7651916CD43DD8448EB211C80319C,
+    span_id=0xB7AD6B7169203331,
+    is_remote=True,
+    trace_flags=TraceFlags(TraceFlags.SAMPLED),
+)
+{% endif %}
 
 
 class RecordingBackend(LoopbackBackend):
@@ -124,16 +145,16 @@ class Cluster:
     logs: Path
 
     def start_worker(self, name: str) -> subprocess.Popen[bytes]:
-        log = (self.logs / f"{name}.log").open("wb")
-        worker = subprocess.Popen(
-            [sys.executable, "worker.py", "--workflows", OFFLINE_WORKFLOWS],
-            cwd=PROJECT,
-            env=self.environment,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        return worker
+        """``python worker.py``: its spans go to ``{name}.spans``, its log to ``{name}.log``."""
+        spans_file, log_file = self.logs / f"{name}.spans", self.logs / f"{name}.log"
+        with spans_file.open("wb") as spans, log_file.open("wb") as log:
+            return subprocess.Popen(
+                [sys.executable, "worker.py", "--workflows", OFFLINE_WORKFLOWS],
+                cwd=PROJECT,
+                env=self.environment,
+                stdout=spans,
+                stderr=log,
+            )
 
     def wait_until_connected(self, workers: list[subprocess.Popen[bytes]]) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -190,6 +211,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         **os.environ,
         CONNECTION_SETTING: f"Endpoint=http://{address};Authentication=None",
         TASK_HUB_SETTING: "default",
+        "OTEL_TRACES_EXPORTER": "console",
     }
     connection = parse_connection(environment)
     running = Cluster(
@@ -390,16 +412,133 @@ def test_the_environment_overrides_local_settings(tmp_path: Path) -> None:
     assert (settings[TASK_HUB_SETTING], settings["OTHER"]) == ("env", "x")
 
 
-def test_every_running_worker_finishes_and_exits_cleanly_on_sigterm(cluster: Cluster) -> None:
+@dataclass
+class Stopped:
+    pid: int
+    exit_code: int
+    log: str
+    spans: str
+
+
+@pytest.fixture(scope="module")
+def stopped_workers(cluster: Cluster) -> dict[str, Stopped]:
+    """Every worker still running, stopped with SIGTERM, by name (the module's last step)."""
     running = {
         f"worker{number}": worker
         for number, worker in enumerate(cluster.workers)
         if worker.poll() is None
     }
-
     exit_codes = stop(*running.values())
+    return {
+        name: Stopped(
+            worker.pid,
+            exit_code,
+            (cluster.logs / f"{name}.log").read_text(),
+            (cluster.logs / f"{name}.spans").read_text(),
+        )
+        for (name, worker), exit_code in zip(running.items(), exit_codes, strict=True)
+    }
+{% if cookiecutter.composition_workflow != "none" %}
 
-    assert running, "no worker was left running to stop"
-    assert exit_codes == [0] * len(running)
-    for name, worker in running.items():
-        assert f"worker {worker.pid} stopped" in (cluster.logs / f"{name}.log").read_text()
+
+@pytest.fixture(scope="module")
+def trip_run(cluster: Cluster, request: pytest.FixtureRequest) -> tuple[str, list[dict[str, Any]]]:
+    """A trip booking started inside a caller's span and answered; then the workers stopped,
+    which has them export what they hold. The run's instance id, and every span they printed."""
+    with trace.use_span(NonRecordingSpan(CALLER)):
+        run = Run(TRIP, cluster.runs.start(TRIP.workflow, TRIP.body))
+    cluster.drive([run], RUN_SECONDS)
+    assert run.problems() == []
+    stopped: dict[str, Stopped] = request.getfixturevalue("stopped_workers")
+    return run.instance_id, [s for w in stopped.values() for s in printed_spans(w.spans)]
+
+
+def in_callers_trace(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The spans of the caller's trace (the workers also printed those of the other runs)."""
+    return [s for s in spans if s["context"]["trace_id"] == f"0x{CALLER.trace_id:032x}"]
+
+
+def test_every_span_of_a_nested_run_with_a_human_answer_names_the_run(
+    trip_run: tuple[str, list[dict[str, Any]]],
+) -> None:
+    instance_id, printed = trip_run
+    spans = in_callers_trace(printed)
+    durable = [s for s in spans if s["attributes"].get("durabletask.task.instance_id")]
+    run = [s for s in spans if s["attributes"].get("dafx.run.instance_id") == instance_id]
+
+    names = {s["name"] for s in durable}
+    assert {name for name in names if name.startswith("orchestration:")} == {
+        f"orchestration:dafx-{WORKFLOW_NAME}",
+        f"orchestration:dafx-{FARE_CHECK}",
+    }
+    # Activity names are dafx-{workflow}-{executor id}; this starter's ids have no dash.
+    assert {
+        name.removeprefix("activity:dafx-").rpartition("-")[0]
+        for name in names
+        if name.startswith("activity:")
+    } == {WORKFLOW_NAME, FARE_CHECK}
+    # durabletask emits its orchestration spans and the CLIENT spans of its calls after the
+    # fact, straight to the exporters, so span processors never see them start: their own
+    # attributes name the run. Every span started in the worker carries the run's.
+    after_the_fact = [
+        s
+        for s in durable
+        if s["kind"] == "SpanKind.CLIENT" or s["name"].startswith("orchestration:")
+    ]
+    assert all(
+        s["attributes"]["durabletask.task.instance_id"].startswith(instance_id)
+        for s in after_the_fact
+    )
+    started = [s for s in spans if s not in after_the_fact]
+    assert {s["name"].split()[0] for s in started} >= {"executor.process", "message.send"}
+    assert all(s in run for s in started)
+    assert {
+        (s["name"].removeprefix("activity:dafx-").rpartition("-")[0], s["attributes"][WORKFLOW])
+        for s in started
+        if s["name"].startswith("activity:")
+    } == {(WORKFLOW_NAME, WORKFLOW_NAME), (FARE_CHECK, FARE_CHECK)}
+
+
+def test_the_run_is_one_trace_from_its_caller_through_each_orchestration_to_each_executor(
+    trip_run: tuple[str, list[dict[str, Any]]],
+) -> None:
+    instance_id, printed = trip_run
+    spans = in_callers_trace(printed)
+    naming_the_run = [
+        s
+        for s in printed
+        if s["attributes"].get("dafx.run.instance_id") == instance_id
+        or s["attributes"].get("durabletask.task.instance_id", "").startswith(instance_id)
+    ]
+    by_id = {s["context"]["span_id"]: s for s in spans}
+    servers = [s for s in spans if s["kind"] == "SpanKind.SERVER"]
+    top = next(s for s in servers if s["name"] == f"orchestration:dafx-{WORKFLOW_NAME}")
+    child = next(s for s in servers if s["name"] == f"orchestration:dafx-{FARE_CHECK}")
+    activities = [s for s in servers if s["name"].startswith("activity:")]
+    executors = [s for s in spans if s["name"].startswith("executor.process ")]
+
+    assert naming_the_run
+    assert all(s in spans for s in naming_the_run)
+    assert top["parent_id"] == f"0x{CALLER.span_id:016x}"
+    assert top["name"] in ancestors(child, by_id)
+    assert {s["name"] for s in activities} >= {
+        f"activity:dafx-{WORKFLOW_NAME}-plan_trip",
+        f"activity:dafx-{FARE_CHECK}-fare_hold",
+    }
+    for activity in activities:
+        owner = child if FARE_CHECK in activity["name"] else top
+        assert owner["name"] in ancestors(activity, by_id)
+    assert executors
+    assert all(by_id[s["parent_id"]] in activities for s in executors)
+{% endif %}
+
+
+def test_every_running_worker_finishes_and_exits_cleanly_on_sigterm(
+    stopped_workers: dict[str, Stopped],
+) -> None:
+    assert stopped_workers, "no worker was left running to stop"
+    assert {name: worker.exit_code for name, worker in stopped_workers.items()} == {
+        name: 0 for name in stopped_workers
+    }
+    for worker in stopped_workers.values():
+        assert f"worker {worker.pid} stopped" in worker.log

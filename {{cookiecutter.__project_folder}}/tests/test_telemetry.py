@@ -12,6 +12,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Tracer
 
 import telemetry
+from tests.fresh_import import FreshImport
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -37,17 +38,8 @@ def stamping_tracer() -> tuple[Tracer, InMemorySpanExporter]:
     return provider.get_tracer("test"), exporter
 
 
-def test_importing_the_app_loads_no_telemetry_sdk_or_exporter() -> None:
-    code = (
-        "import sys, function_app, worker\n"
-        "print(sorted(m for m in sys.modules if m.startswith("
-        "('opentelemetry.sdk', 'opentelemetry.exporter', 'azure.monitor'))))"
-    )
-
-    result = run_python(code, {})
-
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+def test_importing_the_app_loads_no_telemetry_sdk_or_exporter(fresh_import: FreshImport) -> None:
+    assert fresh_import.telemetry_modules == []
 
 
 def test_telemetry_is_off_without_settings() -> None:
@@ -168,13 +160,14 @@ def test_the_console_exporter_prints_the_agent_framework_spans_with_their_run() 
 {% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
 
 
-def test_every_agent_entity_the_app_registers_names_its_workflow() -> None:
+def test_every_agent_entity_the_app_registers_names_its_workflow(
+    fresh_import: FreshImport,
+) -> None:
     from tests.fake_chat_client import FakeChatClient
-    from tests.registered_functions import registered_functions
     from workflows import build_workflows
 
     owners = telemetry.activity_workflows(build_workflows(chat_client=FakeChatClient()))
-    entities = {f["name"] for f in registered_functions() if f["trigger"] == "entityTrigger"}
+    entities = {f["name"] for f in fresh_import.functions if f["trigger"] == "entityTrigger"}
 
     assert entities
     assert {name.casefold() for name in entities} <= set(owners)

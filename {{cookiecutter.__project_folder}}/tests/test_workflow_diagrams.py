@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from scripts import workflow_diagrams
-from tests.registered_functions import registered_functions
+from tests.fresh_import import FreshImport
 
 PROJECT = Path(__file__).resolve().parents[1]
 COMMAND = "python scripts/workflow_diagrams.py"
@@ -59,9 +59,9 @@ def draw(capsys: pytest.CaptureFixture[str]) -> Callable[..., Drawn]:
 
 
 @pytest.fixture(scope="module")
-def registered() -> dict[str, str]:
+def registered(fresh_import: FreshImport) -> dict[str, str]:
     """Every function name the app registers, with its trigger type, from a fresh import."""
-    return {function["name"]: function["trigger"] for function in registered_functions()}
+    return {function["name"]: function["trigger"] for function in fresh_import.functions}
 
 
 def drawn_names(kind: str) -> set[str]:

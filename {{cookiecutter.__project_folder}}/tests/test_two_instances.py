@@ -1,52 +1,88 @@
-"""One trace per run on ``python -m devhost --instances 2``, exported by
-``OTEL_TRACES_EXPORTER=console``: from the HTTP start through both instances.
+"""The app on ``python -m devhost --instances 2``, as two Flex instances share it.
 
-Two trip bookings (the nested starter with a human request) are started together over HTTP,
-each request answered over HTTP, and devhost stopped, which has it and its instances export
-what they hold; the test reads the spans they printed in devhost's log.
+Durable work is spread over two worker processes, so state kept in a module-level variable
+between executors breaks here. devhost and its instances trace to the console
+(``OTEL_TRACES_EXPORTER=console``), as they would export to Application Insights; the trace
+tests stop devhost, which has it and its instances export what they hold, and read what they
+printed in its log.
 """
 
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+{% if cookiecutter.composition_workflow != "none" %}
 from typing import Any
+{% endif %}
 
 import pytest
 
-from tests.http_host import EMBEDDED_APP, embedded_host
+from tests.http_host import EMBEDDED_APP, Host, embedded_host, run_scenario
+{% if cookiecutter.composition_workflow != "none" %}
 from tests.run_spans import FARE_CHECK, TRIP, ancestors, printed_spans
+{% endif %}
+from tests.scenarios import SCENARIOS, Scenario
+{% if cookiecutter.composition_workflow != "none" %}
 from workflows.trip_booking import WORKFLOW_NAME
+{% endif %}
 
-RUNS = 2
+INSTANCES = 2
+{% if cookiecutter.composition_workflow != "none" %}
+TRACED_RUNS = 2
 HTTP_START = f"POST /api/workflow/{WORKFLOW_NAME}/run"
+{% endif %}
+
+
+@dataclass
+class TwoInstances:
+    host: Host
+    log: Path
+    stop: Callable[[], None]
+    """Stops devhost (once); the module's last step."""
 
 
 @pytest.fixture(scope="module")
-def devhost_runs(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[list[str], list[dict[str, Any]], str]:
-    """Trip bookings started together on two devhost instances, each answered once.
+def two_instances(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoInstances]:
+    log_dir = tmp_path_factory.mktemp("devhost")
+    settings = {"OTEL_TRACES_EXPORTER": "console"}
+    with ExitStack() as running:
+        host = running.enter_context(embedded_host(log_dir, EMBEDDED_APP, settings, INSTANCES))
+        host.offline_model = True
+        yield TwoInstances(host, log_dir / f"embedded-host-{INSTANCES}.log", running.close)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.id)
+def test_scenario_runs_on_two_instances(two_instances: TwoInstances, scenario: Scenario) -> None:
+    run_scenario(two_instances.host, scenario)
+{% if cookiecutter.composition_workflow != "none" %}
+
+
+@pytest.fixture(scope="module")
+def trip_runs(two_instances: TwoInstances) -> tuple[list[str], list[dict[str, Any]], str]:
+    """Trip bookings started together, each answered once; then devhost stopped.
 
     Their instance ids, the spans devhost and its instances printed, and devhost's log.
     """
-    log_dir = tmp_path_factory.mktemp("devhost")
-    with embedded_host(log_dir, EMBEDDED_APP, {"OTEL_TRACES_EXPORTER": "console"}, 2) as host:
-        started = [host.start(TRIP.workflow, TRIP.body).json() for _ in range(RUNS)]
-        for run in started:
-            waiting = host.status_until(
-                run["statusQueryGetUri"], lambda body: body.get("pendingHumanInputRequests")
-            )
-            (request,) = waiting["pendingHumanInputRequests"]
-            answered = host.post_json(request["respondUrl"], TRIP.answers[0])
-            assert answered.status_code < 300, answered.text
-        for run in started:
-            assert host.finished(run["statusQueryGetUri"])["runtimeStatus"] == "Completed"
-    # Stopping devhost has it and its instances export what they hold.
-    log = (log_dir / "embedded-host-2.log").read_text()
+    host = two_instances.host
+    started = [host.start(TRIP.workflow, TRIP.body).json() for _ in range(TRACED_RUNS)]
+    for run in started:
+        waiting = host.status_until(
+            run["statusQueryGetUri"], lambda body: body.get("pendingHumanInputRequests")
+        )
+        (request,) = waiting["pendingHumanInputRequests"]
+        answered = host.post_json(request["respondUrl"], TRIP.answers[0])
+        assert answered.status_code < 300, answered.text
+    for run in started:
+        assert host.finished(run["statusQueryGetUri"])["runtimeStatus"] == "Completed"
+    two_instances.stop()
+    log = two_instances.log.read_text()
     return [run["instanceId"] for run in started], printed_spans(log), log
 
 
-def test_each_devhost_run_is_one_trace_from_its_http_start_across_both_instances(
-    devhost_runs: tuple[list[str], list[dict[str, Any]], str],
+def test_each_run_is_one_trace_from_its_http_start_across_both_instances(
+    trip_runs: tuple[list[str], list[dict[str, Any]], str],
 ) -> None:
-    instance_ids, spans, log = devhost_runs
+    instance_ids, spans, log = trip_runs
     by_id = {s["context"]["span_id"]: s for s in spans}
     assert "[instance 1, pid" in log
     assert "[instance 2, pid" in log
@@ -95,4 +131,5 @@ def test_each_devhost_run_is_one_trace_from_its_http_start_across_both_instances
             in_fare_check = span is child or child["name"] in ancestors(span, by_id)
             expected = FARE_CHECK if in_fare_check else WORKFLOW_NAME
             assert span["attributes"]["dafx.workflow.name"] == expected, span["name"]
-    assert len(traces) == RUNS
+    assert len(traces) == TRACED_RUNS
+{% endif %}
