@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.fresh_import import FreshImport, import_app_in_fresh_process
 from tests.http_host import Host, running_host
 
 if TYPE_CHECKING:
@@ -72,12 +71,6 @@ def durable_client() -> Iterator[DurableWorkflowClient]:
 def stop(agent_worker: DurableAIAgentWorker, backend: LoopbackBackend) -> None:
     agent_worker.stop()
     backend.stop()
-
-
-@pytest.fixture(scope="session")
-def fresh_import() -> FreshImport:
-    """What importing ``function_app`` in an unconfigured process registers and loads."""
-    return import_app_in_fresh_process()
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,11 @@
-"""What Azure indexes: importing function_app in a fresh process registers exactly these."""
+"""What Azure indexes: importing function_app in a fresh process with no settings registers
+exactly these, and loads no telemetry SDK."""
 
 from typing import Any
 
 import pytest
 
-from tests.fresh_import import FreshImport
+from tests.function_index import FreshImport, import_app_in_fresh_process
 {% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
 from workflows.content_review import WORKFLOW_NAME as REVIEW
 {% endif %}
@@ -80,8 +81,17 @@ ROUTE_ACTIONS = {
 
 
 @pytest.fixture(scope="module")
+def fresh_import() -> FreshImport:
+    return import_app_in_fresh_process()
+
+
+@pytest.fixture(scope="module")
 def registered(fresh_import: FreshImport) -> list[dict[str, Any]]:
     return fresh_import.functions
+
+
+def test_importing_the_app_loads_no_telemetry_sdk_or_exporter(fresh_import: FreshImport) -> None:
+    assert fresh_import.telemetry_modules == []
 
 
 def names_of(functions: list[dict[str, Any]], trigger: str) -> set[str]:

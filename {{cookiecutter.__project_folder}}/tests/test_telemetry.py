@@ -12,7 +12,6 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Tracer
 
 import telemetry
-from tests.fresh_import import FreshImport
 
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -36,10 +35,6 @@ def stamping_tracer() -> tuple[Tracer, InMemorySpanExporter]:
     provider.add_span_processor(telemetry.run_attributes())
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     return provider.get_tracer("test"), exporter
-
-
-def test_importing_the_app_loads_no_telemetry_sdk_or_exporter(fresh_import: FreshImport) -> None:
-    assert fresh_import.telemetry_modules == []
 
 
 def test_telemetry_is_off_without_settings() -> None:
@@ -160,14 +155,14 @@ def test_the_console_exporter_prints_the_agent_framework_spans_with_their_run() 
 {% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
 
 
-def test_every_agent_entity_the_app_registers_names_its_workflow(
-    fresh_import: FreshImport,
-) -> None:
+def test_every_agent_entity_the_app_registers_names_its_workflow() -> None:
     from tests.fake_chat_client import FakeChatClient
+    from tests.function_index import registered_in_this_process
     from workflows import build_workflows
 
     owners = telemetry.activity_workflows(build_workflows(chat_client=FakeChatClient()))
-    entities = {f["name"] for f in fresh_import.functions if f["trigger"] == "entityTrigger"}
+    registered = registered_in_this_process()
+    entities = {f["name"] for f in registered if f["trigger"] == "entityTrigger"}
 
     assert entities
     assert {name.casefold() for name in entities} <= set(owners)

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from scripts import workflow_diagrams
-from tests.fresh_import import FreshImport
+from tests.function_index import registered_in_this_process
 
 PROJECT = Path(__file__).resolve().parents[1]
 COMMAND = "python scripts/workflow_diagrams.py"
@@ -59,9 +59,9 @@ def draw(capsys: pytest.CaptureFixture[str]) -> Callable[..., Drawn]:
 
 
 @pytest.fixture(scope="module")
-def registered(fresh_import: FreshImport) -> dict[str, str]:
-    """Every function name the app registers, with its trigger type, from a fresh import."""
-    return {function["name"]: function["trigger"] for function in fresh_import.functions}
+def registered() -> dict[str, str]:
+    """Every function name the app registers, with its trigger type."""
+    return {f["name"]: f["trigger"] for f in registered_in_this_process()}
 
 
 def drawn_names(kind: str) -> set[str]:
