@@ -1,10 +1,12 @@
 """Shared helpers for the template's tests: load the hooks, bake projects."""
 
+import hashlib
 import importlib.util
 import json
 import os
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -94,3 +96,21 @@ def bake(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
         return baked[key]
 
     return bake_once
+
+
+@pytest.fixture(scope="session")
+def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
+    """A mypy cache folder shared by every bake with the same mypy settings.
+
+    Most of mypy's time on a bake goes to the installed libraries, which are the same in every
+    bake: sharing the cache analyses them once per settings (the Python version changes them).
+    mypy checks each bake's own files against their content hash and never caches a module
+    with errors, so a bake's own type error is still found and reported.
+    """
+    root = tmp_path_factory.mktemp("mypy-cache")
+
+    def for_project(project: Path) -> Path:
+        settings = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["mypy"]
+        return root / hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+
+    return for_project
