@@ -65,10 +65,10 @@ def durable_client() -> Iterator[DurableWorkflowClient]:
     finally:
         # durabletask's stop waits out its one-second queue poll; the next modules need not
         # wait with it. The thread is not a daemon: the session still ends only once it is done.
-        threading.Thread(target=stop, args=(agent_worker, backend), name="durable-stop").start()
+        threading.Thread(target=stop_durable_worker, args=(agent_worker, backend)).start()
 
 
-def stop(agent_worker: DurableAIAgentWorker, backend: LoopbackBackend) -> None:
+def stop_durable_worker(agent_worker: DurableAIAgentWorker, backend: LoopbackBackend) -> None:
     agent_worker.stop()
     backend.stop()
 
