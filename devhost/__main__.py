@@ -14,9 +14,10 @@ from types import FrameType
 from .dashboard import DASHBOARD_PATH
 from .host import DevHost, PortInUseError
 from .indexing import AppLoadError, FunctionIndex
-from .instances import InstancesNotReadyError
+from .instances import InstancesNotReadyError, fork_server_started
 from .invocation import configure_console_logging, functions_loop
 from .settings import HostSettings
+from .upstream import remove_multiprocessing_temp_dir
 
 _STOP_POLL_SECONDS = 0.1
 
@@ -137,6 +138,8 @@ def run() -> None:
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
+    if fork_server_started():
+        remove_multiprocessing_temp_dir()
     # Threads still running user code would otherwise hold the interpreter open.
     os._exit(status)
 

@@ -57,6 +57,7 @@ _PRELOADED = (
     "agent_framework_azurefunctions",
 )
 _FORKS = multiprocessing.get_context("forkserver")
+_fork_server_started = threading.Event()
 
 
 def start_fork_server() -> None:
@@ -64,6 +65,11 @@ def start_fork_server() -> None:
     imports the libraries while the host is still loading the app."""
     _FORKS.set_forkserver_preload(list(_PRELOADED))
     multiprocessing.forkserver.ensure_running()
+    _fork_server_started.set()
+
+
+def fork_server_started() -> bool:
+    return _fork_server_started.is_set()
 
 
 class InstancesNotReadyError(Exception):

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import json
+import multiprocessing.util
+import shutil
 from collections.abc import Callable, Iterator
 from concurrent import futures
 from contextlib import AbstractContextManager
@@ -247,6 +249,16 @@ def pending_retry_steps(context: DurableOrchestrationContext) -> Iterator[RetryS
                     ),
                     action=retry.actions.to_json(),
                 )
+
+
+def remove_multiprocessing_temp_dir() -> None:
+    """Remove the folder multiprocessing made for this process (the fork server's socket).
+
+    multiprocessing removes it in an exit handler, which the `os._exit` that ends
+    `python -m devhost` skips; only the undocumented `multiprocessing.util` says where it is.
+    Call it only once a fork server was started: otherwise it makes a folder to remove.
+    """
+    shutil.rmtree(multiprocessing.util.get_temp_dir(), ignore_errors=True)
 
 
 async def close_durable_client_session() -> None:

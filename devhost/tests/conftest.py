@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +34,15 @@ class DevhostProcess:
     """`python -m devhost` in a child process, as a user runs it; output read in the background."""
 
     def __init__(
-        self, port: int, project_dir: Path, app: str = "function_app", instances: int = 1
+        self,
+        port: int,
+        project_dir: Path,
+        app: str = "function_app",
+        instances: int = 1,
+        settings: Mapping[str, str] | None = None,
     ) -> None:
         environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONUNBUFFERED": "1"}
+        environment |= settings or {}
         command = [sys.executable, "-m", "devhost", "--port", str(port), "--app", app]
         command += ["--instances", str(instances)]
         self.port = port

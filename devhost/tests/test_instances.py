@@ -8,6 +8,7 @@ import signal
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -58,6 +59,20 @@ def test_start_up_prints_one_line_per_instance_with_its_process_id(
     pids = instance_pids(banner)
     assert sorted(pids) == [1, 2]
     assert child.process.pid not in pids.values()
+
+
+def test_a_stopped_host_on_two_instances_leaves_no_temporary_folder(tmp_path: Path) -> None:
+    child = DevhostProcess(
+        free_port(), APPS / "cli", instances=2, settings={"TMPDIR": str(tmp_path)}
+    )
+    child.read_until("listening on")
+    made = [path.name for path in tmp_path.iterdir()]
+
+    child.process.send_signal(signal.SIGTERM)
+
+    assert child.process.wait(timeout=10) == 0
+    assert made, "the fork server made no folder under TMPDIR, so this test shows nothing"
+    assert [path.name for path in tmp_path.iterdir()] == []
 
 
 def test_orchestrators_and_activities_spread_and_each_line_names_its_instance(
