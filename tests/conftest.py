@@ -4,6 +4,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 from cookiecutter.main import cookiecutter
+from filelock import FileLock
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 DEFAULTS: dict[str, Any] = json.loads((TEMPLATE / "cookiecutter.json").read_text())
@@ -84,33 +86,81 @@ def bake_project(output_dir: Path, **answers: str) -> Path:
     )
 
 
+def shared_folder(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A folder of this test run that every pytest-xdist worker sees (each worker's own
+    temporary folders sit inside the run's)."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    folder = base / name
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def answers_key(answers: dict[str, str]) -> str:
+    """One name for every set of answers that bakes the same project: answers left out take
+    their defaults (the ones no other answer derives, such as the slug from the name)."""
+    plain_defaults = {
+        key: value[0] if isinstance(value, list) else value
+        for key, value in DEFAULTS.items()
+        if not key.startswith("_") and "{{" not in str(value)
+    }
+    complete = json.dumps(plain_defaults | answers, sort_keys=True)
+    return hashlib.sha256(complete.encode()).hexdigest()[:16]
+
+
+def bake_copy(tmp_path_factory: pytest.TempPathFactory, **answers: str) -> Path:
+    """A project of the worker's own for these answers, copied from the run's one bake of them.
+
+    Whichever worker first asks for a set of answers bakes it (cookiecutter and the hook, about
+    half a second of CPU); the others wait for it and copy the result, so each still writes
+    into a project no other worker touches.
+    """
+    store = shared_folder(tmp_path_factory, "bakes")
+    key = answers_key(answers)
+    with FileLock(store / f"{key}.lock"):
+        if not (store / key).exists():
+            partial = store / f"{key}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            bake_project(partial, **answers)
+            partial.rename(store / key)
+    (pristine,) = (store / key).iterdir()
+    return Path(shutil.copytree(pristine, tmp_path_factory.mktemp("bake") / pristine.name))
+
+
 @pytest.fixture(scope="session")
 def bake(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
-    """Bake a project once per distinct set of answers and share it across tests."""
-    baked: dict[tuple[tuple[str, str], ...], Path] = {}
+    """Bake a project once per distinct set of answers and share it across this worker's tests."""
+    baked: dict[str, Path] = {}
 
     def bake_once(**answers: str) -> Path:
-        key = tuple(sorted(answers.items()))
+        key = answers_key(answers)
         if key not in baked:
-            baked[key] = bake_project(tmp_path_factory.mktemp("bake"), **answers)
+            baked[key] = bake_copy(tmp_path_factory, **answers)
         return baked[key]
 
     return bake_once
 
 
 @pytest.fixture(scope="session")
-def mypy_cache(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
-    """A mypy cache folder shared by every bake with the same mypy settings.
+def mypy_strict(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[Path], subprocess.CompletedProcess[str]]:
+    """Run mypy (strict, as the project configures it) on a project, with one cache for every
+    bake with the same mypy settings, in every worker.
 
     Most of mypy's time on a bake goes to the installed libraries, which are the same in every
     bake: sharing the cache analyses them once per settings (the Python version changes them).
     mypy checks each bake's own files against their content hash and never caches a module
-    with errors, so a bake's own type error is still found and reported.
+    with errors, so a bake's own type error is still found and reported. One mypy at a time
+    uses a cache, so the first analyses the libraries and the others find them done.
     """
-    root = tmp_path_factory.mktemp("mypy-cache")
+    root = shared_folder(tmp_path_factory, "mypy-cache")
 
-    def for_project(project: Path) -> Path:
+    def check(project: Path) -> subprocess.CompletedProcess[str]:
         settings = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["mypy"]
-        return root / hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()
+        key = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+        with FileLock(root / f"{key}.lock"):
+            return run_python(project, "-m", "mypy", "--cache-dir", str(root / key), ".")
 
-    return for_project
+    return check

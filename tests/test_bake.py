@@ -10,7 +10,7 @@ import pytest
 import yaml
 from cookiecutter.exceptions import FailedHookException
 
-from tests.conftest import TEMPLATE, bake_project
+from tests.conftest import TEMPLATE, answers_key, bake_copy, bake_project
 
 pytestmark = pytest.mark.slow
 
@@ -135,9 +135,9 @@ def test_generated_code_is_ruff_formatted(project: Path) -> None:
 
 
 def test_generated_code_passes_mypy_strict(
-    project: Path, mypy_cache: Callable[[Path], Path]
+    project: Path, mypy_strict: Callable[[Path], subprocess.CompletedProcess[str]]
 ) -> None:
-    result = run(project, "mypy", "--cache-dir", str(mypy_cache(project)), ".")
+    result = mypy_strict(project)
 
     assert result.returncode == 0, result.stdout
 
@@ -254,3 +254,31 @@ def test_a_slug_that_climbs_out_of_the_output_folder_is_refused(tmp_path: Path) 
 
     assert list(tmp_path.iterdir()) == [output]
     assert list(output.iterdir()) == []
+
+
+def tree(root: Path) -> dict[str, tuple[int, bytes]]:
+    """Every file under ``root``: its permission bits and content, by relative path."""
+    return {
+        path.relative_to(root).as_posix(): (path.stat().st_mode, path.read_bytes())
+        for path in root.rglob("*")
+        if path.is_file()
+    }
+
+
+def test_the_tests_bake_copies_are_what_a_fresh_bake_makes(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # The suite bakes each set of answers once per run and gives every worker its own copy.
+    answers = COMBINATIONS["renamed-foundry-on-3.11"]
+    copy = bake_copy(tmp_path_factory, **answers)
+
+    fresh = bake_project(tmp_path, **answers)
+
+    assert (copy.name, tree(copy)) == (fresh.name, tree(fresh))
+
+
+def test_answers_left_out_share_a_bake_with_their_defaults_but_not_a_derived_slug() -> None:
+    assert answers_key({}) == answers_key({"model_provider": "none", "python_version": "3.12"})
+    assert answers_key({"project_name": "Help Desk"}) != answers_key(
+        {"project_name": "Help Desk", "project_slug": "agent_workflows"}
+    )

@@ -5,12 +5,13 @@ capitals), then its own lint, type check and whole suite run, HTTP routes on dev
 included. Bad names are refused before any file changes.
 """
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ONE_PROCESS_SUITE, bake_project, load_hook, run_python
+from tests.conftest import ONE_PROCESS_SUITE, bake_copy, load_hook, run_python
 
 pytestmark = pytest.mark.slow
 NEW_WORKFLOWS = (
@@ -22,8 +23,8 @@ NEW_WORKFLOWS = (
 
 @pytest.fixture(scope="module")
 def grown(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A default bake with one new workflow of every shape."""
-    project = bake_project(tmp_path_factory.mktemp("grown"))
+    """A default bake of this module's own with one new workflow of every shape."""
+    project = bake_copy(tmp_path_factory)
     for name, shape in NEW_WORKFLOWS:
         result = run_python(project, "scripts/new_workflow.py", name, "--shape", shape)
         assert result.returncode == 0, result.stderr
@@ -41,8 +42,10 @@ def test_new_workflows_pass_the_projects_lint(grown: Path, check: tuple[str]) ->
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_new_workflows_pass_mypy_strict(grown: Path, mypy_cache: Callable[[Path], Path]) -> None:
-    result = run_python(grown, "-m", "mypy", "--cache-dir", str(mypy_cache(grown)), ".")
+def test_new_workflows_pass_mypy_strict(
+    grown: Path, mypy_strict: Callable[[Path], subprocess.CompletedProcess[str]]
+) -> None:
+    result = mypy_strict(grown)
 
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from cookiecutter.main import cookiecutter
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from infra_bake import PROVIDER_VARIANTS, TEMPLATE, VARIANTS, Bake
+from infra_bake import PROVIDER_VARIANTS, VARIANTS, Bake
 from infra_variants import network_variant as resolve_network_variant
+
+from tests.conftest import bake_copy
 
 
 def _variant_id(variant: tuple[str, str]) -> str:
@@ -25,17 +26,14 @@ def _variant_id(variant: tuple[str, str]) -> str:
 
 @pytest.fixture(scope="session")
 def bakes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Bake]:
-    baked: dict[tuple[str, str], Bake] = {}
-    for provider, version in VARIANTS:
-        output = tmp_path_factory.mktemp(f"bake-{provider}-{version}")
-        project = cookiecutter(
-            str(TEMPLATE),
-            no_input=True,
-            output_dir=str(output),
-            extra_context={"model_provider": provider, "python_version": version},
+    return {
+        (provider, version): Bake(
+            provider,
+            version,
+            bake_copy(tmp_path_factory, model_provider=provider, python_version=version),
         )
-        baked[(provider, version)] = Bake(provider, version, Path(project))
-    return baked
+        for provider, version in VARIANTS
+    }
 
 
 @pytest.fixture(params=VARIANTS, ids=_variant_id)
