@@ -1,10 +1,10 @@
 """A baked project passes its own test suite, in the template's shared environment.
 
 The template's environment pins the same packages a generated project installs (see
-``test_pins.py``), so every bake reuses it instead of building a virtualenv of its own. The
-default bake's suite is not repeated here: it runs in the grown project of
-``test_new_workflow.py`` (the default bake plus a workflow of each shape) and, on Python 3.13,
-in ``test_python_versions.py``.
+``test_pins.py``), so every bake reuses it instead of building a virtualenv of its own. Two
+suites run elsewhere: the default bake's in the grown project of ``test_new_workflow.py`` (the
+default bake plus a workflow of each shape), and the all-options bake's, which answers 3.13,
+on a real Python 3.13 in ``test_python_versions.py``.
 """
 
 import re
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize(
     "combination",
-    ["all-options-on", "renamed-foundry-on-3.11", "only-quotes"],
+    ["renamed-foundry-on-3.11", "only-quotes"],
 )
 def test_baked_project_passes_its_own_tests(bake: Callable[..., Path], combination: str) -> None:
     project = bake(**COMBINATIONS[combination])
