@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.http_host import Host, running_host
-
 if TYPE_CHECKING:
     from agent_framework import Workflow
     from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
 
     from devhost.backend import LoopbackBackend
+    from tests.http_host import Host
 
 
 def offline_workflows() -> list[Workflow]:
@@ -76,5 +75,7 @@ def stop_durable_worker(agent_worker: DurableAIAgentWorker, backend: LoopbackBac
 @pytest.fixture(scope="session")
 def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     """The Functions host the HTTP tests drive (see ``tests/http_host.py``)."""
+    from tests.http_host import running_host
+
     with running_host(Path(tmp_path_factory.mktemp("host"))) as running:
         yield running
