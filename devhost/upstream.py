@@ -13,6 +13,7 @@ until someone has re-read every use below against the new release and updated th
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import multiprocessing.util
 import shutil
@@ -21,7 +22,7 @@ from concurrent import futures
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from importlib import metadata
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 # The Durable Task protocol messages and service stubs. durabletask ships them only in
 # `durabletask.internal`; its public client and worker wrap them and cannot host another
@@ -29,15 +30,17 @@ from typing import Any, Protocol, cast
 import durabletask.internal.orchestrator_service_pb2 as pb
 import durabletask.internal.orchestrator_service_pb2_grpc as stubs
 import grpc
-from azure.durable_functions import DurableOrchestrationContext, Orchestrator
-from azure.durable_functions.models.actions.NoOpAction import NoOpAction
-from azure.durable_functions.models.Task import RetryAbleTask
-from azure.durable_functions.models.TaskOrchestrationExecutor import TaskOrchestrationExecutor
-from azure.durable_functions.models.utils import http_utils
-from azure.functions import meta
-from azure.functions.durable_functions import ActivityTriggerConverter, EnitityTriggerConverter
 from durabletask.testing import InMemoryOrchestrationBackend
 from durabletask.testing.in_memory_backend import ActivityWorkItem
+
+# azure-functions-durable and azure-functions are imported where they are used: importing
+# the engine takes about 0.2 s, and a process that only serves the backend (the project's
+# standalone-worker tests, the benchmark's standalone side) never replays an orchestrator.
+if TYPE_CHECKING:
+    from azure.durable_functions import DurableOrchestrationContext, Orchestrator
+    from azure.durable_functions.models.TaskOrchestrationExecutor import (
+        TaskOrchestrationExecutor,
+    )
 
 __all__ = [
     "UPSTREAM_VERSIONS",
@@ -178,14 +181,22 @@ def replay(
     private `_input_expected_type` it sets from the decorator's `_df_input_type`, with the
     `Orchestrator` built as `_orchestrator` builds it.
     """
+    from azure.durable_functions import DurableOrchestrationContext
+
     context = DurableOrchestrationContext.from_json(context_json)
     context._input_expected_type = getattr(handle, "_df_input_type", None)
     state = json.loads(_orchestrator(handle.orchestrator_function).handle(context))
     return cast(dict[str, Any], state), context
 
 
-# The constant tables every executor builds in its constructor; copies share them.
-_EXECUTOR_TEMPLATE = TaskOrchestrationExecutor()
+@functools.cache
+def _executor_template() -> TaskOrchestrationExecutor:
+    """An executor whose constant tables (built in its constructor) every copy shares."""
+    from azure.durable_functions.models.TaskOrchestrationExecutor import (
+        TaskOrchestrationExecutor,
+    )
+
+    return TaskOrchestrationExecutor()
 
 
 def _orchestrator(function: Callable[[DurableOrchestrationContext], Any]) -> Orchestrator:
@@ -198,7 +209,9 @@ def _orchestrator(function: Callable[[DurableOrchestrationContext], Any]) -> Orc
     attributes its constructor sets (`fn`, `task_orchestration_executor`). Each replay still
     has objects of its own, dropped when it ends, as the handle's are.
     """
-    executor = copy.copy(_EXECUTOR_TEMPLATE)
+    from azure.durable_functions import Orchestrator
+
+    executor = copy.copy(_executor_template())
     executor.initialize()
     orchestrator = Orchestrator.__new__(Orchestrator)
     orchestrator.fn = function
@@ -237,6 +250,9 @@ def pending_retry_steps(context: DurableOrchestrationContext) -> Iterator[RetryS
     numbers the steps and waits on them as anonymous `NoOpAction` tasks whose parent is the
     `RetryAbleTask` (`open_tasks`, `parent`, `action_repr`, `is_waiting_on_timer`).
     """
+    from azure.durable_functions.models.actions.NoOpAction import NoOpAction
+    from azure.durable_functions.models.Task import RetryAbleTask
+
     for entry in context.open_tasks.values():
         for task in entry if isinstance(entry, list) else [entry]:
             retry = task.parent
@@ -263,6 +279,8 @@ def remove_multiprocessing_temp_dir() -> None:
 
 async def close_durable_client_session() -> None:
     """Close the process-wide aiohttp session the durable client keeps (no public close)."""
+    from azure.durable_functions.models.utils import http_utils
+
     await http_utils._close_session()
 
 
@@ -271,6 +289,9 @@ async def close_durable_client_session() -> None:
 
 def decode_activity_input(encoded: str) -> Any:
     """An activity's input as the worker's activity trigger converter hands it over."""
+    from azure.functions import meta
+    from azure.functions.durable_functions import ActivityTriggerConverter
+
     return ActivityTriggerConverter.decode(
         meta.Datum(type="json", value=encoded), trigger_metadata=None
     )
@@ -278,11 +299,16 @@ def decode_activity_input(encoded: str) -> Any:
 
 def encode_activity_output(value: Any) -> str:
     """An activity's return value as the worker's converter sends it back."""
+    from azure.functions.durable_functions import ActivityTriggerConverter
+
     return str(ActivityTriggerConverter.encode(value, expected_type=None).value)
 
 
 def decode_entity_batch(context_json: str) -> Any:
     """An entity batch context as the worker's entity trigger converter hands it over."""
+    from azure.functions import meta
+    from azure.functions.durable_functions import EnitityTriggerConverter
+
     return EnitityTriggerConverter.decode(
         meta.Datum(type="json", value=context_json), trigger_metadata=None
     )
