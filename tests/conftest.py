@@ -101,9 +101,7 @@ def answers_key(answers: dict[str, str]) -> str:
     """One name for every set of answers that bakes the same project: answers left out take
     their defaults (the ones no other answer derives, such as the slug from the name)."""
     plain_defaults = {
-        key: value[0] if isinstance(value, list) else value
-        for key, value in DEFAULTS.items()
-        if not key.startswith("_") and "{{" not in str(value)
+        key: value for key, value in default_answers().items() if "{{" not in str(DEFAULTS[key])
     }
     complete = json.dumps(plain_defaults | answers, sort_keys=True)
     return hashlib.sha256(complete.encode()).hexdigest()[:16]
