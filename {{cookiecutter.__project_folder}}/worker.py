@@ -34,6 +34,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+import grpc
 from agent_framework import Workflow
 from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
 from durabletask.azuremanaged.client import DurableTaskSchedulerClient
@@ -293,7 +294,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         connection = connection_from_environment()
         if arguments.command == "client":
-            print(json.dumps(run_client(arguments, WorkflowRuns(connection)), indent=2))
+            try:
+                result = run_client(arguments, WorkflowRuns(connection))
+            except grpc.RpcError as error:
+                print(
+                    f"worker.py: the {arguments.action} request to {connection.endpoint} "
+                    f"failed: {error.code().name}: {error.details()} (is the scheduler or "
+                    "the DTS emulator running there?)",
+                    file=sys.stderr,
+                )
+                return 1
+            print(json.dumps(result, indent=2))
         else:
             serve(connection, load_workflow_factory(arguments.workflows))
     except (SettingError, telemetry.TelemetrySettingError) as error:

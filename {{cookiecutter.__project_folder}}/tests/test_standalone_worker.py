@@ -30,6 +30,7 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 {% endif %}
 
 from devhost.backend import LoopbackBackend
+from tests.http_host import free_port
 {% if cookiecutter.composition_workflow != "none" %}
 from tests.run_spans import FARE_CHECK, TRIP, WORKFLOW, ancestors, printed_spans
 {% endif %}
@@ -325,6 +326,21 @@ def test_the_client_command_starts_reads_and_answers_a_run(
 
     assert status["runtimeStatus"] == "COMPLETED"
     assert output_matches(status["output"][0], scenario.expected_output)
+
+
+def test_a_client_command_that_reaches_no_scheduler_names_the_endpoint(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv(CONNECTION_SETTING, f"Endpoint={endpoint};Authentication=None")
+    monkeypatch.setenv(TASK_HUB_SETTING, "default")
+
+    exit_code = worker_command(["client", "status", "any-run"])
+
+    printed = capsys.readouterr()
+    assert exit_code == 1
+    assert f"the status request to {endpoint} failed: UNAVAILABLE" in printed.err
+    assert "Traceback" not in printed.err
 
 
 def wait_for_request(cluster: Cluster, run: Run) -> dict[str, Any]:
