@@ -42,7 +42,8 @@ STARTER_FILES = {
         "tests/workflows/test_trip_booking.py",
         "tests/run_spans.py",
     ),
-    "agent_workflow": (
+    # Derived in cookiecutter.json: the agent starter is hosted only with a model provider.
+    "__hosted_agent_workflow": (
         "workflows/content_review.py",
         "tests/workflows/test_content_review.py",
         "tests/test_unconfigured_model.py",
@@ -62,12 +63,11 @@ MODULE_REFERENCE = re.compile(r"^\s*module\s+\w+\s+'([^']+)'", re.MULTILINE)
 
 def files_to_remove(answers: Mapping[str, str]) -> list[str]:
     """The project-relative files of every starter (and model client) the answers leave out."""
-    no_provider = answers["model_provider"] == OMIT
     removed: list[str] = []
     for key, files in STARTER_FILES.items():
-        if answers[key] == OMIT or (key == "agent_workflow" and no_provider):
+        if answers[key] == OMIT:
             removed.extend(files)
-    if no_provider:
+    if answers["model_provider"] == OMIT:
         removed.extend(MODEL_PROVIDER_FILES)
     return removed
 

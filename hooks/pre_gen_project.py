@@ -22,13 +22,15 @@ CHOICES = {
     "model_provider": ("none", "azure_openai", "foundry"),
     "http_auth_level": ("function", "anonymous"),
 }
-WORKFLOW_ANSWERS = (
-    "triage_workflow",
-    "fanout_workflow",
-    "approval_workflow",
-    "composition_workflow",
-    "agent_workflow",
-)
+# Each starter's answer, and the rendered value that is its name when the project hosts it
+# ("none" when not): cookiecutter.json derives the agent starter's, which needs a model provider.
+HOSTED_NAMES = {
+    "triage_workflow": "triage_workflow",
+    "fanout_workflow": "fanout_workflow",
+    "approval_workflow": "approval_workflow",
+    "composition_workflow": "composition_workflow",
+    "agent_workflow": "__hosted_agent_workflow",
+}
 FARE_CHECK_SUFFIX = "_fare_check"
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -61,9 +63,9 @@ def check_choices(answers: Mapping[str, str]) -> list[str]:
 def hosted_workflow_names(answers: Mapping[str, str]) -> list[tuple[str, str]]:
     """List (workflow name, answer it comes from) for every workflow the project will host."""
     names: list[tuple[str, str]] = []
-    for key in WORKFLOW_ANSWERS:
-        name = answers[key]
-        if name == OMIT or (key == "agent_workflow" and answers["model_provider"] == OMIT):
+    for key, hosted in HOSTED_NAMES.items():
+        name = answers[hosted]
+        if name == OMIT:
             continue
         names.append((name, key))
         if key == "composition_workflow":

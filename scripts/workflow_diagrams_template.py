@@ -26,7 +26,7 @@ README = Path("README.md")
 README_BEGIN = "<!-- workflow diagrams: written by"
 README_END = "<!-- end of workflow diagrams -->"
 COMMAND = ".venv/bin/python scripts/workflow_diagrams_template.py"
-AGENTS_ON = 'cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none"'
+AGENTS_ON = 'cookiecutter.__hosted_agent_workflow != "none"'
 
 # Each starter's answer, the placeholder name it is baked with, and when its section exists.
 STARTERS = (

@@ -14,7 +14,9 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from cookiecutter.environment import StrictEnvironment
 from cookiecutter.main import cookiecutter
+from cookiecutter.prompt import render_variable
 from filelock import FileLock
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -31,14 +33,23 @@ def load_hook(name: str) -> ModuleType:
 
 
 def default_answers(**overrides: str) -> dict[str, str]:
-    """The answers cookiecutter would use with --no-input, as the hooks receive them."""
-    answers = {
-        key: value[0] if isinstance(value, list) else value
-        for key, value in DEFAULTS.items()
-        if not key.startswith("_")
-    }
-    answers["project_slug"] = "agent_workflows"
-    answers.update(overrides)
+    """The answers cookiecutter would use with --no-input, as the hooks receive them.
+
+    ``overrides`` stand as given (a test may pass answers cookiecutter would refuse); every
+    other answer takes its default, and the values ``cookiecutter.json`` derives (the slug,
+    the private ``__`` variables) are rendered by cookiecutter's own function, in file order.
+    """
+    environment = StrictEnvironment(context={"cookiecutter": DEFAULTS})
+    answers: dict[str, str] = {}
+    for key, default in DEFAULTS.items():
+        if (key.startswith("_") and not key.startswith("__")) or isinstance(default, dict):
+            continue
+        if key in overrides:
+            answers[key] = overrides[key]
+        elif isinstance(default, list):
+            answers[key] = default[0]
+        else:
+            answers[key] = render_variable(environment, default, answers)
     return answers
 
 

@@ -3,7 +3,8 @@
 The template's working tree becomes a git repository, a project is baked from its first commit
 with the cookiecutter command line (the post-generation hook writes .cruft.json), and a second
 commit changes a starter module, the canonical infra/ and devhost/ (both copied by the hook)
-and a starter this project left out.
+and a starter this project left out. Then an update that changes an answer (a model provider
+added) must leave the project as a new bake with that answer would be.
 """
 
 import json
@@ -182,3 +183,51 @@ def test_cruft_create_runs_the_hook_on_the_revision_it_renders(
     assert (project / "infra" / "main.bicep").read_text().endswith(CHANGES["infra/main.bicep"])
     assert (project / "devhost" / "README.md").read_text().endswith(CHANGES["devhost/README.md"])
     assert not (project / "workflows" / "quotes.py").exists()
+
+
+def test_an_update_that_adds_a_model_provider_bakes_what_a_new_project_with_it_gets(
+    updated: Update, tmp_path: Path
+) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(updated.project, project)
+    git(project, "add", "--all")
+    git(project, "commit", "--quiet", "--message", "updated")
+    provider = {"model_provider": "azure_openai"}
+
+    changed = run(
+        project,
+        str(CRUFT),
+        "update",
+        "--skip-apply-ask",
+        "--variables-to-update",
+        json.dumps(provider),
+    )
+    fresh = run(
+        tmp_path,
+        sys.executable,
+        "-m",
+        "cookiecutter",
+        "--no-input",
+        str(updated.template),
+        "--output-dir",
+        str(tmp_path / "fresh"),
+        "fanout_workflow=none",
+        "model_provider=azure_openai",
+    )
+
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    assert fresh.returncode == 0, fresh.stderr
+    recorded = json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]
+    assert recorded["__hosted_agent_workflow"] == "content_review"
+    differences = run(
+        tmp_path,
+        "diff",
+        "--recursive",
+        "--brief",
+        "--exclude=.git",
+        "--exclude=.cruft.json",
+        "--exclude=local.settings.json",
+        str(tmp_path / "fresh" / "agent_workflows"),
+        str(project),
+    )
+    assert differences.stdout == ""

@@ -10,7 +10,7 @@ contains each of ``problems``.
 from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
-{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+{% if cookiecutter.__hosted_agent_workflow != "none" %}
 from workflows.content_review import WORKFLOW_NAME as REVIEW
 {% endif %}
 {% if cookiecutter.approval_workflow != "none" %}
@@ -124,7 +124,7 @@ SCENARIOS = [
         expected_request={"trip_total": 600.0, "over_budget": False},
     ),
 {% endif %}
-{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+{% if cookiecutter.__hosted_agent_workflow != "none" %}
     Scenario(
         "writer-and-editor-agents-both-revise-the-post",
         REVIEW,
@@ -197,7 +197,7 @@ REJECTED_STARTS = [
         ("nights: Input should be greater than or equal to 1, got 0", "budget is missing"),
     ),
 {% endif %}
-{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+{% if cookiecutter.__hosted_agent_workflow != "none" %}
     RejectedStart(
         "brief-that-is-not-text",
         REVIEW,

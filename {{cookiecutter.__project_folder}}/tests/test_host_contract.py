@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from tests.function_index import FreshImport, import_app_in_fresh_process
-{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+{% if cookiecutter.__hosted_agent_workflow != "none" %}
 from workflows.content_review import WORKFLOW_NAME as REVIEW
 {% endif %}
 {% if cookiecutter.approval_workflow != "none" %}
@@ -37,7 +37,7 @@ TOP_LEVEL_WORKFLOWS = [
 {% if cookiecutter.composition_workflow != "none" %}
     TRIP,
 {% endif %}
-{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+{% if cookiecutter.__hosted_agent_workflow != "none" %}
     REVIEW,
 {% endif %}
 ]
@@ -65,12 +65,12 @@ EXECUTOR_ACTIVITIES = {
     TRIP: ["plan_trip", "finalize_booking"],
     FARE_CHECK: ["fare_hold"],
 {% endif %}
-{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+{% if cookiecutter.__hosted_agent_workflow != "none" %}
     REVIEW: ["take_brief", "hand_over", "publish"],
 {% endif %}
 }
 AGENT_ENTITIES: dict[str, list[str]] = {}
-{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+{% if cookiecutter.__hosted_agent_workflow != "none" %}
 AGENT_ENTITIES[REVIEW] = ["writer", "editor"]
 {% endif %}
 ROUTE_ACTIONS = {

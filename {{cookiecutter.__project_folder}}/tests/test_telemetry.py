@@ -152,7 +152,7 @@ def test_the_console_exporter_prints_the_agent_framework_spans_with_their_run() 
         "executor.process": "run-7",
     }
     assert len({span["context"]["trace_id"] for span in spans}) == 1
-{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+{% if cookiecutter.__hosted_agent_workflow != "none" %}
 
 
 def test_every_agent_entity_the_app_registers_names_its_workflow() -> None:

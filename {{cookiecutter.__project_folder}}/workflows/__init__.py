@@ -11,7 +11,7 @@ from agent_framework import SupportsChatGetResponse, Workflow
 from agent_framework import Workflow
 {% endif %}
 
-{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+{% if cookiecutter.__hosted_agent_workflow != "none" %}
 from workflows.content_review import build_content_review_workflow
 {% endif %}
 {% if cookiecutter.approval_workflow != "none" %}
@@ -47,7 +47,7 @@ def build_workflows() -> list[Workflow]:
 {% if cookiecutter.composition_workflow != "none" %}
         build_trip_booking_workflow(),
 {% endif %}
-{% if cookiecutter.model_provider != "none" and cookiecutter.agent_workflow != "none" %}
+{% if cookiecutter.__hosted_agent_workflow != "none" %}
         build_content_review_workflow(chat_client),
 {% endif %}
     ]
