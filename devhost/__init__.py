@@ -9,4 +9,4 @@ developed and tested. Edit it there and copy it again rather than here; `__versi
 says which release of it this is.
 """
 
-__version__ = "2.2.2"
+__version__ = "2.2.3"

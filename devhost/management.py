@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 import uuid
@@ -45,6 +46,8 @@ from .tracing import (
     traced_request_id,
 )
 from .upstream import pb
+
+logger = logging.getLogger("devhost")
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 INSTANCE_PLACEHOLDER = "INSTANCEID"
@@ -174,6 +177,13 @@ def _json(payload: Any, status: int, headers: dict[str, str] | None = None) -> w
 
 def _error(message: str, status: int) -> web.Response:
     return _json({"Message": message, "ExceptionMessage": message}, status)
+
+
+def _too_large(problem: str) -> web.Response:
+    """413 naming the payload limit, and the same line on the console: callers such as
+    azure-functions-durable's `raise_event` keep only the status code of a refusal."""
+    logger.warning("Refused a payload over the limit (413): %s", problem)
+    return _error(problem, 413)
 
 
 def _flag(request: web.Request, name: str, default: bool) -> bool:
@@ -366,7 +376,7 @@ class ManagementApi:
         encoded = encode_start_payload(await request.text())
         problem = payload_problem("The orchestration input", encoded)
         if problem is not None:
-            return _error(problem, 413)
+            return _too_large(problem)
         timeout = _number(request, "timeout")
         caller = request.get(_CALLER_CONTEXT)
         with create_orchestration_span(function.name, instance_id, caller) as trace_context:
@@ -468,7 +478,7 @@ class ManagementApi:
         encoded = encode_event_payload(await request.text())
         problem = payload_problem(f"The data of event '{params['event']}'", encoded)
         if problem is not None:
-            return _error(problem, 413)
+            return _too_large(problem)
         raise_request = pb.RaiseEventRequest(
             instanceId=params["id"],
             name=params["event"],
@@ -619,7 +629,7 @@ class ManagementApi:
         encoded = encode_start_payload(await request.text())
         problem = payload_problem(f"The input of entity operation '{operation}'", encoded)
         if problem is not None:
-            return _error(problem, 413)
+            return _too_large(problem)
         caller_context = request.get(_CALLER_CONTEXT)
         caller = None if caller_context is None else to_proto(caller_context)
         signal = pb.SignalEntityRequest(

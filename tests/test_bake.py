@@ -40,6 +40,14 @@ COMBINATIONS = {
         "approval_workflow": "none",
         "composition_workflow": "none",
     },
+    # No workflow that runs without the model, none that asks a person.
+    "only-content-review": {
+        "triage_workflow": "none",
+        "fanout_workflow": "none",
+        "approval_workflow": "none",
+        "composition_workflow": "none",
+        "model_provider": "azure_openai",
+    },
 }
 LEFT_OUT = {
     "triage_workflow": ("build_triage_workflow", "workflows.triage", "support_triage"),

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize(
     "combination",
-    ["renamed-foundry-on-3.11", "only-quotes"],
+    ["renamed-foundry-on-3.11", "only-quotes", "only-content-review"],
 )
 def test_baked_project_passes_its_own_tests(bake: Callable[..., Path], combination: str) -> None:
     project = bake(**COMBINATIONS[combination])

@@ -49,6 +49,26 @@ def test_a_start_body_over_the_scheduler_limit_is_413_naming_the_limit(stress: D
     assert f"{PAYLOAD_LIMIT_BYTES:,} bytes (1 MiB)" in response.json()["Message"]
 
 
+def test_an_event_over_the_limit_is_refused_and_named_on_the_console(
+    stress: DevHost, caplog: pytest.LogCaptureFixture
+) -> None:
+    links = start(stress, "waits", None).json()
+    raise_event = links["sendEventPostUri"].replace("{eventName}", "decision")
+
+    response = requests.post(
+        raise_event,
+        data=json.dumps("x" * (PAYLOAD_LIMIT_BYTES + 1)),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+
+    assert response.status_code == 413
+    refused = f"(413): The data of event 'decision' is {PAYLOAD_LIMIT_BYTES + 3:,} bytes"
+    assert refused in caplog.text
+    status = requests.get(links["statusQueryGetUri"], timeout=10).json()
+    assert status["runtimeStatus"] == "Running"
+
+
 def test_a_start_body_just_under_the_limit_runs(stress: DevHost) -> None:
     text = "x" * (PAYLOAD_LIMIT_BYTES - 10)
 

@@ -17,6 +17,16 @@ from tests.scenarios import SCENARIOS, Scenario, output_matches
 pytestmark = pytest.mark.http
 ASKING = [scenario for scenario in SCENARIOS if scenario.answers]
 TYPED = [scenario for scenario in SCENARIOS if not scenario.calls_the_model]
+# The Durable Task Scheduler's limit per payload (an orchestration input, an event's data).
+PAYLOAD_LIMIT_BYTES = 1_048_576
+
+
+def oversized(message: Any) -> Any:
+    """``message`` made bigger than the payload limit: a longer text, or one more field."""
+    padding = "x" * PAYLOAD_LIMIT_BYTES
+    if isinstance(message, str):
+        return message + padding
+    return {**message, "padding": padding}
 
 
 @pytest.fixture
@@ -92,9 +102,12 @@ def test_an_answer_to_a_finished_run_is_500_with_an_empty_body(
 
 
 def test_run_id_of_a_finished_run_of_another_workflow_silently_replaces_it(host: Host) -> None:
-    first, second = (TYPED[0], next((s for s in TYPED if s.workflow != TYPED[0].workflow), None))
-    if second is None:
-        pytest.skip("this project hosts only one workflow that runs without a model")
+    first_of_each: dict[str, Scenario] = {}
+    for scenario in TYPED:
+        first_of_each.setdefault(scenario.workflow, scenario)
+    if len(first_of_each) < 2:
+        pytest.skip("this project hosts fewer than two workflows that run without a model")
+    first, second = list(first_of_each.values())[:2]
     finished = start(host, first, run_id=f"shared-{uuid.uuid4().hex}")
     host.finished(finished["statusQueryGetUri"])
 
@@ -116,3 +129,29 @@ def test_run_id_of_a_running_instance_is_500_with_an_empty_body(
     assert (response.status_code, response.text) == (500, "")
     status = requests.get(started["statusQueryGetUri"], headers=host.headers, timeout=10).json()
     assert status["runtimeStatus"] == "Running"
+
+
+def test_a_start_body_over_the_payload_limit_is_500_with_an_empty_body_and_starts_nothing(
+    host: Host,
+) -> None:
+    scenario = SCENARIOS[0]
+    run_id = f"too-big-{uuid.uuid4().hex}"
+
+    response = host.start(scenario.workflow, oversized(scenario.body), run_id)
+
+    assert (response.status_code, response.text) == (500, "")
+    status_url = host.url(f"workflow/{scenario.workflow}/status/{run_id}")
+    assert requests.get(status_url, headers=host.headers, timeout=10).status_code == 404
+
+
+def test_an_answer_over_the_payload_limit_is_500_with_an_empty_body_and_the_run_waits(
+    host: Host, asking: Scenario
+) -> None:
+    started, pending = waiting(host, asking)
+
+    response = host.post_json(pending["respondUrl"], oversized(asking.answers[0]))
+
+    assert (response.status_code, response.text) == (500, "")
+    status = requests.get(started["statusQueryGetUri"], headers=host.headers, timeout=10).json()
+    assert status["runtimeStatus"] == "Running"
+    assert [r["requestId"] for r in status["pendingHumanInputRequests"]] == [pending["requestId"]]
