@@ -8,7 +8,13 @@ venv="${DAFX_VENV:-.venv}"
 work="$template/.try"
 port="${DAFX_TRY_PORT:-7071}"
 
-if ! python3 -c 'import socket, sys; socket.socket().bind(("127.0.0.1", int(sys.argv[1])))' "$port" 2>/dev/null; then
+# Bound as devhost's server binds (SO_REUSEADDR): the connections a previous run's host closed
+# linger in TIME_WAIT for a minute and do not stop it, only a process listening there does.
+port_is_free='import socket, sys
+probe = socket.socket()
+probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+probe.bind(("127.0.0.1", int(sys.argv[1])))'
+if ! python3 -c "$port_is_free" "$port" 2>/dev/null; then
   echo "try.sh: port $port is already in use, so the host answering there is not this one." >&2
   echo "Stop whatever listens on it, or pick another port: DAFX_TRY_PORT=7072 bash scripts/try.sh" >&2
   exit 1

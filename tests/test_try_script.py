@@ -3,6 +3,7 @@
 import http.server
 import importlib.util
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -39,8 +40,8 @@ def other_host() -> Iterator[int]:
         server.shutdown()
 
 
-def run_try(port: int, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DAFX_TRY_PORT": str(port)}
+def run_try(port: int, tmp_path: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DAFX_TRY_PORT": str(port), **settings}
     return subprocess.run(
         ["bash", str(TEMPLATE / "scripts" / "try.sh")],
         cwd=tmp_path,
@@ -58,6 +59,36 @@ def test_a_taken_port_stops_try_before_it_drives_anything(other_host: int, tmp_p
     assert result.returncode != 0
     assert f"port {other_host} is already in use" in result.stderr
     assert "> POST" not in result.stdout
+
+
+@pytest.fixture
+def port_a_host_just_left() -> int:
+    """A port no one listens on, holding the connections its last server closed (TIME_WAIT).
+
+    The server bound it with SO_REUSEADDR, as aiohttp binds devhost's: a host that just stopped.
+    """
+    with socket.socket() as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = int(listener.getsockname()[1])
+        with socket.create_connection(("127.0.0.1", port)) as client:
+            accepted, _ = listener.accept()
+            accepted.close()
+            client.recv(1)
+    return port
+
+
+def test_a_port_a_host_just_left_is_free_for_the_next_try(
+    port_a_host_just_left: int, tmp_path: Path
+) -> None:
+    not_a_venv = tmp_path / "not-a-venv"
+    not_a_venv.write_text("")
+
+    result = run_try(port_a_host_just_left, tmp_path, DAFX_VENV=str(not_a_venv))
+
+    assert "already in use" not in result.stderr
+    assert "not-a-venv" in result.stderr, "try.sh stopped before it made its environment"
 
 
 def load_drive() -> object:
