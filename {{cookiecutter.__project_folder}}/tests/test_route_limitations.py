@@ -29,11 +29,40 @@ def oversized(message: Any) -> Any:
     return {**message, "padding": padding}
 
 
+# A sub-workflow's request reaches the top-level run under a qualified id ("executor~n~id").
+NESTED = "~"
+
+
 @pytest.fixture
 def asking() -> Scenario:
     if not ASKING:
         pytest.skip("no workflow in this project asks for human input")
     return ASKING[0]
+
+
+@pytest.fixture
+def asking_itself() -> Scenario:
+    """A workflow that asks a person in its own orchestration, not through a sub-workflow."""
+    plain = [scenario for scenario in ASKING if NESTED not in scenario.request_prefix]
+    if not plain:
+        pytest.skip("no workflow in this project asks for human input in its own orchestration")
+    return plain[0]
+
+
+@pytest.fixture
+def asking_through_a_sub_workflow() -> Scenario:
+    nested = [scenario for scenario in ASKING if NESTED in scenario.request_prefix]
+    if not nested:
+        pytest.skip("no workflow in this project asks for human input through a sub-workflow")
+    return nested[0]
+
+
+def answer_after_the_end(host: Host, scenario: Scenario) -> requests.Response:
+    """Answer the run's request, let it finish, then send the same answer again."""
+    started, pending = waiting(host, scenario)
+    assert host.post_json(pending["respondUrl"], scenario.answers[0]).status_code == 200
+    host.finished(started["statusQueryGetUri"])
+    return host.post_json(pending["respondUrl"], scenario.answers[0])
 
 
 def start(host: Host, scenario: Scenario, run_id: str | None = None) -> dict[str, Any]:
@@ -74,31 +103,38 @@ def instance_action(host: Host, instance_id: str, action: str) -> None:
 
 
 def test_two_answers_to_one_request_are_both_acknowledged_and_only_one_is_used(
-    host: Host, asking: Scenario
+    host: Host, asking_itself: Scenario
 ) -> None:
-    started, pending = waiting(host, asking)
+    # Suspending the run holds both answers back; a sub-workflow's request would be taken by
+    # the child orchestration, which a suspended parent does not hold.
+    started, pending = waiting(host, asking_itself)
+    answer = asking_itself.answers[0]
     instance_action(host, started["instanceId"], "suspend")
 
-    codes = [host.post_json(pending["respondUrl"], asking.answers[0]).status_code for _ in "ab"]
+    codes = [host.post_json(pending["respondUrl"], answer).status_code for _ in "ab"]
     instance_action(host, started["instanceId"], "resume")
     final = host.finished(started["statusQueryGetUri"])
 
     assert codes == [200, 200]
     assert final["runtimeStatus"] == "Completed"
     assert len(final["output"]) == 1
-    assert output_matches(final["output"][0], asking.expected_output)
+    assert output_matches(final["output"][0], asking_itself.expected_output)
 
 
 def test_an_answer_to_a_finished_run_is_500_with_an_empty_body(
-    host: Host, asking: Scenario
+    host: Host, asking_itself: Scenario
 ) -> None:
-    started, pending = waiting(host, asking)
-    assert host.post_json(pending["respondUrl"], asking.answers[0]).status_code == 200
-    host.finished(started["statusQueryGetUri"])
-
-    response = host.post_json(pending["respondUrl"], asking.answers[0])
+    response = answer_after_the_end(host, asking_itself)
 
     assert (response.status_code, response.text) == (500, "")
+
+
+def test_an_answer_to_a_finished_runs_sub_workflow_request_is_404_saying_it_is_not_pending(
+    host: Host, asking_through_a_sub_workflow: Scenario
+) -> None:
+    response = answer_after_the_end(host, asking_through_a_sub_workflow)
+
+    assert (response.status_code, response.json()) == (404, {"error": "Pending request not found"})
 
 
 def test_run_id_of_a_finished_run_of_another_workflow_silently_replaces_it(host: Host) -> None:
