@@ -4,6 +4,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,6 +57,13 @@ def default_answers(**overrides: str) -> dict[str, str]:
 # A baked project's suite as its README runs it, but in one process: the project spreads its
 # files over pytest-xdist workers, and the template's own workers already keep every core busy.
 ONE_PROCESS_SUITE = ("-q", "-p", "no:cacheprovider", "-n", "0")
+
+
+def assert_suite_passed(suite: subprocess.CompletedProcess[str]) -> None:
+    """A project's pytest run exited 0 and its closing line counts passes and no failure."""
+    summary = suite.stdout.strip().splitlines()[-1] if suite.stdout.strip() else ""
+    assert suite.returncode == 0, suite.stdout[-6000:] + suite.stderr[-3000:]
+    assert " passed" in summary and not re.search(r"\b\d+ (failed|errors?)\b", summary), summary
 
 
 def run_python(project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:

@@ -1,10 +1,10 @@
-"""Every Python version the template offers installs a baked project, and 3.13 passes its suite.
+"""Every Python version the template offers installs a baked project and passes its suite.
 
 The template's own environment runs on one Python (3.11 here and in CI), so these tests reach
-the others: pip resolves the bakes' pins for each offered version from PyPI, and the bake
-that answers 3.13 is installed and tested with a real Python 3.13 in a Debian trixie root
-(``scripts/python313.sh``). No registry reachable here has a Python 3.12 interpreter, so 3.12
-is checked by resolution only, between the real 3.11 and 3.13 runs.
+the others: pip resolves the bakes' pins for each offered version from PyPI; a bake that
+answers 3.12 is installed into a virtual environment of a real Python 3.12 (the machine's
+own, such as pyenv's) and passes its suite there; and the bake that answers 3.13 is installed
+and tested with a real Python 3.13 in a Debian trixie root (``scripts/python313.sh``).
 """
 
 import json
@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
-from tests.conftest import DEFAULTS, TEMPLATE
+from tests.conftest import DEFAULTS, TEMPLATE, assert_suite_passed
 from tests.test_bake import COMBINATIONS
 from tests.test_pins import pins
 
@@ -32,6 +32,9 @@ PYTHON313_SCRIPT = TEMPLATE / "scripts" / "python313.sh"
 # The bake that answers 3.13 (with Azure OpenAI and anonymous routes) runs its suite there,
 # on the Python it targets, and nowhere else.
 ON_PYTHON_313 = "all-options-on"
+# A bake that answers 3.12 (the default), with a sub-workflow's request first: its suite runs
+# on a real 3.12, and nowhere else.
+ON_PYTHON_312 = "without-approval"
 INSIDE_PATH = "/usr/local/bin:/usr/bin:/bin"
 CHROOT_TOOLS = ("chroot", "unshare", "mount")
 INSTALL_TIMEOUT_S = 900
@@ -290,6 +293,89 @@ def test_the_all_options_bake_installs_and_passes_its_suite_on_python_3_13(
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    summary = suite.stdout.strip().splitlines()[-1] if suite.stdout.strip() else ""
-    assert suite.returncode == 0, suite.stdout[-6000:] + suite.stderr[-3000:]
-    assert " passed" in summary and not re.search(r"\b\d+ (failed|errors?)\b", summary), summary
+    assert_suite_passed(suite)
+
+
+def patch(interpreter: Path) -> int:
+    """The patch number of a pyenv interpreter, from its folder (``3.12.1`` -> 1)."""
+    number = re.match(r"\d+", interpreter.parents[1].name.split(".", 2)[-1])
+    return int(number.group()) if number else -1
+
+
+def python_interpreter(version: str) -> Path | None:
+    """A real ``python{version}``: on PATH, or the newest of pyenv's (``$PYENV_ROOT``)."""
+    found = shutil.which(f"python{version}")
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    candidates = [Path(found)] if found else []
+    candidates += sorted(pyenv.glob(f"{version}.*/bin/python{version}"), key=patch, reverse=True)
+    for candidate in candidates:
+        # pyenv's shims exist for every version it knows and fail for the ones not selected.
+        answered = subprocess.run(
+            [str(candidate), "--version"], capture_output=True, text=True, check=False
+        )
+        if answered.returncode == 0 and answered.stdout.startswith(f"Python {version}."):
+            return candidate
+    return None
+
+
+def test_a_bake_that_answers_3_12_installs_and_passes_its_suite_on_python_3_12(
+    bake: Callable[..., Path], tmp_path: Path
+) -> None:
+    python312 = python_interpreter("3.12")
+    if python312 is None:
+        pytest.skip(
+            "no Python 3.12 interpreter on PATH or in pyenv: install one "
+            "(`pyenv install 3.12`, or your system's python3.12 package)"
+        )
+    answers = COMBINATIONS[ON_PYTHON_312]
+    assert answers.get("python_version", DEFAULTS["python_version"][0]) == "3.12", answers
+    project = shutil.copytree(bake(**answers), tmp_path / "project")
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DAFX_", "PYTEST_", "VIRTUAL_ENV"))
+    }
+
+    made = subprocess.run(
+        [str(python312), "-m", "venv", str(tmp_path / "venv")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    venv_python = str(tmp_path / "venv" / "bin" / "python")
+    installed = subprocess.run(
+        [
+            venv_python,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-compile",
+            "--disable-pip-version-check",
+            "-r",
+            str(project / "requirements-dev.txt"),
+        ],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=INSTALL_TIMEOUT_S,
+        check=False,
+    )
+    assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    suite = subprocess.run(
+        [venv_python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=SUITE_TIMEOUT_S,
+        check=False,
+    )
+
+    version = subprocess.run(
+        [venv_python, "--version"], capture_output=True, text=True, check=False
+    )
+    assert version.stdout.startswith("Python 3.12."), version.stdout + version.stderr
+    assert_suite_passed(suite)
