@@ -24,6 +24,11 @@ TEMPLATE = Path(__file__).resolve().parents[1]
 DEFAULTS: dict[str, Any] = json.loads((TEMPLATE / "cookiecutter.json").read_text())
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``starts_first`` go out first; the rest keep their order."""
+    items.sort(key=lambda item: item.get_closest_marker("starts_first") is None)
+
+
 def load_hook(name: str) -> ModuleType:
     """Import a hook script as a module; its Jinja placeholder sits inside a string literal."""
     spec = importlib.util.spec_from_file_location(name, TEMPLATE / "hooks" / f"{name}.py")

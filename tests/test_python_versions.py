@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
-from tests.conftest import DEFAULTS, TEMPLATE, assert_suite_passed
+from tests.conftest import DEFAULTS, ONE_PROCESS_SUITE, TEMPLATE, assert_suite_passed
 from tests.test_bake import COMBINATIONS
 from tests.test_pins import pins
 
@@ -231,6 +231,7 @@ def chroot_run(
     )
 
 
+@pytest.mark.starts_first
 def test_the_all_options_bake_installs_and_passes_its_suite_on_python_3_13(
     bake: Callable[..., Path],
 ) -> None:
@@ -318,6 +319,7 @@ def python_interpreter(version: str) -> Path | None:
     return None
 
 
+@pytest.mark.starts_first
 def test_a_bake_that_answers_3_12_installs_and_passes_its_suite_on_python_3_12(
     bake: Callable[..., Path], tmp_path: Path
 ) -> None:
@@ -364,8 +366,9 @@ def test_a_bake_that_answers_3_12_installs_and_passes_its_suite_on_python_3_12(
         check=False,
     )
     assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
+    # In one process, as the template runs baked suites; the 3.13 run keeps the README's xdist.
     suite = subprocess.run(
-        [venv_python, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        [venv_python, "-m", "pytest", *ONE_PROCESS_SUITE],
         cwd=project,
         env=environment,
         capture_output=True,
