@@ -56,6 +56,9 @@ def default_answers(**overrides: str) -> dict[str, str]:
             answers[key] = default[0]
         else:
             answers[key] = render_variable(environment, default, answers)
+    unknown = sorted(set(overrides) - set(answers))
+    if unknown:
+        raise KeyError(f"not answers of cookiecutter.json: {', '.join(unknown)}")
     return answers
 
 
