@@ -74,17 +74,19 @@ def assert_suite_passed(suite: subprocess.CompletedProcess[str]) -> None:
     assert " passed" in summary and not re.search(r"\b\d+ (failed|errors?)\b", summary), summary
 
 
-def run_python(project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
-    """Run this environment's Python in ``project``, as its developer would, output captured.
+def project_environment() -> dict[str, str]:
+    """This process's environment without the variables that steer a project's own HTTP tests
+    (``DAFX_*``) or that pytest sets for the template's run (``PYTEST_*``)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("DAFX_", "PYTEST_"))}
 
-    Variables that steer the project's own HTTP tests (``DAFX_*``) or that pytest sets for the
-    template's run (``PYTEST_*``) are left out, so the project sees a clean environment.
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAFX_", "PYTEST_"))}
+
+def run_python(project: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    """Run this environment's Python in ``project``, as its developer would, output captured,
+    in a clean ``project_environment()``."""
     return subprocess.run(
         [sys.executable, *arguments],
         cwd=project,
-        env=env,
+        env=project_environment(),
         capture_output=True,
         text=True,
         timeout=900,

@@ -20,7 +20,13 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
-from tests.conftest import DEFAULTS, ONE_PROCESS_SUITE, TEMPLATE, assert_suite_passed
+from tests.conftest import (
+    DEFAULTS,
+    ONE_PROCESS_SUITE,
+    TEMPLATE,
+    assert_suite_passed,
+    project_environment,
+)
 from tests.test_bake import COMBINATIONS
 from tests.test_pins import pins
 
@@ -160,6 +166,25 @@ def test_every_providers_pins_resolve_together_for_the_offered_python(
     } == wanted
 
 
+def pip_install(python: str, requirements: str) -> list[str]:
+    """Install a project's pins into ``python``'s environment, as its README does.
+
+    ``--no-compile``: writing bytecode for every installed module was half the install's time
+    (13 of 24 s of CPU); the suite compiles the modules it imports as it goes.
+    """
+    return [
+        python,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--no-compile",
+        "--disable-pip-version-check",
+        "-r",
+        requirements,
+    ]
+
+
 def python313_root() -> tuple[Path, bool]:
     """Where scripts/python313.sh keeps the Python 3.13 root, and whether it is ready."""
     where = subprocess.run(
@@ -264,18 +289,9 @@ def test_the_all_options_bake_installs_and_passes_its_suite_on_python_3_13(
         version = chroot_run(root, venv_python, "--version", timeout=60)
         assert version.stdout.startswith("Python 3.13."), version.stdout + version.stderr
 
-        # --no-compile: writing bytecode for every installed module was half the install's
-        # time (13 of 24 s of CPU); the suite compiles the modules it imports as it goes.
         installed = chroot_run(
             root,
-            venv_python,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-compile",
-            "-r",
-            f"{inside}/project/requirements-dev.txt",
+            *pip_install(venv_python, f"{inside}/project/requirements-dev.txt"),
             timeout=INSTALL_TIMEOUT_S,
         )
         assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
@@ -332,11 +348,7 @@ def test_a_bake_that_answers_3_12_installs_and_passes_its_suite_on_python_3_12(
     answers = COMBINATIONS[ON_PYTHON_312]
     assert answers.get("python_version", DEFAULTS["python_version"][0]) == "3.12", answers
     project = shutil.copytree(bake(**answers), tmp_path / "project")
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith(("DAFX_", "PYTEST_", "VIRTUAL_ENV"))
-    }
+    environment = project_environment()
 
     made = subprocess.run(
         [str(python312), "-m", "venv", str(tmp_path / "venv")],
@@ -348,17 +360,7 @@ def test_a_bake_that_answers_3_12_installs_and_passes_its_suite_on_python_3_12(
     assert made.returncode == 0, made.stderr
     venv_python = str(tmp_path / "venv" / "bin" / "python")
     installed = subprocess.run(
-        [
-            venv_python,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-compile",
-            "--disable-pip-version-check",
-            "-r",
-            str(project / "requirements-dev.txt"),
-        ],
+        pip_install(venv_python, str(project / "requirements-dev.txt")),
         env=environment,
         capture_output=True,
         text=True,

@@ -33,28 +33,28 @@ def oversized(message: Any) -> Any:
 NESTED = "~"
 
 
+def first_or_skip(scenarios: list[Scenario], none_because: str) -> Scenario:
+    if not scenarios:
+        pytest.skip(f"no workflow in this project asks for human input{none_because}")
+    return scenarios[0]
+
+
 @pytest.fixture
 def asking() -> Scenario:
-    if not ASKING:
-        pytest.skip("no workflow in this project asks for human input")
-    return ASKING[0]
+    return first_or_skip(ASKING, "")
 
 
 @pytest.fixture
 def asking_itself() -> Scenario:
     """A workflow that asks a person in its own orchestration, not through a sub-workflow."""
     plain = [scenario for scenario in ASKING if NESTED not in scenario.request_prefix]
-    if not plain:
-        pytest.skip("no workflow in this project asks for human input in its own orchestration")
-    return plain[0]
+    return first_or_skip(plain, " in its own orchestration")
 
 
 @pytest.fixture
 def asking_through_a_sub_workflow() -> Scenario:
     nested = [scenario for scenario in ASKING if NESTED in scenario.request_prefix]
-    if not nested:
-        pytest.skip("no workflow in this project asks for human input through a sub-workflow")
-    return nested[0]
+    return first_or_skip(nested, " through a sub-workflow")
 
 
 def answer_after_the_end(host: Host, scenario: Scenario) -> requests.Response:
