@@ -24,7 +24,7 @@ from tests.test_bake import COMBINATION_IDS, COMBINATIONS
 pytestmark = pytest.mark.slow
 
 TOOLS = Path(sys.executable).parent
-WORKFLOWS = {"ci.yml", "deploy.yml"}
+WORKFLOWS = {"ci.yml", "azure-dev.yml"}
 LINT_FOLDERS = TEMPLATE / "tests" / "github_tools" / "lint_folders.js"
 PINNED_USES = re.compile(r"^\s*-?\s*uses: ([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # v\d+\.\d+\.\d+$")
 # What `azd pipeline config` stores as repository variables for a GitHub pipeline.
@@ -182,7 +182,7 @@ def test_zizmor_finds_problems_in_an_unsafe_workflow(tmp_path: Path) -> None:
     assert {"unpinned-uses", "template-injection", "dangerous-triggers"} <= found
 
 
-def test_the_project_has_the_ci_and_deploy_workflows(project: Path) -> None:
+def test_the_project_has_the_ci_workflow_and_the_azd_deploy_workflow(project: Path) -> None:
     assert {path.name for path in workflow_files(project)} == WORKFLOWS
 
 
@@ -257,7 +257,7 @@ def test_ci_lints_type_checks_and_tests(project: Path) -> None:
 
 
 def test_deploy_runs_azd_on_main_signed_in_with_openid_connect(project: Path) -> None:
-    deploy = load(project, "deploy.yml")
+    deploy = load(project, "azure-dev.yml")
     job = deploy["jobs"]["deploy"]
     commands = [step.get("run", "") for step in job["steps"]]
 
@@ -272,8 +272,8 @@ def test_deploy_runs_azd_on_main_signed_in_with_openid_connect(project: Path) ->
 
 
 def test_deploy_reads_the_variables_azd_pipeline_config_sets(project: Path) -> None:
-    environment = load(project, "deploy.yml")["jobs"]["deploy"]["env"]
+    environment = load(project, "azure-dev.yml")["jobs"]["deploy"]["env"]
 
     for name in AZD_PIPELINE_VARIABLES:
         assert environment[name] == f"${{{{ vars.{name} }}}}"
-    assert "secrets." not in (project / ".github" / "workflows" / "deploy.yml").read_text()
+    assert "secrets." not in (project / ".github" / "workflows" / "azure-dev.yml").read_text()
