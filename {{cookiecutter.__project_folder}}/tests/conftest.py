@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ import pytest
 if TYPE_CHECKING:
     from agent_framework import Workflow
     from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
+    from durabletask.client import TaskHubGrpcClient
 
     from devhost.backend import LoopbackBackend
     from tests.http_host import Host
@@ -57,7 +59,16 @@ def durable_client() -> Iterator[DurableWorkflowClient]:
     orchestrations, activities, entities, child orchestrations and external events run for
     real without the Durable Task Scheduler. One per module, stopped once the module is done.
     """
-    from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
+    from agent_framework_durabletask import DurableWorkflowClient
+
+    with hosted_durably(offline_workflows()) as client:
+        yield DurableWorkflowClient(client)
+
+
+@contextmanager
+def hosted_durably(workflows: list[Workflow]) -> Iterator[TaskHubGrpcClient]:
+    """Host ``workflows`` on the standalone worker and devhost's backend; yield a client."""
+    from agent_framework_durabletask import DurableAIAgentWorker
     from durabletask.client import TaskHubGrpcClient
     from durabletask.worker import TaskHubGrpcWorker
 
@@ -67,12 +78,12 @@ def durable_client() -> Iterator[DurableWorkflowClient]:
     address = backend.start()
     worker = TaskHubGrpcWorker(host_address=address)
     agent_worker = DurableAIAgentWorker(worker)
-    for workflow in offline_workflows():
+    for workflow in workflows:
         agent_worker.configure_workflow(workflow)
     agent_worker.start()
     client = TaskHubGrpcClient(host_address=address)
     try:
-        yield DurableWorkflowClient(client)
+        yield client
     finally:
         # durabletask's stop waits out its one-second queue poll; the next modules need not
         # wait with it. The thread is not a daemon: the session still ends only once it is done.
