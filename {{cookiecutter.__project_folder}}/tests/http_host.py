@@ -96,12 +96,14 @@ def start(host: Host, scenario: Scenario) -> str:
     return status_url
 
 
-def pending_request(host: Host, status_url: str, not_id: str = "") -> dict[str, Any]:
-    """The run's one pending human request, once there is one whose id is not ``not_id``."""
+def pending_request(
+    host: Host, status_url: str, asked: Callable[[dict[str, Any]], bool] = lambda _: True
+) -> dict[str, Any]:
+    """The run's one pending human request, once there is one for which ``asked`` holds."""
     status = host.status_until(
         status_url,
         lambda body: (
-            [r for r in body.get("pendingHumanInputRequests", []) if r["requestId"] != not_id]
+            [r for r in body.get("pendingHumanInputRequests", []) if asked(r)]
             or body["runtimeStatus"] not in {"Running", "Pending"}
         ),
     )

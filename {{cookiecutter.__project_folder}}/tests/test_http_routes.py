@@ -4,6 +4,7 @@ By default the app is served by the embedded development host (``python -m devho
 see ``tests/http_host.py`` to run the same tests against ``func start`` or any running host.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -42,28 +43,47 @@ def test_a_bad_start_body_fails_the_run_naming_every_problem(
         assert problem in final["error"]
 
 
+def refused(answer: Any) -> Callable[[dict[str, Any]], bool]:
+    """Whether a pending request is the question asked again after ``answer`` was refused."""
+    return lambda request: (
+        "rejected_answer" in request["requestData"]
+        and (request["requestData"]["rejected_answer"] == answer)
+    )
+
+
 @pytest.mark.parametrize("scenario", ASKING, ids=lambda s: s.id)
 def test_invalid_answers_keep_the_run_waiting_and_say_what_was_wrong(
     host: Host, scenario: Scenario
 ) -> None:
     status_url = start(host, scenario)
-    pending = pending_request(host, status_url)
+    first = pending_request(host, status_url)
 
     for answer in INVALID_ANSWERS:
-        response = host.post_json(pending["respondUrl"], answer)
+        response = host.post_json(first["respondUrl"], answer)
         assert response.status_code == 200, response.text
-        asked_again = pending_request(host, status_url, not_id=pending["requestId"])
-        assert asked_again["requestId"].startswith(scenario.request_prefix)
-        assert asked_again["requestData"]["rejected_answer"] == answer
+        asked_again = pending_request(host, status_url, refused(answer))
         assert asked_again["requestData"]["problem"].startswith("The last answer was not used: ")
-        assert asked_again["requestData"]["answer_with"] == pending["requestData"]["answer_with"]
-        pending = asked_again
+        assert asked_again["requestData"]["answer_with"] == first["requestData"]["answer_with"]
 
-    response = host.post_json(pending["respondUrl"], scenario.answers[0])
+    response = host.post_json(first["respondUrl"], scenario.answers[0])
     assert response.status_code == 200, response.text
     final = host.finished(status_url)
     assert final["runtimeStatus"] == "Completed", final
     assert output_matches(final["output"][-1], scenario.expected_output), final["output"]
+
+
+@pytest.mark.parametrize("scenario", ASKING, ids=lambda s: s.id)
+def test_a_refused_answer_is_asked_again_under_the_request_id_the_caller_was_given(
+    host: Host, scenario: Scenario
+) -> None:
+    status_url = start(host, scenario)
+    first = pending_request(host, status_url)
+
+    host.post_json(first["respondUrl"], "yes")
+    asked_again = pending_request(host, status_url, refused("yes"))
+
+    assert asked_again["requestId"] == first["requestId"]
+    assert asked_again["respondUrl"] == first["respondUrl"]
 
 
 def test_status_of_an_unknown_instance_is_404(host: Host) -> None:

@@ -95,6 +95,42 @@ def test_an_answer_to_an_unknown_plain_request_id_is_acknowledged_and_ignored(
     assert [r["requestId"] for r in status["pendingHumanInputRequests"]] == [pending["requestId"]]
 
 
+def under_the_sub_workflow(pending: dict[str, Any], request_id: str) -> str:
+    """The respond URL of ``request_id`` under the sub-workflow that asked ``pending``."""
+    base, qualified = pending["respondUrl"].rsplit("/", 1)
+    executor_and_ordinal = qualified.rsplit(NESTED, 1)[0]
+    return f"{base}/{executor_and_ordinal}{NESTED}{request_id}"
+
+
+def test_an_answer_to_an_unknown_request_of_a_live_sub_workflow_is_acknowledged_and_ignored(
+    host: Host, asking_through_a_sub_workflow: Scenario
+) -> None:
+    scenario = asking_through_a_sub_workflow
+    started, pending = waiting(host, scenario)
+
+    response = host.post_json(
+        under_the_sub_workflow(pending, "no-such-request"), scenario.answers[0]
+    )
+
+    assert response.status_code == 200
+    status = requests.get(started["statusQueryGetUri"], headers=host.headers, timeout=10).json()
+    assert status["runtimeStatus"] == "Running"
+    assert [r["requestId"] for r in status["pendingHumanInputRequests"]] == [pending["requestId"]]
+
+
+def test_an_answer_to_the_empty_request_id_of_a_sub_workflow_is_500_with_an_empty_body(
+    host: Host, asking_through_a_sub_workflow: Scenario
+) -> None:
+    scenario = asking_through_a_sub_workflow
+    started, pending = waiting(host, scenario)
+
+    response = host.post_json(under_the_sub_workflow(pending, ""), scenario.answers[0])
+
+    assert (response.status_code, response.text) == (500, "")
+    status = requests.get(started["statusQueryGetUri"], headers=host.headers, timeout=10).json()
+    assert [r["requestId"] for r in status["pendingHumanInputRequests"]] == [pending["requestId"]]
+
+
 def instance_action(host: Host, instance_id: str, action: str) -> None:
     """Suspend or resume an instance through the durable management API."""
     url = f"{host.base_url}/runtime/webhooks/durabletask/instances/{instance_id}/{action}"

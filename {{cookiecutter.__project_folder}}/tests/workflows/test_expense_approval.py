@@ -85,3 +85,15 @@ async def test_a_valid_answer_after_an_invalid_one_decides_the_claim() -> None:
     resumed = await workflow.run(responses={again.request_id: {"approved": False}})
 
     assert resumed.get_outputs() == [ExpenseDecision("ana", 250, False, "manager", "")]
+
+
+async def test_in_process_a_refused_question_gets_a_new_id_and_the_old_one_is_an_error() -> None:
+    workflow = build_expense_approval_workflow()
+    request_id, question = await ask_manager(workflow, TAXI)
+    (again,) = (await workflow.run(responses={request_id: "yes"})).get_request_info_events()
+
+    assert question["question_id"] == request_id
+    assert again.request_id != request_id
+    assert again.data["question_id"] == again.request_id
+    with pytest.raises(ValueError, match=request_id):
+        await workflow.run(responses={request_id: {"approved": True}})
