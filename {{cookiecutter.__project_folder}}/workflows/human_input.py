@@ -12,11 +12,16 @@ AgentFunctionApp's respond route acknowledges an answer to any id of a running i
 an answer to a replaced id would be lost. :func:`ask` keeps the id in the request as
 ``question_id``, and :func:`read_answer` asks again under it.
 
+A long rejected answer is echoed only in part (its first ``ECHO_CHARACTERS`` of JSON and its
+size): the new request is a durable payload, and echoing a large answer whole would take it
+over the Durable Task Scheduler's payload limit and fail the run instead of asking again.
+
 In process (``workflow.run``, the tests under ``tests/workflows``), the question is asked
 again under a new id: the core runner hides a request asked under the id being answered, and
 refuses an answer to an id that is not pending with a ``ValueError`` naming it.
 """
 
+import json
 import uuid
 from typing import Any
 
@@ -28,6 +33,8 @@ from workflows.messages import Inbound, InboundMessage, describe_problems, expec
 
 QUESTION_ID = "question_id"
 ADDED_KEYS = ("answer_with", "problem", "rejected_answer", QUESTION_ID)
+# A rejected answer whose JSON is longer than this is echoed as its start and its size.
+ECHO_CHARACTERS = 1_000
 
 
 async def ask(
@@ -54,6 +61,18 @@ async def request(ctx: WorkflowContext[Any, Any], data: dict[str, Any], request_
     await ctx.request_info({**data, QUESTION_ID: request_id}, object, request_id=request_id)
 
 
+def echo(answer: object) -> object:
+    """``answer`` itself when short, else the start of its JSON and its size in bytes."""
+    try:
+        text = json.dumps(answer)
+    except (TypeError, ValueError):
+        text = repr(answer)
+    if len(text) <= ECHO_CHARACTERS:
+        return answer
+    size = len(text.encode("utf-8"))
+    return f"{text[:ECHO_CHARACTERS]}... (not echoed whole: {size:,} bytes of JSON in all)"
+
+
 async def read_answer(
     ctx: WorkflowContext[Any, Any], asked: dict[str, Any], answer: object, model: type[Inbound]
 ) -> Inbound | None:
@@ -65,7 +84,7 @@ async def read_answer(
             **question_of(asked),
             "answer_with": expected_fields(model),
             "problem": f"The last answer was not used: {describe_problems(model, error)}.",
-            "rejected_answer": answer,
+            "rejected_answer": echo(answer),
         }
         await request(ctx, again, id_to_ask_again_under(ctx, asked))
         return None
