@@ -1,19 +1,30 @@
-"""Telemetry is off unless the standard settings ask for it, and stamps spans with their run."""
+"""Telemetry is off unless the standard settings ask for it, stamps spans with their run,
+turns them into run metrics, and is configured once whoever configures it first."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import Tracer
+from opentelemetry.trace import Status, StatusCode, Tracer
 
 import telemetry
+import upstream
 
 PROJECT = Path(__file__).resolve().parent.parent
+PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
+SECOND = 1_000_000_000
+# An arbitrary instant, in nanoseconds, that the metric tests' spans start from.
+T0 = 1_700_000_000 * SECOND
 
 
 def run_python(code: str, environ: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -35,6 +46,69 @@ def stamping_tracer() -> tuple[Tracer, InMemorySpanExporter]:
     provider.add_span_processor(telemetry.run_attributes())
     provider.add_span_processor(SimpleSpanProcessor(exporter))
     return provider.get_tracer("test"), exporter
+
+
+def metered_tracer() -> tuple[Tracer, InMemoryMetricReader]:
+    """A tracer whose spans pass `run_attributes` then `run_metrics`, read by the reader."""
+    reader = InMemoryMetricReader()
+    provider = TracerProvider()
+    provider.add_span_processor(telemetry.run_attributes())
+    provider.add_span_processor(telemetry.run_metrics(meter_provider=MeterProvider([reader])))
+    return provider.get_tracer("test"), reader
+
+
+def data_points(reader: InMemoryMetricReader) -> dict[tuple[str, str], Any]:
+    """(metric name, executor or workflow) -> a counter's value or a histogram's (count, sum)."""
+    found: dict[tuple[str, str], Any] = {}
+    data = reader.get_metrics_data()
+    for resource in data.resource_metrics if data else ():
+        for scope in resource.scope_metrics:
+            for metric in scope.metrics:
+                for point in metric.data.data_points:
+                    attributes = dict(point.attributes or {})
+                    subject = attributes.get("dafx.executor.id") or attributes.get(
+                        "dafx.workflow.name"
+                    )
+                    value: Any = (
+                        (point.count, round(point.sum, 6))
+                        if isinstance(point, HistogramDataPoint)
+                        else getattr(point, "value", None)
+                    )
+                    found[(metric.name, f"{subject}@{attributes.get('dafx.run.instance_id')}")] = (
+                        value
+                    )
+    return found
+
+
+def printed_documents(text: str) -> list[Any]:
+    """The JSON documents the console exporters printed, each starting a line."""
+    decoder = json.JSONDecoder()
+    documents, position = [], 0
+    while (start := text.find("{", position)) >= 0:
+        if start > 0 and text[start - 1] != "\n":
+            position = start + 1
+            continue
+        document, position = decoder.raw_decode(text, start)
+        documents.append(document)
+    return documents
+
+
+def test_the_upstream_releases_are_the_ones_its_private_uses_were_checked_against() -> None:
+    assert upstream.version_mismatches() == []
+
+
+def test_host_json_turns_on_the_durable_extensions_distributed_tracing_v2() -> None:
+    host = json.loads((PROJECT / "host.json").read_text())
+    bundle = re.fullmatch(r"\[(\d+)\.(\d+)\.(\d+), .*", host["extensionBundle"]["version"])
+
+    assert host["extensions"]["durableTask"]["tracing"] == {
+        "DistributedTracingEnabled": True,
+        "Version": "V2",
+    }
+    assert host["telemetryMode"] == "OpenTelemetry"
+    # Bundle 4.18.0 already carried the Durable extension 2.13, the first with tracing V2.
+    assert bundle is not None
+    assert tuple(map(int, bundle.groups())) >= (4, 18, 0)
 
 
 def test_telemetry_is_off_without_settings() -> None:
@@ -127,6 +201,229 @@ def test_an_entity_span_names_the_run_of_the_orchestration_that_called_it() -> N
     assert runs == {"called entity": "run-2", "chat": "run-2", "signalled entity": None}
 
 
+def test_executor_and_workflow_metrics_carry_their_run_and_workflow() -> None:
+    tracer, reader = metered_tracer()
+    orchestration = {
+        "durabletask.type": "orchestration",
+        "durabletask.task.name": "dafx-some_workflow",
+        "durabletask.task.instance_id": "run-1",
+    }
+    run = tracer.start_span("orchestration", attributes=orchestration, start_time=T0)
+    in_run = trace.set_span_in_context(run)
+    first = tracer.start_span(
+        "executor.process a", in_run, attributes={"executor.id": "a"}, start_time=T0 + SECOND
+    )
+    send = tracer.start_span(
+        "message.send", trace.set_span_in_context(first), start_time=T0 + SECOND
+    )
+    send.end(end_time=T0 + 3 * SECOND // 2)
+    first.end(end_time=T0 + 2 * SECOND)
+    second = tracer.start_span(
+        "executor.process b", in_run, attributes={"executor.id": "b"}, start_time=T0 + 4 * SECOND
+    )
+    second.set_status(Status(StatusCode.ERROR))
+    second.end(end_time=T0 + 6 * SECOND)
+    run.end(end_time=T0 + 10 * SECOND)
+
+    assert data_points(reader) == {
+        ("dafx.executor.invocations", "a@run-1"): 1,
+        ("dafx.executor.invocations", "b@run-1"): 1,
+        ("dafx.executor.duration", "a@run-1"): (1, 1.0),
+        ("dafx.executor.duration", "b@run-1"): (1, 2.0),
+        ("dafx.executor.failures", "b@run-1"): 1,
+        ("dafx.executor.message_wait", "b@run-1"): (1, 2.5),
+        ("dafx.workflow.runs", "some_workflow@run-1"): 1,
+        ("dafx.workflow.duration", "some_workflow@run-1"): (1, 10.0),
+    }
+
+
+def test_an_agent_outside_any_executor_span_counts_as_its_executor() -> None:
+    """On the durable hosts an agent runs as an entity: its invoke_agent span is the
+    executor's invocation, and its reply is the message the next executor waits for."""
+    tracer, reader = metered_tracer()
+    entity = {
+        "durabletask.type": "entity",
+        "durabletask.task.name": "dafx-some_workflow-writer",
+        "devhost.entity.caller_instance_id": "run-3",
+    }
+    agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "writer"}
+    host = tracer.start_span("entity", attributes=entity, start_time=T0)
+    invoke = tracer.start_span(
+        "invoke_agent writer", trace.set_span_in_context(host), attributes=agent, start_time=T0
+    )
+    invoke.end(end_time=T0 + 3 * SECOND)
+    host.end(end_time=T0 + 3 * SECOND)
+    step = tracer.start_span(
+        "executor.process publish",
+        trace.set_span_in_context(
+            tracer.start_span(
+                "activity",
+                attributes={
+                    "durabletask.type": "activity",
+                    "durabletask.task.name": "dafx-some_workflow-publish",
+                    "durabletask.task.instance_id": "run-3",
+                },
+            )
+        ),
+        attributes={"executor.id": "publish"},
+        start_time=T0 + 4 * SECOND,
+    )
+    step.end(end_time=T0 + 4 * SECOND)
+
+    points = data_points(reader)
+    assert points[("dafx.executor.invocations", "writer@run-3")] == 1
+    assert points[("dafx.executor.duration", "writer@run-3")] == (1, 3.0)
+    assert points[("dafx.executor.message_wait", "publish@run-3")] == (1, 1.0)
+
+
+def test_a_real_in_process_run_records_the_metrics_from_the_agent_frameworks_spans() -> None:
+    code = """
+import asyncio, json
+from agent_framework import WorkflowBuilder, WorkflowContext, executor
+from agent_framework.observability import enable_instrumentation
+from opentelemetry import trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+import telemetry
+
+@executor(id="shout")
+async def shout(text: str, ctx: WorkflowContext[str]) -> None:
+    await ctx.send_message(text.upper())
+
+@executor(id="fail")
+async def fail(text: str, ctx: WorkflowContext[None, str]) -> None:
+    raise ValueError(text)
+
+workflow = WorkflowBuilder(name="loud", start_executor=shout).add_edge(shout, fail).build()
+reader = InMemoryMetricReader()
+provider = TracerProvider()
+provider.add_span_processor(telemetry.run_attributes([workflow]))
+provider.add_span_processor(telemetry.run_metrics([workflow], MeterProvider([reader])))
+trace.set_tracer_provider(provider)
+enable_instrumentation()
+try:
+    asyncio.run(workflow.run("hi"))
+except ValueError:
+    pass
+points = {}
+for resource in reader.get_metrics_data().resource_metrics:
+    for scope in resource.scope_metrics:
+        for metric in scope.metrics:
+            for point in metric.data.data_points:
+                key = metric.name + " " + str(point.attributes.get("dafx.executor.id"))
+                points[key] = getattr(point, "value", None) or point.count
+print(json.dumps(points))
+"""
+    result = run_python(code, {})
+
+    assert result.returncode == 0, result.stderr
+    points = json.loads(result.stdout.strip().splitlines()[-1])
+    assert points == {
+        "dafx.executor.invocations shout": 1,
+        "dafx.executor.invocations fail": 1,
+        "dafx.executor.duration shout": 1,
+        "dafx.executor.duration fail": 1,
+        "dafx.executor.failures fail": 1,
+        "dafx.executor.message_wait fail": 1,
+        "dafx.workflow.runs None": 1,
+        "dafx.workflow.duration None": 1,
+        "dafx.workflow.failures None": 1,
+    }
+
+
+def test_telemetry_configured_before_the_app_is_joined_once_not_configured_again() -> None:
+    """The Functions Python worker configures Azure Monitor before it imports the app; the
+    app's processors join that provider, and neither azure-monitor nor a second provider is
+    set up, however often the app configures."""
+    code = """
+import json, sys
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+import telemetry
+
+reader, exporter, provider = InMemoryMetricReader(), InMemorySpanExporter(), TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+metrics.set_meter_provider(MeterProvider([reader]))
+environ = {"APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=k"}
+print(telemetry.configure_from_environment([], environ))
+print(telemetry.configure_from_environment([], environ))
+attributes = {"durabletask.type": "orchestration",
+    "durabletask.task.name": "dafx-other", "durabletask.task.instance_id": "run-9"}
+trace.get_tracer("test").start_span("orchestration", attributes=attributes).end()
+runs = [point.value for resource in reader.get_metrics_data().resource_metrics
+    for scope in resource.scope_metrics for metric in scope.metrics
+    if metric.name == "dafx.workflow.runs" for point in metric.data.data_points]
+print(json.dumps({
+    "same_provider": trace.get_tracer_provider() is provider,
+    "run": exporter.get_finished_spans()[0].attributes["dafx.run.instance_id"],
+    "runs": runs,
+    "azure_monitor_loaded": "azure.monitor.opentelemetry" in sys.modules,
+}))
+"""
+    result = run_python(code, {})
+
+    assert result.returncode == 0, result.stderr
+    first, second, outcome = result.stdout.strip().splitlines()[-3:]
+    assert (first, second) == ("azure_monitor", "azure_monitor")
+    assert json.loads(outcome) == {
+        "same_provider": True,
+        "run": "run-9",
+        "runs": [1],
+        "azure_monitor_loaded": False,
+    }
+    assert "Overriding of current" not in result.stderr
+
+
+def test_console_telemetry_names_the_project_and_exports_logs_and_metrics() -> None:
+    code = """
+import logging
+import telemetry
+from opentelemetry import _logs, metrics, trace
+print("exporter", telemetry.configure_from_environment())
+telemetry.configure_from_environment()
+attributes = {"durabletask.type": "orchestration",
+    "durabletask.task.name": "dafx-other", "durabletask.task.instance_id": "run-8"}
+trace.get_tracer("test").start_span("orchestration", attributes=attributes).end()
+logging.getLogger("workflows.other").warning("a warning from the app")
+trace.get_tracer_provider().force_flush()
+_logs.get_logger_provider().force_flush()
+metrics.get_meter_provider().force_flush()
+"""
+    result = run_python(code, {"OTEL_TRACES_EXPORTER": "console"})
+
+    assert result.returncode == 0, result.stderr
+    documents = printed_documents(result.stdout)
+    spans = [d for d in documents if "context" in d and "kind" in d]
+    logs = [d for d in documents if "body" in d]
+    metric_data = [d for d in documents if "resource_metrics" in d]
+    services = [span["resource"]["attributes"]["service.name"] for span in spans]
+    assert services == [PROJECT_SLUG]
+    assert [log["body"] for log in logs] == ["a warning from the app"]
+    runs = [
+        point["value"]
+        for data in metric_data
+        for resource in data["resource_metrics"]
+        for scope in resource["scope_metrics"]
+        for metric in scope["metrics"]
+        if metric["name"] == "dafx.workflow.runs"
+        for point in metric["data"]["data_points"]
+    ]
+    # Exported at the flush and again at exit, cumulatively: one run, counted once.
+    assert runs
+    assert set(runs) == {1}
+
+
+def test_otel_service_name_overrides_the_project_name() -> None:
+    assert telemetry.service_name({"OTEL_SERVICE_NAME": "shop"}) == "shop"
+    assert telemetry.service_name({}) == PROJECT_SLUG
+
+
 def test_the_console_exporter_prints_the_agent_framework_spans_with_their_run() -> None:
     code = (
         "import telemetry\n"
@@ -146,7 +443,7 @@ def test_the_console_exporter_prints_the_agent_framework_spans_with_their_run() 
     assert result.returncode == 0, result.stderr
     first_line, _, printed = result.stdout.partition("\n")
     assert first_line == "exporter console"
-    spans = json.loads("[" + printed.replace("}\n{", "},{") + "]")
+    spans = [d for d in printed_documents(printed) if "context" in d and "kind" in d]
     assert {span["name"]: span["attributes"]["dafx.run.instance_id"] for span in spans} == {
         "orchestration": "run-7",
         "executor.process": "run-7",
