@@ -5,7 +5,8 @@ protobuf history events in, protobuf actions out. Orchestrators registered on a 
 speak the Durable Functions out-of-process protocol instead: a JSON context carrying the
 whole history in, a JSON list of every action scheduled so far out. This module converts
 between the two and leaves replay itself to the real engine. `OrchestrationTranslator`
-keeps the little state the conversion needs across work items of one instance.
+keeps the state the conversion needs across work items of one instance, including the
+history already converted, so each replay converts only the events it has not seen.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ import itertools
 import json
 import threading
 import uuid
-from collections.abc import Iterable, Iterator, Set
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence, Set
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.durable_functions.models.actions import ActionType
 from azure.durable_functions.models.history import HistoryEventType
@@ -29,11 +30,16 @@ from .backend import check_payload
 from .upstream import (
     OrchestratorHandle,
     RetryStep,
+    engine_events,
     pb,
     pending_retry_steps,
     replay,
+    replay_events,
     split_engine_error,
 )
+
+if TYPE_CHECKING:
+    from azure.durable_functions.models.history import HistoryEvent
 
 # One flat action list per invocation, with compound when_all/when_any actions.
 _REPLAY_SCHEMA = ReplaySchema.V2
@@ -326,8 +332,8 @@ def _complete(
     )
 
 
-def _scheduled_ids(events: Iterable[pb.HistoryEvent]) -> set[int]:
-    scheduling_kinds = {
+_SCHEDULING_KINDS = frozenset(
+    {
         "taskScheduled",
         "subOrchestrationInstanceCreated",
         "timerCreated",
@@ -335,7 +341,75 @@ def _scheduled_ids(events: Iterable[pb.HistoryEvent]) -> set[int]:
         "entityOperationSignaled",
         "eventSent",
     }
-    return {event.eventId for event in events if event.WhichOneof("eventType") in scheduling_kinds}
+)
+_SUSPENSION_KINDS = frozenset({"executionSuspended", "executionResumed"})
+
+
+def _scheduled_ids(events: Iterable[pb.HistoryEvent]) -> set[int]:
+    return {event.eventId for event in events if event.WhichOneof("eventType") in _SCHEDULING_KINDS}
+
+
+@dataclass
+class EngineHistory:
+    """The engine events of an instance's past, each translated and built once.
+
+    A work item carries the instance's whole history; replaying it means translating every
+    event and building the engine's object for it (parsing its time), so a loop of K steps
+    would translate O(K^2) events. Kept between work items, only the events past `covered`
+    are new work. `first` and `last` are the first and last event covered: a history that
+    does not start with them (another instance under the same id) is translated afresh.
+    """
+
+    translator: HistoryTranslator = field(default_factory=lambda: HistoryTranslator())
+    events: list[HistoryEvent] = field(default_factory=list)
+    scheduled_ids: set[int] = field(default_factory=set)
+    covered: int = 0
+    first: pb.HistoryEvent | None = None
+    last: pb.HistoryEvent | None = None
+    encoded_input: str | None = None
+    parent_instance_id: str | None = None
+
+    def continues(self, past: Sequence[pb.HistoryEvent]) -> bool:
+        """Whether `past` starts with the events this history covers."""
+        if self.covered == 0:
+            return True
+        return (
+            len(past) >= self.covered
+            and past[0] == self.first
+            and past[self.covered - 1] == self.last
+        )
+
+    def translate(self, events: Sequence[pb.HistoryEvent], is_played: bool) -> list[dict[str, Any]]:
+        """Translate `events` in order, noting the input, parent and scheduled ids they carry."""
+        translated: list[dict[str, Any]] = []
+        for event in events:
+            fields = self.translator.translate(event, is_played)
+            if fields is None:
+                continue
+            if fields["EventType"] == HistoryEventType.EXECUTION_STARTED:
+                self.encoded_input = fields["Input"]
+                started = event.executionStarted
+                if started.HasField("parentInstance"):
+                    parent = started.parentInstance.orchestrationInstance
+                    self.parent_instance_id = parent.instanceId
+            translated.append(fields)
+        return translated
+
+    def cover(self, past: Sequence[pb.HistoryEvent]) -> None:
+        """Add the events of `past` beyond those covered (as played events)."""
+        fresh = past[self.covered :]
+        if not fresh:
+            return
+        self.events.extend(engine_events(self.translate(fresh, is_played=True)))
+        self.scheduled_ids.update(_scheduled_ids(fresh))
+        if self.first is None:
+            self.first = past[0]
+        self.covered = len(past)
+        self.last = past[-1]
+
+
+def _has_suspension(events: Iterable[pb.HistoryEvent]) -> bool:
+    return any(event.WhichOneof("eventType") in _SUSPENSION_KINDS for event in events)
 
 
 def _to_durable_task_action(
@@ -493,26 +567,64 @@ def not_found(name: str) -> OrchestrationOutcome:
     )
 
 
+def _replay_whole(
+    handle: OrchestratorHandle, request: pb.OrchestratorRequest, parent_instance_id: str | None
+) -> tuple[dict[str, Any], Any, set[int]]:
+    """Replay from the work item's history alone, through the engine's JSON context."""
+    context_json = build_context(
+        request.instanceId, request.pastEvents, request.newEvents, parent_instance_id
+    )
+    state, engine = replay(handle, context_json)
+    return state, engine, _scheduled_ids(request.pastEvents)
+
+
+def _replay_continued(
+    handle: OrchestratorHandle,
+    request: pb.OrchestratorRequest,
+    parent_instance_id: str | None,
+    history: EngineHistory,
+) -> tuple[dict[str, Any], Any, set[int]]:
+    """Replay on `history`, translating only the events it does not cover yet.
+
+    The context is the one `build_context` describes, with the same events and fields.
+    """
+    history.cover(request.pastEvents)
+    fresh = engine_events(history.translate(request.newEvents, is_played=False))
+    fields = {
+        "instanceId": request.instanceId,
+        "isReplaying": bool(request.pastEvents),
+        "parentInstanceId": history.parent_instance_id or parent_instance_id,
+        "input": history.encoded_input,
+        "upperSchemaVersion": _REPLAY_SCHEMA.value,
+    }
+    state, engine = replay_events(handle, [*history.events, *fresh], fields)
+    return state, engine, history.scheduled_ids
+
+
 def run_orchestrator(
     handle: OrchestratorHandle,
     request: pb.OrchestratorRequest,
     parent_instance_id: str | None = None,
     retry_ids: frozenset[int] = frozenset(),
+    history: EngineHistory | None = None,
 ) -> OrchestrationOutcome:
     """Replay one orchestrator work item through the Durable Functions engine.
 
     `retry_ids` are the ids of the retry steps scheduled for this instance so far; the
-    outcome carries them on, with any new ones.
+    outcome carries them on, with any new ones. With `history` (the instance's past, as far
+    as earlier work items translated it) only the rest of the history is translated, and
+    `history` then covers the work item's past.
     """
     terminated = _terminated(request.newEvents)
     if terminated is not None:
         return OrchestrationOutcome(actions=[terminated], custom_status=None, status="Terminated")
-    context_json = build_context(
-        request.instanceId, request.pastEvents, request.newEvents, parent_instance_id
-    )
     try:
-        state, engine = replay(handle, context_json)
-        already_scheduled = _scheduled_ids(request.pastEvents)
+        if history is None:
+            state, engine, already_scheduled = _replay_whole(handle, request, parent_instance_id)
+        else:
+            state, engine, already_scheduled = _replay_continued(
+                handle, request, parent_instance_id, history
+            )
         retry_steps = _retry_step_actions(
             pending_retry_steps(engine),
             engine.current_utc_datetime,
@@ -550,15 +662,24 @@ class OrchestrationTranslator:
     """Translates orchestrator work items, remembering what later work items need.
 
     A child learns its parent's instance id from its ExecutionStarted event, but the engine
-    needs it on every replay; and retry steps take action ids the history cannot show.
-    Both are kept here per instance, thread-safely (work items of different instances are
-    translated in parallel).
+    needs it on every replay; retry steps take action ids the history cannot show; and the
+    history already translated (`EngineHistory`) spares translating it again on each replay.
+    All three are kept here per running instance, thread-safely (work items of different
+    instances are translated in parallel; one instance has one work item at a time). A
+    history holding a suspension is translated whole each time: events that arrive while
+    an instance is suspended are replayed after its resumption, not where they stand.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._parents: dict[str, str] = {}
         self._retry_ids: dict[str, frozenset[int]] = {}
+        self._histories: dict[str, EngineHistory] = {}
+
+    def kept_instances(self) -> set[str]:
+        """The instances whose translated history is kept for their next replay."""
+        with self._lock:
+            return set(self._histories)
 
     def run(
         self, handle: OrchestratorHandle, request: pb.OrchestratorRequest
@@ -567,13 +688,22 @@ class OrchestrationTranslator:
         with self._lock:
             parent = self._parents.get(instance_id)
             retry_ids = self._retry_ids.pop(instance_id, frozenset())
-        outcome = run_orchestrator(handle, request, parent, retry_ids)
+            history = self._histories.pop(instance_id, None)
+        if history is None or not history.continues(request.pastEvents):
+            history = EngineHistory()
+        if _has_suspension(request.pastEvents[history.covered :]) or _has_suspension(
+            request.newEvents
+        ):
+            history = None
+        outcome = run_orchestrator(handle, request, parent, retry_ids, history)
         with self._lock:
             if outcome.retry_ids:
                 self._retry_ids[instance_id] = outcome.retry_ids
             for action in outcome.actions:
                 if action.HasField("createSubOrchestration"):
                     self._parents[action.createSubOrchestration.instanceId] = instance_id
+            if outcome.status == "Running" and history is not None:
+                self._histories[instance_id] = history
             if outcome.status != "Running":
                 self._parents.pop(instance_id, None)
         return outcome

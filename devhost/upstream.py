@@ -38,6 +38,7 @@ from durabletask.testing.in_memory_backend import ActivityWorkItem
 # standalone-worker tests, the benchmark's standalone side) never replays an orchestrator.
 if TYPE_CHECKING:
     from azure.durable_functions import DurableOrchestrationContext, Orchestrator
+    from azure.durable_functions.models.history import HistoryEvent
     from azure.durable_functions.models.TaskOrchestrationExecutor import (
         TaskOrchestrationExecutor,
     )
@@ -52,10 +53,12 @@ __all__ = [
     "decode_activity_input",
     "decode_entity_batch",
     "encode_activity_output",
+    "engine_events",
     "instance_events",
     "pb",
     "pending_retry_steps",
     "replay",
+    "replay_events",
     "requeue_activity",
     "serve_backend",
     "split_engine_error",
@@ -184,6 +187,54 @@ def replay(
     from azure.durable_functions import DurableOrchestrationContext
 
     context = DurableOrchestrationContext.from_json(context_json)
+    context._input_expected_type = getattr(handle, "_df_input_type", None)
+    state = json.loads(_orchestrator(handle.orchestrator_function).handle(context))
+    return cast(dict[str, Any], state), context
+
+
+def engine_events(translated: list[dict[str, Any]]) -> list[HistoryEvent]:
+    """History events as the engine's context builds them from its JSON (`HistoryEvent(**he)`).
+
+    devhost builds each event once and keeps it for the instance's later replays: the
+    constructor parses the event's time with dateutil, most of a replay's cost when done
+    again for every event of a long history on every replay. The engine only reads these
+    objects (nothing in azure-functions-durable 1.7.0 sets an attribute of a HistoryEvent).
+    """
+    from azure.durable_functions.models.history import HistoryEvent
+
+    return [HistoryEvent(**fields) for fields in translated]
+
+
+def replay_events(
+    handle: OrchestratorHandle,
+    events: list[HistoryEvent],
+    fields: dict[str, Any],
+) -> tuple[dict[str, Any], DurableOrchestrationContext]:
+    """`replay` on history events already built, with the context's other fields.
+
+    `DurableOrchestrationContext(history=..., **fields)` builds every event of `history`
+    from a dict; this builds the context on its first OrchestratorStarted alone and then sets
+    what the constructor derives from the history: `_histories`, `decision_started_event`
+    (the first OrchestratorStarted), `_current_utc_datetime` (its time) and `_version` (from
+    `_extract_version_from_history`).
+    """
+    from azure.durable_functions import DurableOrchestrationContext
+    from azure.durable_functions.models.history import HistoryEventType
+
+    first_started = next(
+        event for event in events if event.event_type == HistoryEventType.ORCHESTRATOR_STARTED
+    )
+    seed = {
+        "EventType": int(HistoryEventType.ORCHESTRATOR_STARTED),
+        "EventId": first_started.event_id,
+        "IsPlayed": first_started.is_played,
+        "Timestamp": first_started.timestamp.isoformat(),
+    }
+    context = DurableOrchestrationContext(history=[seed], **fields)
+    context._histories = events
+    context.decision_started_event = first_started
+    context._current_utc_datetime = first_started.timestamp
+    context._version = context._extract_version_from_history(events)
     context._input_expected_type = getattr(handle, "_df_input_type", None)
     state = json.loads(_orchestrator(handle.orchestrator_function).handle(context))
     return cast(dict[str, Any], state), context
