@@ -18,6 +18,7 @@ from .instances import InstancesNotReadyError, fork_server_started
 from .invocation import configure_console_logging, functions_loop
 from .settings import HostSettings
 from .upstream import remove_multiprocessing_temp_dir
+from .work_items import disabled_activities
 
 _STOP_POLL_SECONDS = 0.1
 
@@ -46,6 +47,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         default=1,
         help="worker processes serving orchestrators, activities and entities, as Flex "
         "instances would (default 1: the host process itself)",
+    )
+    parser.add_argument(
+        "--backend-port",
+        type=int,
+        default=0,
+        help="loopback port of the durable backend, for workers of your own such as "
+        "`python worker.py --pool NAME` (default: a free port, printed at start-up)",
     )
     return parser.parse_args(argv)
 
@@ -77,6 +85,22 @@ def describe_functions(index: FunctionIndex, base_url: str) -> list[str]:
     return lines
 
 
+def describe_backend(host: DevHost) -> list[str]:
+    """Where other workers connect, and which activities the app's settings leave to them."""
+    lines = [
+        f"gRPC on {host.backend_address}; a worker of your own connects with "
+        f"DURABLE_TASK_SCHEDULER_CONNECTION_STRING=Endpoint=http://{host.backend_address};"
+        "Authentication=None"
+    ]
+    assert host.index is not None
+    for name in disabled_activities(host.index, os.environ):
+        lines.append(
+            f"{name}: disabled (AzureWebJobs.{name}.Disabled); its work waits for a worker "
+            "that hosts it"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = _parse(argv)
     configure_console_logging()
@@ -86,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         host=arguments.host,
         port=arguments.port,
         instances=arguments.instances,
+        backend_port=arguments.backend_port,
     )
     host = DevHost(settings)
     try:
@@ -103,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     except InstancesNotReadyError as error:
         print(f"The instances did not start: {error}", file=sys.stderr)
         return 1
+    except OSError as error:  # the backend port is taken (--backend-port)
+        print(f"{error}. Choose another --backend-port, or 0 for a free one.", file=sys.stderr)
+        return 1
 
     # A plain list, not a threading.Event: setting an Event from a signal handler deadlocks
     # when the signal lands while the main thread holds the Event's lock inside `wait`.
@@ -118,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(describe_functions(host.index, host.base_url)))
     print("\nInstances:\n")
     print("\n".join(f"        {line}" for line in host.describe_instances()))
+    print("\nDurable backend:\n")
+    print("\n".join(f"        {line}" for line in describe_backend(host)))
     print(f"\nDashboard: {host.base_url}{DASHBOARD_PATH}/")
     print(f"\ndevhost is listening on {host.base_url} (Ctrl+C to stop).\n", flush=True)
     while not stop_signals:

@@ -24,6 +24,9 @@ from .tracing import OrchestrationSpans, execution_started
 from .upstream import (
     backend_lock,
     instance_events,
+    instance_name,
+    matches_filter,
+    parse_work_item_filters,
     pb,
     requeue_activity,
     serve_backend,
@@ -128,6 +131,11 @@ def lease_key(item: pb.WorkItem) -> tuple[str, str, str]:
     return ("entity", item.entityRequestV2.instanceId, item.completionToken)
 
 
+def entity_name(instance_id: str) -> str:
+    """The entity name of an entity instance id (``@name@key``), lower case as stored."""
+    return instance_id.split("@")[1] if instance_id.startswith("@") else instance_id
+
+
 def describe_work_item(item: pb.WorkItem) -> str:
     if item.HasField("orchestratorRequest"):
         return f"orchestration {item.orchestratorRequest.instanceId}"
@@ -142,12 +150,28 @@ class _Stream:
     """One instance's work-item stream: how items reach it and what it holds unanswered.
 
     `deliver` is called on the pump thread, under the streams lock, so it must not block.
+    `filters` are the work item filters the worker sent (None: it takes every work item).
     """
 
     name: str
     deliver: Callable[[pb.WorkItem], None]
+    filters: pb.WorkItemFilters | None = None
     leases: dict[tuple[str, str, str], pb.WorkItem] = field(default_factory=dict)
     open: bool = True
+
+    def __post_init__(self) -> None:
+        request = pb.GetWorkItemsRequest()
+        if self.filters is not None:
+            request.workItemFilters.CopyFrom(self.filters)
+        self._orchestrations, self._activities, self._entities = parse_work_item_filters(request)
+
+    def accepts(self, kind: str, name: str, version: str | None) -> bool:
+        """Whether this worker's filters take a work item of this kind, name and version."""
+        if kind == "orchestrator":
+            return matches_filter(name, version, self._orchestrations)
+        if kind == "activity":
+            return matches_filter(name, version, self._activities)
+        return matches_filter(name, None, self._entities)
 
 
 class _AlwaysActive:
@@ -203,9 +227,14 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         self._pump_stopped = threading.Event()
         self._pump: threading.Thread | None = None
         self.requeued: list[str] = []
+        # Work items no connected worker's filters take, in arrival order: each goes to the
+        # first worker that connects with a filter taking it (guarded by _streams_changed).
+        self._waiting: list[tuple[pb.WorkItem, tuple[str, str, str | None]]] = []
+        self._announced_waits: set[str] = set()
 
-    def start(self) -> str:
-        address = serve_backend(self, GRPC_OPTIONS, _SERVER_THREADS)
+    def start(self, port: int = 0) -> str:
+        """Serve on a loopback port (0: a free one); the address workers connect to."""
+        address = serve_backend(self, GRPC_OPTIONS, _SERVER_THREADS, port)
         self._pump_stopped.clear()
         self._pump = threading.Thread(target=self._distribute, name="devhost-pump", daemon=True)
         self._pump.start()
@@ -245,14 +274,68 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
 
     def _hand_out(self, item: pb.WorkItem) -> None:
         self._add_trace_context(item)
+        kind, name, version = self._routing_key(item)
         with self._streams_changed:
             if self._streams:
-                turn = next(self._turns.setdefault(work_item_kind(item), itertools.count()))
-                stream = self._streams[turn % len(self._streams)]
+                takers = [s for s in self._streams if s.accepts(kind, name, version)]
+                if not takers:
+                    self._wait_for_a_taker(item, (kind, name, version))
+                    return
+                turn = next(self._turns.setdefault(kind, itertools.count()))
+                stream = takers[turn % len(takers)]
                 stream.leases[lease_key(item)] = item
                 stream.deliver(item)
                 return
         self._requeue([item])
+
+    def _routing_key(self, item: pb.WorkItem) -> tuple[str, str, str | None]:
+        """The kind, name and version a worker's work item filters are matched against."""
+        kind = work_item_kind(item)
+        if kind == "activity":
+            request = item.activityRequest
+            version = request.version.value if request.HasField("version") else None
+            return kind, request.name, version
+        if kind == "orchestrator":
+            return kind, instance_name(self, item.orchestratorRequest.instanceId) or "", None
+        return kind, entity_name(item.entityRequestV2.instanceId), None
+
+    def _wait_for_a_taker(
+        self, item: pb.WorkItem, routing_key: tuple[str, str, str | None]
+    ) -> None:
+        """Keep an item no connected worker takes until one that does connects; hold the lock.
+
+        The Durable Task Scheduler does the same with work whose name is in no connected
+        worker's filters: the run waits at that step, and nothing fails.
+        """
+        self._waiting.append((item, routing_key))
+        kind, name, _ = routing_key
+        if name not in self._announced_waits:
+            self._announced_waits.add(name)
+            logger.warning(
+                "No connected worker takes %s '%s' (their work item filters leave it out): "
+                "%s waits until a worker that hosts it connects (for a pool's step: "
+                "python worker.py --pool NAME).",
+                kind,
+                name,
+                describe_work_item(item),
+            )
+
+    def waiting_work(self) -> list[str]:
+        """What waits for a worker that takes it, one line per work item, oldest first."""
+        with self._streams_changed:
+            return [describe_work_item(item) for item, _ in self._waiting]
+
+    def _offer_waiting(self, stream: _Stream) -> None:
+        """Hand a newly connected worker the waiting items its filters take; hold the lock."""
+        kept: list[tuple[pb.WorkItem, tuple[str, str, str | None]]] = []
+        for item, routing_key in self._waiting:
+            if stream.accepts(*routing_key):
+                stream.leases[lease_key(item)] = item
+                stream.deliver(item)
+                self._announced_waits.discard(routing_key[1])
+            else:
+                kept.append((item, routing_key))
+        self._waiting = kept
 
     def _add_trace_context(self, item: pb.WorkItem) -> None:
         if item.HasField("orchestratorRequest"):
@@ -350,7 +433,8 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
     ) -> Iterator[pb.WorkItem]:
         metadata = dict(context.invocation_metadata() or ())
         outbox: queue.Queue[pb.WorkItem] = queue.Queue()
-        stream = _Stream(str(metadata.get(INSTANCE_METADATA_KEY, "worker")), outbox.put)
+        filters = request.workItemFilters if request.HasField("workItemFilters") else None
+        stream = _Stream(str(metadata.get(INSTANCE_METADATA_KEY, "worker")), outbox.put, filters)
         context.add_callback(lambda: self._drop(stream))
         self._add_stream(stream)
         try:
@@ -362,22 +446,28 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         finally:
             self._drop(stream)
 
-    def connect(self, name: str, deliver: Callable[[pb.WorkItem], None]) -> Callable[[], None]:
+    def connect(
+        self,
+        name: str,
+        deliver: Callable[[pb.WorkItem], None],
+        filters: pb.WorkItemFilters | None = None,
+    ) -> Callable[[], None]:
         """A work-item stream in this process, without gRPC; returns the call that ends it.
 
         The host's own dispatcher (one instance) takes its work this way: the same turns,
-        leases and requeueing as a gRPC stream, without serializing every work item and
-        completion through a loopback connection. `deliver` gets each item on the pump
+        leases, filters and requeueing as a gRPC stream, without serializing every work item
+        and completion through a loopback connection. `deliver` gets each item on the pump
         thread and must not block. Ending the stream gives back what it holds, as when an
         instance's gRPC stream ends.
         """
-        stream = _Stream(name, deliver)
+        stream = _Stream(name, deliver, filters)
         self._add_stream(stream)
         return lambda: self._drop(stream)
 
     def _add_stream(self, stream: _Stream) -> None:
         with self._streams_changed:
             self._streams.append(stream)
+            self._offer_waiting(stream)
             self._streams_changed.notify_all()
 
     def _drop(self, stream: _Stream) -> None:

@@ -110,7 +110,7 @@ class DevHost:
         app = load_app(project_dir, self.settings.app)
         self.index = index_app(app, project.route_prefix)
         self._backend = LoopbackBackend(OrchestrationSpans())
-        backend_address = self.backend_address = self._backend.start()
+        backend_address = self.backend_address = self._backend.start(self.settings.backend_port)
         self._user_code = UserCode()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -143,6 +143,10 @@ class DevHost:
         if self._instances is not None:
             return self._instances.pids()
         return {1: os.getpid()}
+
+    def waiting_work(self) -> list[str]:
+        """Work items no connected worker takes (see `LoopbackBackend.waiting_work`)."""
+        return self._backend.waiting_work() if self._backend is not None else []
 
     @property
     def requeued(self) -> list[str]:

@@ -24,6 +24,8 @@ class HostSettings:
     port: int = 7071
     # 1: durable work runs in the host process; N > 1: in N worker processes (see instances.py).
     instances: int = 1
+    # Loopback port of the durable backend (gRPC); 0 picks a free one.
+    backend_port: int = 0
 
 
 @dataclass(frozen=True)

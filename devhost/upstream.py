@@ -55,6 +55,9 @@ __all__ = [
     "encode_activity_output",
     "engine_events",
     "instance_events",
+    "instance_name",
+    "matches_filter",
+    "parse_work_item_filters",
     "pb",
     "pending_retry_steps",
     "replay",
@@ -95,9 +98,12 @@ def upstream_mismatches() -> list[str]:
 
 
 def serve_backend(
-    backend: InMemoryOrchestrationBackend, options: list[tuple[str, int]], threads: int
+    backend: InMemoryOrchestrationBackend,
+    options: list[tuple[str, int]],
+    threads: int,
+    port: int = 0,
 ) -> str:
-    """Serve `backend` on a free loopback port with these gRPC options; its address.
+    """Serve `backend` on a loopback port (0: a free one) with these gRPC options; its address.
 
     The backend's own `start()` binds every interface on a fixed port with gRPC's default
     4 MB message limit; it keeps its server in `_server` (for `stop()`) and clears
@@ -106,7 +112,10 @@ def serve_backend(
     backend._shutdown_event.clear()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads), options=options)
     stubs.add_TaskHubSidecarServiceServicer_to_server(backend, server)  # type: ignore[no-untyped-call]
-    port = server.add_insecure_port("127.0.0.1:0")
+    try:
+        port = server.add_insecure_port(f"127.0.0.1:{port}")
+    except RuntimeError as error:  # grpcio raises RuntimeError when it cannot bind
+        raise OSError(f"cannot serve the durable backend on 127.0.0.1:{port}: {error}") from error
     server.start()
     backend._server = server
     return f"127.0.0.1:{port}"
@@ -145,6 +154,34 @@ def instance_events(
     if instance is None:
         return None
     return InstanceEvents(instance.history, instance.dispatched_events, instance.pending_events)
+
+
+def instance_name(backend: InMemoryOrchestrationBackend, instance_id: str) -> str | None:
+    """The orchestration name of an instance (`_instances`, under `_lock`).
+
+    An orchestrator work item does not carry its name; the backend's own filter check reads
+    it from the stored instance the same way.
+    """
+    with backend._lock:
+        instance = backend._instances.get(instance_id)
+        return instance.name if instance is not None else None
+
+
+WorkItemFilter = dict[str, frozenset[str]] | None
+
+
+def parse_work_item_filters(
+    request: pb.GetWorkItemsRequest,
+) -> tuple[WorkItemFilter, WorkItemFilter, WorkItemFilter]:
+    """A worker's work item filters (orchestrations, activities, entities), as the
+    in-memory backend reads them (`_parse_work_item_filters`): None accepts every name of
+    that kind, a mapping only the names it lists (with their versions)."""
+    return InMemoryOrchestrationBackend._parse_work_item_filters(request)
+
+
+def matches_filter(name: str, version: str | None, accepted: WorkItemFilter) -> bool:
+    """Whether a work item's name and version pass one filter (`_matches_filter`)."""
+    return InMemoryOrchestrationBackend._matches_filter(name, version, accepted)
 
 
 def stored_custom_status(backend: InMemoryOrchestrationBackend, instance_id: str) -> str | None:

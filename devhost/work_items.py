@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, cast
 
@@ -22,7 +23,7 @@ import grpc
 from .activities import ActivityRunner
 from .backend import GRPC_OPTIONS, INSTANCE_METADATA_KEY, LoopbackBackend, call_in_process
 from .entities import run_entity_batch, split_entity_id
-from .indexing import FunctionIndex
+from .indexing import FunctionIndex, IndexedFunction
 from .invocation import InvocationLog, UserCode
 from .orchestrations import (
     OrchestrationTranslator,
@@ -36,6 +37,53 @@ from .upstream import OrchestratorHandle, pb, stubs
 logger = logging.getLogger("devhost")
 _ENGINE_THREADS = 8
 _RECONNECT_SECONDS = 0.5
+
+
+def is_disabled(function: IndexedFunction, environ: Mapping[str, str]) -> bool:
+    """Whether the app setting ``AzureWebJobs.<name>.Disabled`` disables the function."""
+    value = environ.get(f"AzureWebJobs.{function.name}.Disabled", "")
+    return value.strip().lower() in ("true", "1")
+
+
+def _distinct(functions: Mapping[str, IndexedFunction]) -> list[IndexedFunction]:
+    """Each function once (the index keys a function under each of its names)."""
+    return list({id(function): function for function in functions.values()}.values())
+
+
+def work_item_filters(
+    index: FunctionIndex, environ: Mapping[str, str]
+) -> pb.WorkItemFilters | None:
+    """The work item filters of an app whose settings disable activities, else None.
+
+    A Functions host with work item filtering on sends the scheduler the orchestrations,
+    activities and entities it hosts, leaving out disabled activities (Durable Functions
+    extension 3.18.0 and later): their work waits for another worker, such as a worker
+    pool's ``python worker.py --pool NAME``. With no activity disabled, devhost sends no
+    filters and takes every work item, as before.
+    """
+    activities = _distinct(index.activities)
+    if not any(is_disabled(function, environ) for function in activities):
+        return None
+    filters = pb.WorkItemFilters()
+    for function in _distinct(index.orchestrators):
+        for name in {function.name, function.trigger.get("orchestration") or function.name}:
+            filters.orchestrations.append(pb.OrchestrationFilter(name=name))
+    for function in activities:
+        if is_disabled(function, environ):
+            continue
+        for name in {function.name, function.trigger.get("activity") or function.name}:
+            filters.activities.append(pb.ActivityFilter(name=name))
+    for function in _distinct(index.entities):
+        name = str(function.trigger.get("entityName") or function.name)
+        filters.entities.append(pb.EntityFilter(name=name.lower()))
+    return filters
+
+
+def disabled_activities(index: FunctionIndex, environ: Mapping[str, str]) -> list[str]:
+    """The activities the app's settings disable, sorted."""
+    return sorted(
+        function.name for function in _distinct(index.activities) if is_disabled(function, environ)
+    )
 
 
 class _Completions(Protocol):
@@ -105,6 +153,8 @@ class WorkItemDispatcher:
         # Ends the in-process stream; the loop must not get work items after it closes.
         self._disconnect: Callable[[], None] = lambda: None
         self._closed = False
+        # Read once, as the Functions host reads its settings at start-up.
+        self._filters = work_item_filters(index, os.environ)
 
     async def run(self) -> None:
         """Receive work items until cancelled."""
@@ -120,7 +170,7 @@ class WorkItemDispatcher:
         def deliver(item: pb.WorkItem) -> None:
             loop.call_soon_threadsafe(self._start, completions, item)
 
-        self._disconnect = backend.connect(self._instance, deliver)
+        self._disconnect = backend.connect(self._instance, deliver, self._filters)
         try:
             await loop.create_future()
         finally:
@@ -133,8 +183,11 @@ class WorkItemDispatcher:
         completions = _GrpcCompletions(stub)
         while True:
             try:
+                request = pb.GetWorkItemsRequest()
+                if self._filters is not None:
+                    request.workItemFilters.CopyFrom(self._filters)
                 stream = stub.GetWorkItems(
-                    pb.GetWorkItemsRequest(), metadata=((INSTANCE_METADATA_KEY, self._instance),)
+                    request, metadata=((INSTANCE_METADATA_KEY, self._instance),)
                 )
                 async for item in stream:
                     self._start(completions, item)

@@ -32,6 +32,10 @@ HOSTED_NAMES = {
     "agent_workflow": "__hosted_agent_workflow",
 }
 FARE_CHECK_SUFFIX = "_fare_check"
+# The same rule as workflows/placement.py: a pool name is part of Azure resource names.
+POOL_PATTERN = re.compile(r"^[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?$")
+# The starter whose heavy step the worker pool runs.
+POOL_STARTER = "triage_workflow"
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -108,6 +112,23 @@ def check_workflows(answers: Mapping[str, str]) -> list[str]:
     return problems
 
 
+def check_worker_pool(answers: Mapping[str, str]) -> list[str]:
+    pool = answers.get("worker_pool", OMIT)
+    if pool == OMIT:
+        return []
+    if not POOL_PATTERN.match(pool):
+        return [
+            f"worker_pool {pool!r} is not a valid pool name: use 1 to 16 lowercase letters,"
+            f" digits or '-', starting with a letter (for example gpu), or {OMIT!r}."
+        ]
+    if answers[POOL_STARTER] == OMIT:
+        return [
+            f"worker_pool {pool!r} places the triage workflow's classify step, but"
+            f" {POOL_STARTER} is {OMIT!r}: keep that starter or answer worker_pool={OMIT}."
+        ]
+    return []
+
+
 def validate(answers: Mapping[str, str]) -> list[str]:
     """Return one message per problem with the answers; an empty list means all is well."""
     problems = check_slug(answers["project_slug"])
@@ -115,6 +136,7 @@ def validate(answers: Mapping[str, str]) -> list[str]:
         problems += check_text(key, answers[key])
     problems += check_choices(answers)
     problems += check_workflows(answers)
+    problems += check_worker_pool(answers)
     return problems
 
 

@@ -134,3 +134,20 @@ def test_main_lists_every_problem_and_fails(capsys: pytest.CaptureFixture[str]) 
 def test_main_accepts_good_answers_silently(capsys: pytest.CaptureFixture[str]) -> None:
     assert hook.main(json.dumps(default_answers())) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_a_worker_pool_name_is_accepted() -> None:
+    assert hook.validate(default_answers(worker_pool="gpu")) == []
+
+
+@pytest.mark.parametrize("pool", ["GPU", "gpu_pool", "9gpu", "gpu-", "a" * 17, "None"])
+def test_a_worker_pool_outside_the_resource_name_rule_is_rejected(pool: str) -> None:
+    (problem,) = hook.validate(default_answers(worker_pool=pool))
+
+    assert problem.startswith(f"worker_pool {pool!r} is not a valid pool name")
+
+
+def test_a_worker_pool_needs_the_starter_whose_step_it_runs() -> None:
+    (problem,) = hook.validate(default_answers(worker_pool="gpu", triage_workflow="none"))
+
+    assert "triage_workflow is 'none'" in problem

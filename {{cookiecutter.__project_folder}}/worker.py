@@ -2,8 +2,11 @@
 
 ``python worker.py`` hosts the same ``build_workflows()`` the Function App hosts, on
 agent-framework-durabletask's worker, and runs their orchestrations, activities and entities
-until Ctrl-C or SIGTERM. ``python worker.py client ...`` starts a run, reads its status and
-answers a human request. Both connect with the settings the Function App uses:
+until Ctrl-C or SIGTERM, except the executors placed on a worker pool (``workflows.placement``).
+``python worker.py --pool NAME`` runs only the executors placed on pool NAME. Each asks the
+scheduler for exactly that work (work item filters), so a pool's steps go to its workers only.
+``python worker.py client ...`` starts a run, reads its status (with the steps it waits for)
+and answers a human request. All connect with the settings the Function App uses:
 
 ``DURABLE_TASK_SCHEDULER_CONNECTION_STRING``
     ``Endpoint=<url>;Authentication=None|ManagedIdentity|DefaultAzure[;ClientID=<id>]
@@ -37,11 +40,14 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from agent_framework import Workflow
 from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
+from durabletask import history
 from durabletask.azuremanaged.client import DurableTaskSchedulerClient
 from durabletask.azuremanaged.worker import DurableTaskSchedulerWorker
+from durabletask.worker import WorkItemFilters
 from pydantic_core import to_jsonable_python
 
 import telemetry
+from workflows.placement import PlacementError, check_pool_name, placements, work_item_filters
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -156,21 +162,48 @@ def load_workflow_factory(reference: str) -> WorkflowFactory:
     return factory
 
 
-def serve(connection: Connection, workflow_factory: WorkflowFactory) -> None:
-    """Host the workflows until SIGTERM or Ctrl-C; a second signal stops at once."""
-    worker = DurableAIAgentWorker(
-        DurableTaskSchedulerWorker(
-            host_address=connection.endpoint,
-            taskhub=connection.task_hub,
-            token_credential=credential_for(connection),
-            secure_channel=connection.secure,
-            logger=logging.getLogger("durabletask.worker"),
+def filters_for(workflows: Sequence[Workflow], pool: str | None) -> WorkItemFilters:
+    """The work this worker asks for; `SettingError` for a pool no executor is placed on."""
+    filters = work_item_filters(workflows, pool)
+    if pool is not None and not filters.activities:
+        known = sorted({placement.pool for placement in placements(workflows)})
+        raise SettingError(
+            f"No executor is placed on pool '{pool}' (pools of these workflows: "
+            f"{', '.join(known) or 'none'}). Mark one with runs_on('{pool}') in its workflow."
         )
+    return filters
+
+
+def describe_work(workflows: Sequence[Workflow], filters: WorkItemFilters, pool: str | None) -> str:
+    if pool is not None:
+        return f"pool {pool} ({', '.join(f.name for f in filters.activities)})"
+    served = ", ".join(workflow.name for workflow in workflows)
+    elsewhere = [f"{p.activity} on pool {p.pool}" for p in placements(workflows)]
+    return served + (f" (not {', '.join(elsewhere)})" if elsewhere else "")
+
+
+def serve(
+    connection: Connection, workflow_factory: WorkflowFactory, pool: str | None = None
+) -> None:
+    """Host the workflows (or one pool's executors) until SIGTERM or Ctrl-C.
+
+    A second signal stops at once.
+    """
+    scheduler_worker = DurableTaskSchedulerWorker(
+        host_address=connection.endpoint,
+        taskhub=connection.task_hub,
+        token_credential=credential_for(connection),
+        secure_channel=connection.secure,
+        logger=logging.getLogger("durabletask.worker"),
     )
+    worker = DurableAIAgentWorker(scheduler_worker)
     workflows = workflow_factory()
+    filters = filters_for(workflows, pool)
     telemetry.configure_from_environment(workflows)
     for workflow in workflows:
         worker.configure_workflow(workflow)
+    # Every executor is registered; the filters decide which work items reach this worker.
+    scheduler_worker.use_work_item_filters(filters)
 
     stop_requested = threading.Event()
 
@@ -195,7 +228,7 @@ def serve(connection: Connection, workflow_factory: WorkflowFactory) -> None:
     logger.info(
         "worker %d serving %s from %s, task hub %s",
         os.getpid(),
-        ", ".join(workflow.name for workflow in workflows),
+        describe_work(workflows, filters, pool),
         connection.endpoint,
         connection.task_hub,
     )
@@ -205,9 +238,14 @@ def serve(connection: Connection, workflow_factory: WorkflowFactory) -> None:
 
 
 class WorkflowRuns:
-    """Start runs, read their status and answer their human requests."""
+    """Start runs, read their status and answer their human requests.
 
-    def __init__(self, connection: Connection) -> None:
+    With ``pools`` (activity name -> pool), a running run's status names the steps it waits
+    for and the pool each one needs.
+    """
+
+    def __init__(self, connection: Connection, pools: Mapping[str, str] | None = None) -> None:
+        self._pools = dict(pools or {})
         self._durable = DurableTaskSchedulerClient(
             host_address=connection.endpoint,
             taskhub=connection.task_hub,
@@ -237,9 +275,24 @@ class WorkflowRuns:
             )
         elif state.failure_details is not None:
             status["failure"] = state.failure_details.message
+        if status["runtimeStatus"] in ("PENDING", "RUNNING"):
+            status["waitingFor"] = self.waiting_for(instance_id)
         status["pendingHumanInputRequests"] = self._workflows.get_pending_hitl_requests(instance_id)
         jsonable: dict[str, Any] = to_jsonable_python(status, fallback=repr)
         return jsonable
+
+    def waiting_for(self, instance_id: str) -> list[dict[str, Any]]:
+        """The activities the run scheduled and has no result for yet, with their pools."""
+        scheduled: dict[int, history.TaskScheduledEvent] = {}
+        for event in self._durable.get_orchestration_history(instance_id):
+            if isinstance(event, history.TaskScheduledEvent):
+                scheduled[event.event_id] = event
+            elif isinstance(event, (history.TaskCompletedEvent, history.TaskFailedEvent)):
+                scheduled.pop(event.task_scheduled_id, None)
+        return [
+            {"activity": event.name, "pool": self._pools.get(event.name)}
+            for event in scheduled.values()
+        ]
 
     def respond(self, instance_id: str, request_id: str, answer: Any) -> None:
         self._workflows.send_hitl_response(instance_id, request_id, answer)
@@ -252,6 +305,13 @@ def json_argument(text: str) -> Any:
         raise argparse.ArgumentTypeError(f"not JSON ({error}): {text}") from error
 
 
+def pool_argument(text: str) -> str:
+    try:
+        return check_pool_name(text)
+    except PlacementError as error:
+        raise argparse.ArgumentTypeError(str(error)) from error
+
+
 def argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python worker.py",
@@ -261,6 +321,12 @@ def argument_parser() -> argparse.ArgumentParser:
         "--workflows",
         default=DEFAULT_WORKFLOWS,
         help="module:function that builds the workflows to host (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--pool",
+        type=pool_argument,
+        help="run only the executors placed on this worker pool (runs_on(NAME)); without it, "
+        "run everything except the executors placed on a pool",
     )
     commands = parser.add_subparsers(dest="command")
     client = commands.add_parser("client", help="start a run, read its status, answer it")
@@ -275,6 +341,11 @@ def argument_parser() -> argparse.ArgumentParser:
     respond.add_argument("request_id")
     respond.add_argument("answer", type=json_argument, help="the answer, as JSON")
     return parser
+
+
+def placed_pools(workflow_factory: WorkflowFactory) -> dict[str, str]:
+    """Activity name -> pool, for every executor the workflows place on a pool."""
+    return {placement.activity: placement.pool for placement in placements(workflow_factory())}
 
 
 def run_client(arguments: argparse.Namespace, runs: WorkflowRuns) -> Any:
@@ -295,7 +366,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         connection = connection_from_environment()
         if arguments.command == "client":
             try:
-                result = run_client(arguments, WorkflowRuns(connection))
+                pools = (
+                    placed_pools(load_workflow_factory(arguments.workflows))
+                    if arguments.action == "status"
+                    else {}
+                )
+                result = run_client(arguments, WorkflowRuns(connection, pools))
             except grpc.RpcError as error:
                 print(
                     f"worker.py: the {arguments.action} request to {connection.endpoint} "
@@ -306,8 +382,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             print(json.dumps(result, indent=2))
         else:
-            serve(connection, load_workflow_factory(arguments.workflows))
-    except (SettingError, telemetry.TelemetrySettingError) as error:
+            serve(connection, load_workflow_factory(arguments.workflows), arguments.pool)
+    except (SettingError, PlacementError, telemetry.TelemetrySettingError) as error:
         print(f"worker.py: {error}", file=sys.stderr)
         return 2
     return 0
