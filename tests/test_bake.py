@@ -20,6 +20,7 @@ COMBINATIONS = {
         "model_provider": "azure_openai",
         "http_auth_level": "anonymous",
         "python_version": "3.13",
+        "worker_pool": "gpu",
     },
     # The other provider, the oldest Python and every name answer changed, in one bake.
     "renamed-foundry-on-3.11": {
@@ -29,6 +30,7 @@ COMBINATIONS = {
         "model_provider": "foundry",
         "agent_workflow": "blog_posts",
         "python_version": "3.11",
+        "worker_pool": "gpu-a100",
     },
     "without-triage": {"triage_workflow": "none", "model_provider": "azure_openai"},
     "without-quotes": {"fanout_workflow": "none"},

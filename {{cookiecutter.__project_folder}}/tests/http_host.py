@@ -12,6 +12,10 @@ whichever host is chosen here.
                     ``func``: start ``func start`` on a free port with a unique task hub
                     (or ``DAFX_TASK_HUB``), which needs Core Tools, Azurite and the DTS
                     emulator running.
+
+When the workflows place executors on worker pools (``workflows.placement``), a started host
+gets one ``python worker.py --pool NAME`` per pool, connected to its durable backend, as a
+deployment has a Container App per pool: the app's settings leave those steps to them.
 """
 
 import json
@@ -32,6 +36,8 @@ import pytest
 import requests
 
 from tests.scenarios import Scenario, output_matches
+from worker import CONNECTION_SETTING, TASK_HUB_SETTING, load_workflow_factory
+from workflows.placement import pools
 
 PROJECT = Path(__file__).resolve().parents[1]
 STARTUP_SECONDS = 120
@@ -46,6 +52,10 @@ EMBEDDED_APP = "tests.offline_function_app:app"
 EMBEDDED_APP = "function_app:app"
 {% endif %}
 DEVHOST_READY = "devhost is listening on"
+OFFLINE_WORKFLOWS = "tests.conftest:offline_workflows"
+# durabletask's worker logs this once its work-item stream is open.
+WORKER_READY = "Waiting for work items"
+STOP_SECONDS = 30
 AZURITE = ("127.0.0.1", 10000)
 DTS_EMULATOR = ("127.0.0.1", 8080)
 
@@ -195,17 +205,86 @@ def func_start_command(port: int) -> list[str]:
     return ["func", "start", "--port", str(port)]
 
 
+def wait_for_line(process: subprocess.Popen[bytes], log: Path, line: str) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while line not in log.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{process.args!r} did not get to {line!r}:\n{log.read_text()}")
+        time.sleep(0.05)
+
+
+def start_pool_worker(
+    pool: str,
+    endpoint: str,
+    env: dict[str, str],
+    log_dir: Path,
+    name: str,
+    workflows: str = OFFLINE_WORKFLOWS,
+) -> subprocess.Popen[bytes]:
+    """``python worker.py --pool POOL`` on the backend at ``endpoint``, once it is connected.
+
+    Its stdout (spans, with ``OTEL_TRACES_EXPORTER=console``) goes to ``{name}.spans`` and
+    its log to ``{name}.log`` in ``log_dir``.
+    """
+    worker_env = {
+        **env,
+        CONNECTION_SETTING: f"Endpoint={endpoint};Authentication=None",
+        TASK_HUB_SETTING: env.get(TASK_HUB_SETTING) or "default",
+    }
+    log = log_dir / f"{name}.log"
+    with (log_dir / f"{name}.spans").open("wb") as spans, log.open("wb") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "worker.py", "--workflows", workflows, "--pool", pool],
+            cwd=PROJECT,
+            env=worker_env,
+            stdout=spans,
+            stderr=errors,
+        )
+    wait_for_line(process, log, WORKER_READY)
+    return process
+
+
+def stop_processes(*processes: subprocess.Popen[bytes]) -> list[int]:
+    """SIGTERM each still running, then their exit codes (killed if one does not stop)."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    codes = []
+    for process in processes:
+        try:
+            codes.append(process.wait(timeout=STOP_SECONDS))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            codes.append(process.wait())
+    return codes
+
+
+@contextmanager
+def pool_workers(
+    endpoint: str, env: dict[str, str], log_dir: Path, workflows: str = OFFLINE_WORKFLOWS
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """One pool worker per pool the workflows place executors on (none for most projects)."""
+    started: list[subprocess.Popen[bytes]] = []
+    try:
+        for pool in pools(load_workflow_factory(workflows)()):
+            started.append(start_pool_worker(pool, endpoint, env, log_dir, f"pool-{pool}"))
+        yield started
+    finally:
+        stop_processes(*started)
+
+
 @contextmanager
 def embedded_host(
     log_dir: Path, app: str, settings: dict[str, str], instances: int = 1
 ) -> Iterator[Host]:
     """``python -m devhost`` serving ``app`` from ``instances`` worker processes, with
-    ``settings`` over the app settings."""
-    port = free_port()
+    ``settings`` over the app settings, and a worker per pool the app's workflows use."""
+    port, backend_port = free_port(), free_port()
     command = [sys.executable, "-m", "devhost", "--port", str(port), "--app", app]
-    command += ["--instances", str(instances)]
+    command += ["--instances", str(instances), "--backend-port", str(backend_port)]
     log = log_dir / f"embedded-host-{instances}.log"
-    with serve(command, port, {**os.environ, **settings}, log) as host:
+    env = {**os.environ, **settings}
+    with serve(command, port, env, log) as host:
         # The routes answer while the instances are still connecting; devhost says when all
         # have (and only then handles SIGTERM by stopping cleanly).
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -213,7 +292,8 @@ def embedded_host(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"devhost did not finish starting:\n{log.read_text()}")
             time.sleep(0.05)
-        yield host
+        with pool_workers(f"http://127.0.0.1:{backend_port}", env, log_dir):
+            yield host
 
 
 @contextmanager
@@ -235,4 +315,6 @@ def running_host(log_dir: Path) -> Iterator[Host]:
     env = dict(os.environ)
     env["TASKHUB_NAME"] = env.get("DAFX_TASK_HUB") or f"test{uuid.uuid4().hex[:12]}"
     with serve(func_start_command(port), port, env, log_dir / "func-host.log") as host:
-        yield host
+        emulator = f"http://{DTS_EMULATOR[0]}:{DTS_EMULATOR[1]}"
+        with pool_workers(emulator, env, log_dir):
+            yield host

@@ -30,7 +30,8 @@ from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 {% endif %}
 
 from devhost.backend import LoopbackBackend
-from tests.http_host import free_port
+from tests.conftest import offline_workflows
+from tests.http_host import free_port, start_pool_worker, stop_processes
 {% if cookiecutter.composition_workflow != "none" %}
 from tests.run_spans import FARE_CHECK, TRIP, WORKFLOW, ancestors, printed_spans
 {% endif %}
@@ -46,6 +47,7 @@ from worker import (
     read_settings,
 )
 from worker import main as worker_command
+from workflows.placement import pools
 {% if cookiecutter.composition_workflow != "none" %}
 from workflows.trip_booking import WORKFLOW_NAME
 {% endif %}
@@ -147,6 +149,8 @@ class Cluster:
     runs: WorkflowRuns
     environment: dict[str, str]
     logs: Path
+    # One `worker.py --pool NAME` per pool the workflows place a step on (usually none).
+    pool_workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def start_worker(self, name: str) -> subprocess.Popen[bytes]:
         """``python worker.py``: its spans go to ``{name}.spans``, its log to ``{name}.log``."""
@@ -224,9 +228,14 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     try:
         running.workers = [running.start_worker(f"worker{n}") for n in range(WORKERS)]
         running.wait_until_connected(running.workers)
+        for pool in pools(offline_workflows()):
+            running.pool_workers.append(
+                start_pool_worker(pool, f"http://{address}", environment, running.logs, pool)
+            )
         yield running
     finally:
         stop(*running.workers)
+        stop_processes(*running.pool_workers)
         backend.stop()
 
 
