@@ -1,4 +1,4 @@
-"""Command line: `python -m devhost [--port 7071] [--host 127.0.0.1] [--app function_app]`."""
+"""Command line: `python -m devhost [--port 7071] [--host localhost] [--app function_app]`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 from types import FrameType
 
 from .dashboard import DASHBOARD_PATH
-from .host import DevHost, PortInUseError
+from .host import KEY_VARIABLE, LOOPBACK_NAME, DevHost, PortInUseError
 from .indexing import AppLoadError, FunctionIndex
 from .instances import InstancesNotReadyError, fork_server_started
 from .invocation import configure_console_logging, functions_loop
@@ -30,7 +30,10 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("-p", "--port", type=int, default=7071, help="HTTP port (default 7071)")
     parser.add_argument(
-        "--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)"
+        "--host",
+        default=LOOPBACK_NAME,
+        help="interface to listen on (default localhost: 127.0.0.1 and ::1); any other "
+        "makes devhost require a key",
     )
     parser.add_argument(
         "--app", default="function_app", help="module[:attribute] of the app (default function_app)"
@@ -101,6 +104,22 @@ def describe_backend(host: DevHost) -> list[str]:
     return lines
 
 
+def exposed_warning(host: str, key: str) -> list[str]:
+    """What devhost says when it listens beyond this machine."""
+    rule = "!" * 78
+    return [
+        "",
+        rule,
+        f"devhost listens on {host}: anyone who reaches this port could start, answer,",
+        "terminate and purge runs. So calls need this key, as Azure's function-level",
+        "routes do (?code=<key> or the x-functions-key header): the dashboard, the",
+        "management API and every route whose auth level is function or admin.",
+        f"        key: {key}",
+        f"Set {KEY_VARIABLE} to choose the key. Anonymous routes still answer anyone.",
+        rule,
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     arguments = _parse(argv)
     configure_console_logging()
@@ -148,7 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(f"        {line}" for line in host.describe_instances()))
     print("\nDurable backend:\n")
     print("\n".join(f"        {line}" for line in describe_backend(host)))
-    print(f"\nDashboard: {host.base_url}{DASHBOARD_PATH}/")
+    dashboard = f"{host.base_url}{DASHBOARD_PATH}/"
+    if host.key is not None:
+        print("\n".join(exposed_warning(arguments.host, host.key)))
+        dashboard += f"?code={host.key}"
+    print(f"\nDashboard: {dashboard}")
     print(f"\ndevhost is listening on {host.base_url} (Ctrl+C to stop).\n", flush=True)
     while not stop_signals:
         time.sleep(_STOP_POLL_SECONDS)

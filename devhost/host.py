@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import logging
 import os
+import secrets
 import threading
 from collections.abc import Coroutine
 from types import TracebackType
@@ -25,7 +27,13 @@ from .indexing import FunctionIndex, index_app, load_app
 from .instances import InstancePool, instance_label, start_fork_server
 from .invocation import InvocationLog, UserCode
 from .management import ManagementApi
-from .settings import HostSettings, ProjectSettings, load_local_settings, read_project_settings
+from .settings import (
+    HostSettings,
+    ProjectSettings,
+    load_local_settings,
+    read_project_settings,
+    storage_provider_warning,
+)
 from .tracing import OrchestrationSpans
 from .upstream import upstream_mismatches
 from .work_items import WorkItemDispatcher
@@ -38,12 +46,30 @@ SHUTDOWN_SECONDS = 0.2
 _STEP_SECONDS = 5.0
 
 
+# `--host localhost` (the default) listens on both loopback addresses, as `localhost` may
+# resolve to either.
+LOOPBACK_NAME = "localhost"
+LOOPBACK_ADDRESSES = ("127.0.0.1", "::1")
+# A key of your choosing for a devhost reachable from other machines; otherwise one is made up.
+KEY_VARIABLE = "DEVHOST_KEY"
+
+
 class PortInUseError(Exception):
     """The HTTP port is already taken."""
 
 
+def is_loopback(host: str) -> bool:
+    """Whether listening on `host` keeps devhost to this machine."""
+    if host.casefold() == LOOPBACK_NAME:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def loopback_origin(host: str, port: int) -> str:
-    if host in ("", "0.0.0.0", "::"):
+    if host in ("", "0.0.0.0", "::", LOOPBACK_NAME):
         host = "127.0.0.1"
     if ":" in host:
         host = f"[{host}]"
@@ -72,6 +98,12 @@ class DevHost:
         self._dispatcher: WorkItemDispatcher | None = None
         self._receiving: asyncio.Future[None] | None = None
         self._user_code: UserCode | None = None
+        # HTTP functions get threads of their own: a route never waits behind durable work.
+        self._http_code: UserCode | None = None
+        self._server: HttpServer | None = None
+        # The key callers from other machines need (None on loopback), and where it listens.
+        self.key: str | None = None
+        self.listening_on: list[str] = []
         self.index: FunctionIndex | None = None
         self.port = settings.port
         # Where the durable backend serves gRPC on loopback (the instances connect there).
@@ -105,6 +137,9 @@ class DevHost:
         project_dir = self.settings.project_dir.resolve()
         load_local_settings(project_dir)
         project = read_project_settings(project_dir)
+        provider_warning = storage_provider_warning(project)
+        if provider_warning is not None:
+            logger.warning("%s", provider_warning)
         if self.settings.instances > 1:
             start_fork_server()
         app = load_app(project_dir, self.settings.app)
@@ -112,6 +147,9 @@ class DevHost:
         self._backend = LoopbackBackend(OrchestrationSpans())
         backend_address = self.backend_address = self._backend.start(self.settings.backend_port)
         self._user_code = UserCode()
+        self._http_code = UserCode()
+        if not is_loopback(self.settings.host):
+            self.key = os.environ.get(KEY_VARIABLE) or secrets.token_urlsafe(24)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="devhost-host-loop", daemon=True
@@ -128,6 +166,9 @@ class DevHost:
                     logger.warning,
                 )
                 self._instances.start()
+            # Only now does the app answer: every instance takes work from its first call.
+            assert self._server is not None
+            self._server.ready = True
         except BaseException:
             self.stop()
             raise
@@ -158,23 +199,28 @@ class DevHost:
         return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout=_STEP_SECONDS)
 
     async def _serve(self, project: ProjectSettings) -> None:
-        assert self.index is not None and self._user_code is not None
+        assert self.index is not None and self._http_code is not None
+        assert self._user_code is not None
         assert self._backend is not None
-        self._management = ManagementApi(self.index, self._backend, project)
+        self._management = ManagementApi(self.index, self._backend, project, self.key)
         project_dir = self.settings.project_dir.resolve()
-        server = HttpServer(self.index, self._management, self._user_code, self._log, project_dir)
+        server = self._server = HttpServer(
+            self.index, self._management, self._http_code, self._log, project_dir, self.key
+        )
         self._runner = web.AppRunner(
             server.application(), access_log=None, shutdown_timeout=SHUTDOWN_SECONDS
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.host, self.settings.port)
-        try:
-            await site.start()
-        except OSError as error:
-            if error.errno == errno.EADDRINUSE:
-                raise PortInUseError(self.settings.port) from error
-            raise
+        host = self.settings.host
+        addresses = LOOPBACK_ADDRESSES if host.casefold() == LOOPBACK_NAME else (host,)
+        await self._listen(addresses[0], self.settings.port)
         self.port = int(self._runner.addresses[0][1])
+        for address in addresses[1:]:
+            try:
+                await self._listen(address, self.port)
+            except OSError as error:
+                logger.warning("devhost does not listen on %s: %s", address, error)
+        self.listening_on = [f"{address}:{self.port}" for address in addresses]
         server.set_rpc_origin(loopback_origin(self.settings.host, self.port))
         # Core Tools sets it; AgentFunctionApp builds respond URLs in notifications from it.
         os.environ["WEBSITE_HOSTNAME"] = f"localhost:{self.port}"
@@ -185,6 +231,15 @@ class DevHost:
             self._receiving = asyncio.get_running_loop().create_task(self._dispatcher.run())
         else:
             self._receiving = asyncio.get_running_loop().create_future()
+
+    async def _listen(self, address: str, port: int) -> None:
+        assert self._runner is not None
+        try:
+            await web.TCPSite(self._runner, address, port).start()
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise PortInUseError(port) from error
+            raise
 
     async def _unfinished_instances(self) -> list[str]:
         if self._management is None:
@@ -205,7 +260,12 @@ class DevHost:
 
     def stop(self) -> list[str]:
         """Stop serving at once; what was still running, which is abandoned."""
-        abandoned = self._user_code.running() if self._user_code is not None else []
+        abandoned = [
+            call
+            for code in (self._http_code, self._user_code)
+            if code is not None
+            for call in code.running()
+        ]
         if self._instances is not None and self._backend is not None:
             # Instances stopped on purpose: what they held is abandoned, not handed on.
             self._backend.stop_handing_out()
@@ -222,9 +282,10 @@ class DevHost:
             if not self._thread.is_alive():
                 self._loop.close()
             self._loop = self._thread = None
-        if self._user_code is not None:
-            self._user_code.close()
-            self._user_code = None
+        for code in (self._http_code, self._user_code):
+            if code is not None:
+                code.close()
+        self._http_code = self._user_code = None
         if self._backend is not None:
             self._backend.stop(grace=0)
             self._backend = None

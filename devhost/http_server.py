@@ -6,6 +6,7 @@ the management API and `/admin/host/status` answer while user code is busy or st
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import time
@@ -20,10 +21,14 @@ from . import __version__
 from .dashboard import Dashboard
 from .indexing import FunctionIndex, HttpRoute
 from .invocation import InvocationLog, UserCode
-from .management import WEBHOOK_PATH, ManagementApi
+from .management import INVOCATION_SEGMENT, WEBHOOK_PATH, ManagementApi
 from .tracing import http_span, record_http_status
 
 HOST_STATUS_PATH = "/admin/host/status"
+KEY_HEADER = "x-functions-key"
+KEY_PARAMETER = "code"
+# Auth levels of HTTP triggers that take a key on the Functions host.
+KEYED_AUTH_LEVELS = {"function", "admin"}
 # The Functions host's limit on an HTTP request body.
 MAX_REQUEST_BYTES = 100 * 1024 * 1024
 
@@ -69,8 +74,12 @@ class HttpServer:
         user_code: UserCode,
         log: InvocationLog,
         project_dir: Path,
+        key: str | None = None,
     ) -> None:
         self._index = index
+        # Set once every instance is connected: until then the app's routes answer 503.
+        self.ready = False
+        self._key = key
         self._management = management
         self._user_code = user_code
         self._log = log
@@ -86,19 +95,53 @@ class HttpServer:
         app.router.add_route("*", "/{path:.*}", self._handle)
         return app
 
+    def _has_key(self, request: web.Request) -> bool:
+        """Whether the request may act: no key is set (loopback), or it carries the key."""
+        if self._key is None:
+            return True
+        given = request.headers.get(KEY_HEADER) or request.query.get(KEY_PARAMETER) or ""
+        return hmac.compare_digest(given.encode(), self._key.encode())
+
+    def _is_own_invocation(self, subpath: str) -> bool:
+        """A management call of a function's durable client, naming its running invocation."""
+        segment, _, rest = subpath.partition("/")
+        token = rest.partition("/")[0]
+        return segment == INVOCATION_SEGMENT and self._management.invocations.get(token) is not None
+
+    @staticmethod
+    def _key_required() -> web.Response:
+        return web.Response(
+            status=401,
+            text=f"This devhost is reachable from other machines: send the key it printed at "
+            f"start-up as ?{KEY_PARAMETER}= or the {KEY_HEADER} header.",
+        )
+
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         if path.lower() == HOST_STATUS_PATH:
-            return web.json_response({"state": "Running", "version": f"devhost {__version__}"})
+            state = "Running" if self.ready else "Initialized"
+            return web.json_response({"state": state, "version": f"devhost {__version__}"})
         if self._dashboard.serves(path):
+            if not self._has_key(request):
+                return self._key_required()
             return await self._dashboard.handle(request)
         if path.lower().startswith(WEBHOOK_PATH + "/"):
-            return await self._management.handle(request, path[len(WEBHOOK_PATH) + 1 :])
+            subpath = path[len(WEBHOOK_PATH) + 1 :]
+            if not (self._has_key(request) or self._is_own_invocation(subpath)):
+                return self._key_required()
+            return await self._management.handle(request, subpath)
         matches = self._index.match(path.rstrip("/") or "/")
         if not matches:
             return web.Response(status=404)
         for route, route_params in matches:
             if route.accepts(request.method):
+                if not self.ready:
+                    return web.Response(
+                        status=503, text="Function host is not running: instances are starting."
+                    )
+                level = str(route.function.trigger.get("authLevel", "function")).lower()
+                if level.rpartition(".")[2] in KEYED_AUTH_LEVELS and not self._has_key(request):
+                    return self._key_required()
                 return await self._invoke(route, route_params, request)
         return web.Response(status=405)
 

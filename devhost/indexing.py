@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 import re
 import sys
@@ -157,6 +158,33 @@ def _describe(function: Function) -> IndexedFunction:
     )
 
 
+def parameter_problem(function: IndexedFunction) -> str | None:
+    """What the Python worker refuses when it loads `function`, in its words; None if nothing.
+
+    The worker matches the function's parameters against its bindings by name: `context` may
+    be a parameter without a binding, `$return` is a binding without a parameter, and every
+    other name must be on both sides.
+    """
+    parameters = set(inspect.signature(function.user_function).parameters)
+    bound = {str(binding.get("name")) for binding in function.bindings} - {"$return"}
+    bound.add(str(function.trigger.get("name")))
+    if "context" not in bound:
+        parameters.discard("context")
+    only_in_python = parameters - bound
+    if only_in_python:
+        return (
+            f"cannot load the {function.name} function: the following parameters are "
+            f"declared in Python but not in function.json: {only_in_python!r}"
+        )
+    only_in_bindings = bound - parameters
+    if only_in_bindings:
+        return (
+            f"cannot load the {function.name} function: the following parameters are "
+            f"declared in function.json but not in Python: {only_in_bindings!r}"
+        )
+    return None
+
+
 def _register(table: dict[str, IndexedFunction], function: IndexedFunction, *names: Any) -> None:
     for name in (function.name, *names):
         if isinstance(name, str) and name:
@@ -166,7 +194,11 @@ def _register(table: dict[str, IndexedFunction], function: IndexedFunction, *nam
 def index_app(app: FunctionRegister, route_prefix: str) -> FunctionIndex:
     """Index the app. `get_functions()` is not idempotent, so this runs once per app."""
     index = FunctionIndex(route_prefix=route_prefix)
-    for function in (_describe(item) for item in app.get_functions()):
+    described = [_describe(item) for item in app.get_functions()]
+    problems = [problem for problem in map(parameter_problem, described) if problem]
+    if problems:
+        raise AppLoadError("FunctionLoadError: " + "; ".join(problems))
+    for function in described:
         trigger_type = function.trigger_type
         if trigger_type == "httpTrigger":
             template = function.trigger.get("route") or function.name

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 import grpc
@@ -29,7 +29,14 @@ from durabletask.client import OrchestrationStatus
 from google.protobuf import timestamp_pb2, wrappers_pb2
 from opentelemetry.context import Context
 
-from .backend import BackendCallError, LoopbackBackend, call_in_process, payload_problem
+from .backend import (
+    BackendCallError,
+    InProcessCall,
+    LoopbackBackend,
+    call_in_process,
+    payload_problem,
+)
+from .history import history_events
 from .indexing import FunctionIndex
 from .orchestrations import timestamp_from_text
 from .settings import ProjectSettings
@@ -58,6 +65,10 @@ INVOCATION_SEGMENT = "_devhost_invocation"
 # Where `handle` leaves the caller's trace context on the request, for the handlers.
 _CALLER_CONTEXT = web.RequestKey("devhost.caller_context", Context)
 _WAIT_POLL_SECONDS = 0.05
+# The Durable Functions rules for an orchestration instance id.
+MAX_INSTANCE_ID_LENGTH = 256
+_INVALID_ID_CHARACTERS = re.compile(r"[/\\#?\x00-\x1f\x7f-\x9f]")
+JSON_MEDIA_TYPE = "application/json"
 
 
 def _same_name(durable_task: str, durable_functions: str) -> bool:
@@ -120,6 +131,21 @@ def encode_event_payload(body: str) -> str | None:
         return None
     _parse_json(body)
     return body
+
+
+def instance_id_problem(instance_id: str) -> str | None:
+    """Why the Functions host refuses `instance_id` for a new orchestration; None if it takes it."""
+    if len(instance_id) > MAX_INSTANCE_ID_LENGTH:
+        return f"Instance ID lengths must not exceed {MAX_INSTANCE_ID_LENGTH} characters."
+    if instance_id.startswith("@"):
+        return "Orchestration instance ids must not start with @."
+    if _INVALID_ID_CHARACTERS.search(instance_id):
+        return "Instance ID must not contain /, \\, #, ?, or control characters."
+    return None
+
+
+def _is_json(request: web.Request) -> bool:
+    return request.content_type.casefold() == JSON_MEDIA_TYPE
 
 
 def _parse_json(body: str) -> Any:
@@ -234,8 +260,12 @@ class ManagementApi:
         index: FunctionIndex,
         backend: LoopbackBackend,
         settings: ProjectSettings,
+        key: str | None = None,
     ) -> None:
         self._index = index
+        # Reachable from other machines, the URLs handed out carry the key, as the Functions
+        # host's carry its system key.
+        self._key = key
         self.invocations = InvocationContexts()
         self._backend = backend
         self.task_hub = settings.task_hub
@@ -257,6 +287,13 @@ class ManagementApi:
             ("POST", re.compile(r"instances/(?P<id>[^/]+)/restart"), self._restart),
             ("GET", re.compile(r"entities/(?P<name>[^/]+)/(?P<key>[^/]+)"), self._read_entity),
             ("POST", re.compile(r"entities/(?P<name>[^/]+)/(?P<key>[^/]+)"), self._signal_entity),
+            (
+                "DELETE",
+                re.compile(r"entities/(?P<name>[^/]+)/(?P<key>[^/]+)"),
+                self._signal_entity,
+            ),
+            ("GET", re.compile(r"entities/?(?P<name>[^/]+)?/?"), self._list_entities),
+            ("POST", re.compile(r"instances/(?P<id>[^/]+)/rewind"), self._rewind),
         ]
 
     async def unfinished(self) -> list[str]:
@@ -270,7 +307,8 @@ class ManagementApi:
     # -- binding ---------------------------------------------------------------------
 
     def _query(self) -> str:
-        return f"taskHub={quote(self.task_hub)}&connection={quote(self.connection_name)}"
+        query = f"taskHub={quote(self.task_hub)}&connection={quote(self.connection_name)}"
+        return query if self._key is None else f"{query}&code={quote(self._key)}"
 
     def management_urls(self, origin: str) -> dict[str, str]:
         instance = f"{origin}{WEBHOOK_PATH}/instances/{INSTANCE_PLACEHOLDER}"
@@ -359,6 +397,17 @@ class ManagementApi:
         response = call_in_process(self._backend.GetInstance, request)
         return response.orchestrationState if response.exists else None
 
+    def history(self, instance_id: str) -> list[pb.HistoryEvent]:
+        """The instance's Durable Task history, oldest event first ([] once purged)."""
+        stream = self._backend.StreamInstanceHistory(
+            pb.StreamInstanceHistoryRequest(instanceId=instance_id),
+            cast(grpc.ServicerContext, InProcessCall()),
+        )
+        try:
+            return [event for chunk in stream for event in chunk.events]
+        except BackendCallError:
+            return []
+
     def _status_url(self, request: web.Request, instance_id: str) -> str:
         return self.check_status_payload(_origin(request), instance_id)["statusQueryGetUri"]
 
@@ -373,6 +422,9 @@ class ManagementApi:
             )
             return _error(message, 400)
         instance_id = params.get("id") or uuid.uuid4().hex
+        id_problem = instance_id_problem(instance_id)
+        if id_problem is not None:
+            return _error(id_problem, 400)
         encoded = encode_start_payload(await request.text())
         problem = payload_problem("The orchestration input", encoded)
         if problem is not None:
@@ -432,6 +484,9 @@ class ManagementApi:
         if state is None:
             return _json(None, 404)
         body = status_body(state, show_input=_flag(request, "showInput", True))
+        if _flag(request, "showHistory", False):
+            show_output = _flag(request, "showHistoryOutput", False)
+            body["historyEvents"] = history_events(self.history(state.instanceId), show_output)
         if state.orchestrationStatus in _IN_PROGRESS:
             location = self._status_url(request, state.instanceId)
             return _json(body, 202, {"Location": location, "Retry-After": "10"})
@@ -475,7 +530,12 @@ class ManagementApi:
             return _json(f"No instance with ID '{params['id']}' found.", 404)
         if state.orchestrationStatus in _TERMINAL:
             return _json(f"Instance '{params['id']}' is gone: it completed or failed.", 410)
-        encoded = encode_event_payload(await request.text())
+        if not _is_json(request):
+            return _error("Only application/json request content is supported", 400)
+        try:
+            encoded = encode_event_payload(await request.text())
+        except BadRequestError:
+            return _error("Invalid JSON content", 400)
         problem = payload_problem(f"The data of event '{params['event']}'", encoded)
         if problem is not None:
             return _too_large(problem)
@@ -605,7 +665,47 @@ class ManagementApi:
         status = 200 if response.deletedInstanceCount else 404
         return _json({"instancesDeleted": response.deletedInstanceCount}, status)
 
+    async def _rewind(self, request: web.Request, params: dict[str, str]) -> web.StreamResponse:
+        message = (
+            "devhost does not rewind instances (the Durable Task Scheduler's rewind is not "
+            "emulated): restart the instance instead (POST .../restart)."
+        )
+        return _error(message, 501)
+
     # -- entities --------------------------------------------------------------------
+
+    async def _list_entities(
+        self, request: web.Request, params: dict[str, str]
+    ) -> web.StreamResponse:
+        """Entities with their state, as the HTTP API's entity query lists them."""
+        prefix = f"@{params['name'].lower()}@" if params.get("name") else "@"
+        query = pb.EntityQuery(
+            includeState=_flag(request, "fetchState", False), includeTransient=True
+        )
+        query.instanceIdStartsWith.value = prefix
+        top = _number(request, "top")
+        if top is not None:
+            query.pageSize.value = int(top)
+        continuation = request.headers.get(CONTINUATION_HEADER)
+        if continuation:
+            query.continuationToken.value = continuation
+        response = call_in_process(
+            self._backend.QueryEntities, pb.QueryEntitiesRequest(query=query)
+        )
+        entities = []
+        for entity in response.entities:
+            _, name, key = entity.instanceId.split("@", 2)
+            item: dict[str, Any] = {
+                "entityId": {"name": name, "key": key},
+                "lastOperationTime": _iso(entity.lastModifiedTime),
+            }
+            if entity.HasField("serializedState"):
+                item["state"] = _decode(entity.serializedState.value)
+            entities.append(item)
+        headers = {}
+        if response.HasField("continuationToken") and response.continuationToken.value:
+            headers[CONTINUATION_HEADER] = response.continuationToken.value
+        return _json(entities, 200, headers)
 
     @staticmethod
     def _entity_id(params: dict[str, str]) -> str:
@@ -625,8 +725,18 @@ class ManagementApi:
     async def _signal_entity(
         self, request: web.Request, params: dict[str, str]
     ) -> web.StreamResponse:
-        operation = request.query.get("op", "")
-        encoded = encode_start_payload(await request.text())
+        operation = "delete" if request.method == "DELETE" else request.query.get("op", "")
+        text = await request.text()
+        if not text:
+            encoded = None
+        elif _is_json(request):
+            try:
+                encoded = encode_start_payload(text)
+            except BadRequestError as error:
+                return _error(f"Could not parse JSON content: {error}", 400)
+        else:
+            # As on the Functions host, a body of another type is the operation's string input.
+            encoded = json.dumps(text)
         problem = payload_problem(f"The input of entity operation '{operation}'", encoded)
         if problem is not None:
             return _too_large(problem)

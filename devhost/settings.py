@@ -20,7 +20,8 @@ class HostSettings:
 
     project_dir: Path
     app: str = "function_app"
-    host: str = "127.0.0.1"
+    # "localhost": both loopback addresses (see host.py); anything else makes devhost need a key.
+    host: str = "localhost"
     port: int = 7071
     # 1: durable work runs in the host process; N > 1: in N worker processes (see instances.py).
     instances: int = 1
@@ -35,6 +36,8 @@ class ProjectSettings:
     route_prefix: str = DEFAULT_ROUTE_PREFIX
     task_hub: str = DEFAULT_TASK_HUB
     connection_name: str = DEFAULT_CONNECTION_NAME
+    # `extensions.durableTask.storageProvider.type`; empty when host.json names none.
+    storage_provider: str = ""
 
 
 def load_local_settings(project_dir: Path) -> None:
@@ -70,4 +73,25 @@ def read_project_settings(project_dir: Path) -> ProjectSettings:
         route_prefix=prefix.strip("/") if isinstance(prefix, str) else DEFAULT_ROUTE_PREFIX,
         task_hub=_resolve_app_setting(str(durable.get("hubName", ""))) or DEFAULT_TASK_HUB,
         connection_name=str(connection or DEFAULT_CONNECTION_NAME),
+        storage_provider=str(provider.get("type") or ""),
+    )
+
+
+# The storage provider whose limits devhost applies: the Durable Task Scheduler's.
+SCHEDULER_PROVIDER = "azureManaged"
+
+
+def storage_provider_warning(settings: ProjectSettings) -> str | None:
+    """What to tell a developer whose host.json selects another provider than the scheduler."""
+    if settings.storage_provider.casefold() == SCHEDULER_PROVIDER.casefold():
+        return None
+    named = (
+        f"the storage provider '{settings.storage_provider}'"
+        if settings.storage_provider
+        else "no storage provider, so the Functions host uses Azure Storage"
+    )
+    return (
+        f"host.json names {named}; devhost applies the limits of the Durable Task Scheduler "
+        f"(storageProvider type '{SCHEDULER_PROVIDER}'), such as 1 MiB per payload, which "
+        "differ from that provider's (Azure Storage, for one, keeps large payloads in blobs)."
     )

@@ -40,11 +40,13 @@ class DevhostProcess:
         app: str = "function_app",
         instances: int = 1,
         settings: Mapping[str, str] | None = None,
+        host: str | None = None,
     ) -> None:
         environment = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONUNBUFFERED": "1"}
         environment |= settings or {}
         command = [sys.executable, "-m", "devhost", "--port", str(port), "--app", app]
         command += ["--instances", str(instances)]
+        command += ["--host", host] if host else []
         self.port = port
         self.process = subprocess.Popen(
             [*command, "--project-dir", str(project_dir)],

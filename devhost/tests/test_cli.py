@@ -111,3 +111,15 @@ def test_a_taken_port_is_reported_and_exits_non_zero() -> None:
         output = child.read_until("is unavailable")
         assert child.process.wait(timeout=30) == 1
     assert f"Port {port} is unavailable" in output
+
+
+def test_an_app_the_python_worker_refuses_is_refused_with_the_workers_message() -> None:
+    child = DevhostProcess(free_port(), APPS / "unbound")
+
+    output = child.read_until("Could not load")
+
+    assert child.process.wait(timeout=30) == 1
+    assert (
+        "cannot load the start function: the following parameters are declared in Python "
+        "but not in function.json: {'client'}"
+    ) in output

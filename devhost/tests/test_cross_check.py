@@ -60,4 +60,5 @@ def test_devhost_and_standalone_worker_give_the_same_run(
     in_process = run_in_process(standalone, workflow, payload, answer)
     assert over_http.runtime_status == in_process.runtime_status == "Completed"
     assert over_http.output == in_process.output
-    assert over_http.request_id_shapes == in_process.request_id_shapes
+    # Requests pending together (one per child) may be answered in either order.
+    assert sorted(over_http.request_id_shapes) == sorted(in_process.request_id_shapes)
