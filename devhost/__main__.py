@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from .backend import HistoryLimitSettingError
 from .dashboard import DASHBOARD_PATH
 from .host import KEY_VARIABLE, LOOPBACK_NAME, DevHost, PortInUseError
 from .indexing import AppLoadError, FunctionIndex
@@ -131,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
         instances=arguments.instances,
         backend_port=arguments.backend_port,
     )
-    host = DevHost(settings)
+    try:
+        host = DevHost(settings)
+    except HistoryLimitSettingError as error:
+        print(f"devhost: {error}", file=sys.stderr)
+        return 2
     try:
         host.start()
     except PortInUseError:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,12 +38,26 @@ from .upstream import (
 
 logger = logging.getLogger("devhost")
 
-# The Durable Task Scheduler refuses a single payload (input, output, event data) above
-# 1 MiB; its large-payload support, which moves bigger ones to Blob Storage, is not
-# available to Python Functions apps.
+# The Durable Task Scheduler's limits, the one place devhost, the project's tests and the
+# benchmark take them from (all run on this backend; worker.py leaves them to its backend).
+#
+# Payload: an orchestration input or output, an activity input or result, an event's data.
+# The scheduler refuses one above 1 MiB ("payloads that exceed the 1MB limit",
+# https://github.com/Azure/Durable-Task-Scheduler/issues/24; its large-payload sample offloads
+# payloads "before they approach the 1 MiB scheduler ceiling" and requires the offload
+# threshold to stay at or below 1,048,576 bytes). Its large-payload support, which moves
+# bigger ones to Blob Storage, covers Durable Functions in .NET isolated only, not Python
+# Functions apps (https://learn.microsoft.com/azure/durable-task/scheduler/durable-task-scheduler-large-payloads).
 PAYLOAD_LIMIT_BYTES = 1024 * 1024
+# History events per orchestration instance: Durable Functions fails an orchestration past
+# 100,000, whatever its storage provider (https://github.com/microsoft/durabletask-mssql/issues/125).
+# durabletask's in-memory backend defaults to 10,000. DEVHOST_HISTORY_EVENTS_LIMIT lowers it,
+# to see where a workflow would reach it (the project's oversize tests do, to reach it in seconds).
+HISTORY_EVENTS_LIMIT = 100_000
+HISTORY_EVENTS_LIMIT_SETTING = "DEVHOST_HISTORY_EVENTS_LIMIT"
 # A work item carries a whole history; gRPC's default 4 MB would stall an instance whose
-# history outgrows it. 256 MiB leaves room for hundreds of maximum-size payloads.
+# history outgrows it. 256 MiB leaves room for hundreds of maximum-size payloads. This is
+# devhost's transport, not a scheduler limit: worker.py accepts messages of any size.
 GRPC_MESSAGE_LIMIT_BYTES = 256 * 1024 * 1024
 GRPC_OPTIONS = [
     ("grpc.max_send_message_length", GRPC_MESSAGE_LIMIT_BYTES),
@@ -49,8 +65,6 @@ GRPC_OPTIONS = [
 ]
 # gRPC metadata key an instance sends with its work-item stream to name itself in the logs.
 INSTANCE_METADATA_KEY = "devhost-instance"
-# History events per instance; the in-memory backend's default is 10,000.
-MAX_HISTORY_EVENTS = 100_000
 _SERVER_THREADS = 32
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -102,6 +116,59 @@ def check_payload(what: str, encoded: str | None) -> None:
             f"{PAYLOAD_LIMIT_BYTES:,} bytes (1 MiB) per payload. Pass a reference "
             "(a blob URL or an id) instead of the data."
         )
+
+
+class HistoryLimitSettingError(ValueError):
+    """DEVHOST_HISTORY_EVENTS_LIMIT is not a whole number within the scheduler's limit."""
+
+
+def history_events_limit(environ: dict[str, str] | None = None) -> int:
+    """The history events one orchestration may hold: the scheduler's, or lower if set."""
+    raw = (os.environ if environ is None else environ).get(HISTORY_EVENTS_LIMIT_SETTING, "")
+    if not raw.strip():
+        return HISTORY_EVENTS_LIMIT
+    try:
+        limit = int(raw)
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= HISTORY_EVENTS_LIMIT:
+        raise HistoryLimitSettingError(
+            f"{HISTORY_EVENTS_LIMIT_SETTING} must be a whole number from 1 to "
+            f"{HISTORY_EVENTS_LIMIT:,} (the scheduler's limit), got '{raw}'."
+        )
+    return limit
+
+
+def history_problem(instance_id: str, events: int, limit: int) -> str:
+    return (
+        f"Orchestration '{instance_id}' would hold {events:,} history events; the Durable Task "
+        f"Scheduler allows at most {limit:,} history events per orchestration. Keep each "
+        "orchestration's history bounded: run a long loop or a large batch as sub-workflows "
+        "of bounded size."
+    )
+
+
+def action_payloads(action: pb.OrchestratorAction) -> Iterator[tuple[str, str]]:
+    """What an orchestrator action carries that the scheduler counts as a payload."""
+    if action.HasField("scheduleTask"):
+        yield f"The input of activity '{action.scheduleTask.name}'", action.scheduleTask.input.value
+    elif action.HasField("createSubOrchestration"):
+        child = action.createSubOrchestration
+        yield f"The input of sub-orchestration '{child.name}'", child.input.value
+    elif action.HasField("sendEvent"):
+        yield f"The data of event '{action.sendEvent.name}'", action.sendEvent.data.value
+    elif action.HasField("completeOrchestration"):
+        yield "The orchestration output", action.completeOrchestration.result.value
+
+
+def fail_instead(request: pb.OrchestratorResponse, error_type: str, message: str) -> None:
+    """Make a work item's completion fail the orchestration with `message`, and nothing else."""
+    del request.actions[:]
+    complete = request.actions.add(id=-1).completeOrchestration
+    complete.orchestrationStatus = pb.ORCHESTRATION_STATUS_FAILED
+    complete.failureDetails.errorType = error_type
+    complete.failureDetails.errorMessage = message
+    complete.failureDetails.isNonRetriable = True
 
 
 def payload_problem(what: str, encoded: str | None) -> str | None:
@@ -196,7 +263,12 @@ def _trace_scheduled(
 
 
 class LoopbackBackend(InMemoryOrchestrationBackend):
-    """durabletask's in-memory backend on a free loopback port, with four behaviours of DTS.
+    """durabletask's in-memory backend on a free loopback port, with five behaviours of DTS.
+
+    It enforces the scheduler's limits (above) on every worker: a start input or event data
+    over the payload limit is refused (INVALID_ARGUMENT), an activity result over it fails
+    the activity, and an orchestrator step with a payload over it, or that would take the
+    history past the history events limit, fails the orchestration; each names the limit.
 
     Besides keeping custom status (below), it hands work out as the scheduler does to
     several workers: one pump takes each item from the in-memory queues and gives it to the
@@ -216,8 +288,13 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
     makes devhost's own ``orchestration:`` span of each execution (see tracing.py).
     """
 
-    def __init__(self, spans: OrchestrationSpans | None = None) -> None:
-        super().__init__(max_history_size=MAX_HISTORY_EVENTS)
+    def __init__(
+        self, spans: OrchestrationSpans | None = None, history_events: int | None = None
+    ) -> None:
+        # The base class refuses a completion past its limit with RESOURCE_EXHAUSTED, which
+        # leaves the instance Running for good; this class fails it instead, naming the limit.
+        super().__init__(max_history_size=sys.maxsize)
+        self.history_events_limit = history_events or history_events_limit()
         self.spans = spans
         self._activity_traces: dict[tuple[str, int], pb.TraceContext] = {}
         self._orchestration_traces: dict[str, pb.OrchestrationTraceContext] = {}
@@ -356,12 +433,26 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
     def StartInstance(
         self, request: pb.CreateInstanceRequest, context: grpc.ServicerContext
     ) -> pb.CreateInstanceResponse:
+        self._refuse_oversized(context, "The orchestration input", request.input.value)
         with backend_lock(self):
             response = super().StartInstance(request, context)
             self._orchestration_traces.pop(response.instanceId, None)
             if request.HasField("parentTraceContext"):
                 self._trace_start(response.instanceId, request.parentTraceContext)
         return response
+
+    def RaiseEvent(
+        self, request: pb.RaiseEventRequest, context: grpc.ServicerContext
+    ) -> pb.RaiseEventResponse:
+        self._refuse_oversized(context, f"The data of event '{request.name}'", request.input.value)
+        return super().RaiseEvent(request, context)
+
+    def _refuse_oversized(self, context: grpc.ServicerContext, what: str, encoded: str) -> None:
+        """Refuse a request whose payload is over the limit, as the scheduler does."""
+        problem = payload_problem(what, encoded)
+        if problem is not None:
+            logger.warning("Refused a payload over the limit: %s", problem)
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
 
     def _trace_start(self, instance_id: str, parent: pb.TraceContext) -> None:
         """Put `parent` on the ExecutionStarted event an instance is waiting to run."""
@@ -427,6 +518,28 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         continues = completion is not None and completion.orchestrationStatus == continued
         if continues and execution_parent is not None:
             self._trace_start(instance_id, execution_parent)
+
+    def _fail_over_limits(self, request: pb.OrchestratorResponse) -> None:
+        """Fail the orchestration, naming the limit, where the scheduler would refuse the step.
+
+        A payload over the limit in any action, or a history that would pass the history
+        limit, turns the completion into a failure; hold the lock.
+        """
+        for action in request.actions:
+            for what, encoded in action_payloads(action):
+                problem = payload_problem(what, encoded)
+                if problem is not None:
+                    logger.warning("Orchestration %s failed: %s", request.instanceId, problem)
+                    fail_instead(request, "PayloadTooLargeError", problem)
+                    return
+        events = instance_events(self, request.instanceId)
+        if events is None:
+            return
+        held = len(events.history) + len(events.dispatched) + len(request.actions)
+        if held > self.history_events_limit:
+            problem = history_problem(request.instanceId, held, self.history_events_limit)
+            logger.warning("Orchestration %s failed: %s", request.instanceId, problem)
+            fail_instead(request, "HistoryTooLargeError", problem)
 
     def GetWorkItems(
         self, request: pb.GetWorkItemsRequest, context: grpc.ServicerContext
@@ -522,6 +635,16 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         if not self._release(("activity", request.instanceId, str(request.taskId))):
             return pb.CompleteTaskResponse()
         self._activity_traces.pop((request.instanceId, request.taskId), None)
+        problem = payload_problem("The result of an activity", request.result.value)
+        if problem is not None:
+            # The scheduler would refuse the result; the activity fails, naming the limit.
+            logger.warning(
+                "Activity #%d of %s failed: %s", request.taskId, request.instanceId, problem
+            )
+            request.ClearField("result")
+            request.failureDetails.errorType = "PayloadTooLargeError"
+            request.failureDetails.errorMessage = problem
+            request.failureDetails.isNonRetriable = True
         return super().CompleteActivityTask(request, context)
 
     def CompleteEntityTask(
@@ -555,6 +678,7 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
                 request.customStatus.value = kept
         try:
             with backend_lock(self):
+                self._fail_over_limits(request)
                 execution_parent = self._execution_trace(request.instanceId)
                 completed = super().CompleteOrchestratorTask(request, context)
                 self._keep_trace_contexts(request, execution_parent)

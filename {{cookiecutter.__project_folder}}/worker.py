@@ -19,6 +19,12 @@ and answers a human request. All connect with the settings the Function App uses
 Settings come from the environment, then from ``local.settings.json`` (``Values``) when it
 exists, as Core Tools reads them. Nothing is read at import: a missing setting stops the
 command that needs it, with a message naming the setting.
+
+The worker and the client take gRPC messages of any size. A work item carries an
+orchestration's whole history, and with gRPC's default 4 MB receive limit a bigger one is
+never delivered: the worker reconnects forever on RESOURCE_EXHAUSTED and the run stays
+Running. The size limits are the backend's (the scheduler's payload and history limits,
+which devhost's backend enforces alike), and a run that reaches one fails naming it.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowCli
 from durabletask import history
 from durabletask.azuremanaged.client import DurableTaskSchedulerClient
 from durabletask.azuremanaged.worker import DurableTaskSchedulerWorker
+from durabletask.grpc_options import GrpcChannelOptions
 from durabletask.worker import WorkItemFilters
 from pydantic_core import to_jsonable_python
 
@@ -57,6 +64,8 @@ TASK_HUB_SETTING = "TASKHUB_NAME"
 AUTHENTICATION_MODES = ("None", "ManagedIdentity", "DefaultAzure")
 LOCAL_SETTINGS = Path(__file__).resolve().parent / "local.settings.json"
 DEFAULT_WORKFLOWS = "workflows:build_workflows"
+# No gRPC message size limit (-1): the backend's limits decide, and name themselves.
+ANY_MESSAGE_SIZE = GrpcChannelOptions(max_receive_message_length=-1, max_send_message_length=-1)
 # How long `client status` waits for a completed run's output to be read.
 OUTPUT_READ_SECONDS = 10
 
@@ -194,6 +203,7 @@ def serve(
         taskhub=connection.task_hub,
         token_credential=credential_for(connection),
         secure_channel=connection.secure,
+        channel_options=ANY_MESSAGE_SIZE,
         logger=logging.getLogger("durabletask.worker"),
     )
     worker = DurableAIAgentWorker(scheduler_worker)
@@ -251,6 +261,7 @@ class WorkflowRuns:
             taskhub=connection.task_hub,
             token_credential=credential_for(connection),
             secure_channel=connection.secure,
+            channel_options=ANY_MESSAGE_SIZE,
             logger=logging.getLogger("durabletask.client"),
         )
         self._workflows = DurableWorkflowClient(self._durable)

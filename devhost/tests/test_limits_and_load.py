@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 import requests
 
-from devhost.backend import PAYLOAD_LIMIT_BYTES
+from devhost.backend import (
+    HISTORY_EVENTS_LIMIT,
+    HISTORY_EVENTS_LIMIT_SETTING,
+    PAYLOAD_LIMIT_BYTES,
+    HistoryLimitSettingError,
+    history_events_limit,
+)
 from devhost.host import DevHost
 
 from .conftest import finished, wait_for
@@ -157,3 +163,18 @@ def test_many_slow_sync_functions_do_not_stall_status_queries_or_starts(
     assert started.status_code == 202 and status.status_code == 202
     assert not any(call.done() for call in slow)
     assert all(call.result().text == "done" for call in slow)
+
+
+def test_the_history_events_limit_is_the_schedulers_unless_lowered() -> None:
+    assert history_events_limit({}) == HISTORY_EVENTS_LIMIT == 100_000
+    assert history_events_limit({HISTORY_EVENTS_LIMIT_SETTING: "250"}) == 250
+
+
+@pytest.mark.parametrize("value", ["0", "many", "100001"])
+def test_a_history_events_limit_setting_outside_the_schedulers_is_refused_naming_it(
+    value: str,
+) -> None:
+    with pytest.raises(HistoryLimitSettingError, match="from 1 to 100,000") as refused:
+        history_events_limit({HISTORY_EVENTS_LIMIT_SETTING: value})
+
+    assert HISTORY_EVENTS_LIMIT_SETTING in str(refused.value)

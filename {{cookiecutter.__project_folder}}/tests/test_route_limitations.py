@@ -11,14 +11,13 @@ from typing import Any
 import pytest
 import requests
 
+from devhost.backend import PAYLOAD_LIMIT_BYTES
 from tests.http_host import Host
 from tests.scenarios import SCENARIOS, Scenario, output_matches
 
 pytestmark = pytest.mark.http
 ASKING = [scenario for scenario in SCENARIOS if scenario.answers]
 TYPED = [scenario for scenario in SCENARIOS if not scenario.calls_the_model]
-# The Durable Task Scheduler's limit per payload (an orchestration input, an event's data).
-PAYLOAD_LIMIT_BYTES = 1_048_576
 
 
 def oversized(message: Any) -> Any:
