@@ -58,7 +58,7 @@ NAME_PATTERN_MAX = 63 - len("_level5")
 
 
 @dataclass
-class LoopProgress(Generic[State]):  # noqa: UP046 (one source for Python 3.11 too)
+class LoopProgress(Generic[State]):
     """Where a loop stands: its state after ``rounds`` rounds, and whether it is done."""
 
     state: State
