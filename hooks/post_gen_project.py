@@ -42,6 +42,13 @@ STARTER_FILES = {
         "tests/workflows/test_trip_booking.py",
         "tests/run_spans.py",
     ),
+    "batch_workflow": (
+        "workflows/document_batch.py",
+        "workflows/blob_store.py",
+        "tests/workflows/test_document_batch.py",
+        "tests/test_blob_store.py",
+        "tests/test_document_batch_hosts.py",
+    ),
     # Derived in cookiecutter.json: the agent starter is hosted only with a model provider.
     "__hosted_agent_workflow": (
         "workflows/content_review.py",

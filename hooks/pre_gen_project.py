@@ -30,8 +30,16 @@ HOSTED_NAMES = {
     "approval_workflow": "approval_workflow",
     "composition_workflow": "composition_workflow",
     "agent_workflow": "__hosted_agent_workflow",
+    "batch_workflow": "batch_workflow",
 }
-FARE_CHECK_SUFFIX = "_fare_check"
+# Sub-workflows a starter derives from its name; they are hosted workflows too.
+DERIVED_SUFFIXES = {
+    "composition_workflow": (("_fare_check", "its fare check sub-workflow"),),
+    "batch_workflow": (
+        ("_group", "its chunk group sub-workflow"),
+        ("_chunk", "its chunk sub-workflow"),
+    ),
+}
 # The same rule as workflows/placement.py: a pool name is part of Azure resource names.
 POOL_PATTERN = re.compile(r"^[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?$")
 # The starter whose heavy step the worker pool runs.
@@ -72,8 +80,8 @@ def hosted_workflow_names(answers: Mapping[str, str]) -> list[tuple[str, str]]:
         if name == OMIT:
             continue
         names.append((name, key))
-        if key == "composition_workflow":
-            names.append((name + FARE_CHECK_SUFFIX, f"{key} (its fare check sub-workflow)"))
+        for suffix, what in DERIVED_SUFFIXES.get(key, ()):
+            names.append((name + suffix, f"{key} ({what})"))
     return names
 
 

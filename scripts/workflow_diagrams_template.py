@@ -39,6 +39,7 @@ STARTERS = (
         'cookiecutter.composition_workflow != "none"',
     ),
     ("agent_workflow", "placeholderAgent", AGENTS_ON),
+    ("batch_workflow", "placeholderBatch", 'cookiecutter.batch_workflow != "none"'),
 )
 JINJA_MARKS = ("{{", "}}", "{%", "%}", "{#", "#}")
 

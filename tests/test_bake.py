@@ -37,10 +37,12 @@ COMBINATIONS = {
     "without-approval": {"approval_workflow": "none"},
     "without-trip-booking": {"composition_workflow": "none"},
     "without-content-review": {"model_provider": "azure_openai", "agent_workflow": "none"},
+    "without-document-batch": {"batch_workflow": "none"},
     "only-quotes": {
         "triage_workflow": "none",
         "approval_workflow": "none",
         "composition_workflow": "none",
+        "batch_workflow": "none",
     },
     # No workflow that runs without the model, none that asks a person.
     "only-content-review": {
@@ -48,6 +50,7 @@ COMBINATIONS = {
         "fanout_workflow": "none",
         "approval_workflow": "none",
         "composition_workflow": "none",
+        "batch_workflow": "none",
         "model_provider": "azure_openai",
     },
 }
@@ -64,6 +67,12 @@ LEFT_OUT = {
         "build_content_review_workflow",
         "workflows.content_review",
         "content_review",
+    ),
+    "batch_workflow": (
+        "build_document_batch_workflow",
+        "workflows.document_batch",
+        "document_batch",
+        "DOCUMENTS_STORAGE",
     ),
 }
 TEXT_SUFFIXES = {".py", ".json", ".toml", ".md", ".http", ".txt", ".yaml", ".yml", ".sh", ".ps1"}

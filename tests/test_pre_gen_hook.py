@@ -68,12 +68,37 @@ def test_a_name_may_not_clash_with_the_sub_workflow_name() -> None:
     assert "'trip_fare_check' clashes with 'TRIP_fare_check'" in problem
 
 
+def test_a_name_may_not_clash_with_a_batch_sub_workflow_name() -> None:
+    answers = default_answers(batch_workflow="docs", triage_workflow="Docs_Chunk")
+
+    (problem,) = hook.validate(answers)
+
+    assert "'docs_chunk' clashes with 'Docs_Chunk'" in problem
+
+
+def test_a_batch_name_too_long_for_its_sub_workflows_is_rejected() -> None:
+    problems = hook.validate(default_answers(batch_workflow="b" * 60))
+
+    assert problems == [
+        f"batch_workflow ({sub_workflow}) {'b' * 60 + suffix!r} is not a valid workflow name:"
+        " use 1 to 63 ASCII letters, digits, '_' or '-', starting with a letter, or 'none' to"
+        " leave that workflow out."
+        for suffix, sub_workflow in [
+            ("_group", "its chunk group sub-workflow"),
+            ("_chunk", "its chunk sub-workflow"),
+        ]
+    ]
+
+
 def test_none_leaves_a_workflow_out() -> None:
     assert hook.hosted_workflow_names(default_answers(triage_workflow="none")) == [
         ("supplier_quotes", "fanout_workflow"),
         ("expense_approval", "approval_workflow"),
         ("trip_booking", "composition_workflow"),
         ("trip_booking_fare_check", "composition_workflow (its fare check sub-workflow)"),
+        ("document_batch", "batch_workflow"),
+        ("document_batch_group", "batch_workflow (its chunk group sub-workflow)"),
+        ("document_batch_chunk", "batch_workflow (its chunk sub-workflow)"),
     ]
 
 
@@ -101,6 +126,7 @@ def test_leaving_every_workflow_out_is_rejected() -> None:
         fanout_workflow="none",
         approval_workflow="none",
         composition_workflow="none",
+        batch_workflow="none",
     )
 
     (problem,) = hook.validate(answers)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from durabletask.client import TaskHubGrpcClient
 
     from devhost.backend import LoopbackBackend
+    from tests.azurite import Azurite
     from tests.http_host import Host
 
 
@@ -101,4 +102,13 @@ def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
     from tests.http_host import running_host
 
     with running_host(Path(tmp_path_factory.mktemp("host"))) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """Azurite's Blob service for this test process (skips, naming ``npm install``, without it)."""
+    from tests.azurite import running_azurite
+
+    with running_azurite(Path(tmp_path_factory.mktemp("azurite"))) as running:
         yield running

@@ -9,6 +9,11 @@ from tests.function_index import FreshImport, import_app_in_fresh_process
 {% if cookiecutter.__hosted_agent_workflow != "none" %}
 from workflows.content_review import WORKFLOW_NAME as REVIEW
 {% endif %}
+{% if cookiecutter.batch_workflow != "none" %}
+from workflows.document_batch import CHUNK_WORKFLOW_NAME as BATCH_CHUNK
+from workflows.document_batch import GROUP_WORKFLOW_NAME as BATCH_GROUP
+from workflows.document_batch import WORKFLOW_NAME as BATCH
+{% endif %}
 {% if cookiecutter.approval_workflow != "none" %}
 from workflows.expense_approval import WORKFLOW_NAME as APPROVAL
 {% endif %}
@@ -40,10 +45,16 @@ TOP_LEVEL_WORKFLOWS = [
 {% if cookiecutter.__hosted_agent_workflow != "none" %}
     REVIEW,
 {% endif %}
+{% if cookiecutter.batch_workflow != "none" %}
+    BATCH,
+{% endif %}
 ]
 SUB_WORKFLOWS: list[str] = []
 {% if cookiecutter.composition_workflow != "none" %}
 SUB_WORKFLOWS.append(FARE_CHECK)
+{% endif %}
+{% if cookiecutter.batch_workflow != "none" %}
+SUB_WORKFLOWS += [BATCH_GROUP, BATCH_CHUNK]
 {% endif %}
 EXECUTOR_ACTIVITIES = {
 {% if cookiecutter.triage_workflow != "none" %}
@@ -67,6 +78,11 @@ EXECUTOR_ACTIVITIES = {
 {% endif %}
 {% if cookiecutter.__hosted_agent_workflow != "none" %}
     REVIEW: ["take_brief", "hand_over", "publish"],
+{% endif %}
+{% if cookiecutter.batch_workflow != "none" %}
+    BATCH: ["plan_batch", "wait_for_groups", "summarize_batch"],
+    BATCH_GROUP: ["open_group", "wait_for_chunks", "close_group"],
+    BATCH_CHUNK: ["analyze_chunk"],
 {% endif %}
 }
 AGENT_ENTITIES: dict[str, list[str]] = {}

@@ -14,6 +14,9 @@ from agent_framework import Workflow
 {% if cookiecutter.__hosted_agent_workflow != "none" %}
 from workflows.content_review import build_content_review_workflow
 {% endif %}
+{% if cookiecutter.batch_workflow != "none" %}
+from workflows.document_batch import build_document_batch_workflow
+{% endif %}
 {% if cookiecutter.approval_workflow != "none" %}
 from workflows.expense_approval import build_expense_approval_workflow
 {% endif %}
@@ -49,5 +52,8 @@ def build_workflows() -> list[Workflow]:
 {% endif %}
 {% if cookiecutter.__hosted_agent_workflow != "none" %}
         build_content_review_workflow(chat_client),
+{% endif %}
+{% if cookiecutter.batch_workflow != "none" %}
+        build_document_batch_workflow(),
 {% endif %}
     ]

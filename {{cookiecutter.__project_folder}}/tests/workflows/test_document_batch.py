@@ -1,0 +1,135 @@
+"""Document batch, run in-process against Azurite: documents in, totals and result rows out."""
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from scripts.sample_documents import expected_totals, sample_name, sample_text, upload
+from tests.azurite import Azurite
+from workflows import blob_store
+from workflows.document_batch import (
+    MAX_GROUPS,
+    BatchSummary,
+    DocumentBatch,
+    analyse,
+    build_document_batch_workflow,
+)
+from workflows.messages import BadStartMessageError
+
+DOCUMENTS = 60
+
+
+@pytest.fixture
+def storage(azurite: Azurite, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """The app's storage setting pointing at Azurite, as the executors read it."""
+    settings = {blob_store.STORAGE_SETTING: azurite.connection_string}
+    monkeypatch.setenv(blob_store.STORAGE_SETTING, azurite.connection_string)
+    yield settings
+
+
+async def seeded(settings: dict[str, str], count: int) -> str:
+    """A fresh prefix in the documents container holding ``count`` sample documents."""
+    prefix = f"{uuid.uuid4().hex}/"
+    await upload(settings, "documents", prefix, count)
+    return prefix
+
+
+async def run_batch(body: dict[str, Any]) -> BatchSummary:
+    outputs = (await build_document_batch_workflow().run(body)).get_outputs()
+    assert len(outputs) == 1, outputs
+    summary: BatchSummary = outputs[0]
+    return summary
+
+
+async def result_rows(settings: dict[str, str], summary: BatchSummary) -> list[dict[str, Any]]:
+    async with blob_store.open_storage(settings) as service:
+        results = service.get_container_client(summary.results_container)
+        rows: list[dict[str, Any]] = []
+        async for name in results.list_blob_names(name_starts_with=summary.results_prefix):
+            rows += await blob_store.read_json_lines(results, name)
+        return rows
+
+
+def test_analysis_counts_words_and_names_the_clauses_it_finds() -> None:
+    result = analyse("Payment is due on receipt. Either party may terminate it.")
+
+    assert result == {"words": 10, "clauses": ["payment", "termination"]}
+
+
+def test_a_batch_names_its_documents_by_prefix_or_by_list_not_both() -> None:
+    with pytest.raises(ValueError, match="give either prefix or blobs, not both"):
+        DocumentBatch.model_validate({"container": "docs", "prefix": "a/", "blobs": ["a/1.txt"]})
+
+
+def test_a_container_name_azure_refuses_is_refused_before_the_run_starts() -> None:
+    with pytest.raises(ValueError, match="container"):
+        DocumentBatch.model_validate({"container": "My_Documents"})
+
+
+async def test_every_document_is_analysed_over_several_groups_of_chunks(
+    storage: dict[str, str],
+) -> None:
+    prefix = await seeded(storage, DOCUMENTS)
+
+    summary = await run_batch(
+        {"container": "documents", "prefix": prefix, "chunk_size": 5, "chunks_per_group": 4}
+    )
+
+    totals = expected_totals(DOCUMENTS)
+    assert (summary.chunks, summary.groups) == (12, 3)
+    assert {key: getattr(summary, key) for key in totals} == totals
+
+
+async def test_the_results_hold_one_row_per_document(storage: dict[str, str]) -> None:
+    prefix = await seeded(storage, 30)
+
+    summary = await run_batch({"container": "documents", "prefix": prefix, "chunk_size": 7})
+
+    rows = await result_rows(storage, summary)
+    assert sorted(row["document"] for row in rows) == [sample_name(prefix, n) for n in range(30)]
+    assert rows[0] == {"document": rows[0]["document"], **analyse(sample_text(0))}
+
+
+async def test_a_listed_document_that_does_not_exist_is_a_failed_row_not_a_failed_batch(
+    storage: dict[str, str],
+) -> None:
+    prefix = await seeded(storage, 2)
+    blobs = [sample_name(prefix, 0), f"{prefix}missing.txt", sample_name(prefix, 1)]
+
+    summary = await run_batch({"container": "documents", "blobs": blobs})
+
+    assert (summary.documents, summary.analysed, summary.failed) == (3, 2, 1)
+    failed = [row for row in await result_rows(storage, summary) if "error" in row]
+    assert failed == [{"document": f"{prefix}missing.txt", "error": "not found"}]
+
+
+async def test_a_prefix_with_no_documents_fails_the_run_naming_it(storage: dict[str, str]) -> None:
+    await seeded(storage, 1)
+
+    with pytest.raises(Exception, match="holds no documents under the prefix 'nothing-here/'"):
+        await run_batch({"container": "documents", "prefix": "nothing-here/"})
+
+
+async def test_a_container_that_does_not_exist_fails_the_run_naming_it(
+    storage: dict[str, str],
+) -> None:
+    with pytest.raises(Exception, match="The container 'no-such-container' does not exist"):
+        await run_batch({"container": "no-such-container"})
+
+
+async def test_a_batch_over_the_most_one_run_takes_fails_naming_the_limit(
+    storage: dict[str, str],
+) -> None:
+    prefix = await seeded(storage, MAX_GROUPS + 1)
+
+    with pytest.raises(Exception, match=f"more than {MAX_GROUPS} documents, the most one run"):
+        await run_batch(
+            {"container": "documents", "prefix": prefix, "chunk_size": 1, "chunks_per_group": 1}
+        )
+
+
+async def test_a_body_that_is_not_a_batch_fails_naming_every_bad_field() -> None:
+    with pytest.raises(BadStartMessageError, match="chunk_size: Input should be less than"):
+        await run_batch({"container": "documents", "chunk_size": 10**6})
