@@ -48,6 +48,7 @@ STARTER_FILES = {
         "tests/workflows/test_document_batch.py",
         "tests/test_blob_store.py",
         "tests/test_document_batch_hosts.py",
+        "scripts/sample_documents.py",
     ),
     # Derived in cookiecutter.json: the agent starter is hosted only with a model provider.
     "__hosted_agent_workflow": (

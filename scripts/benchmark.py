@@ -11,6 +11,7 @@ ratios, not verdicts. Everything runs on 127.0.0.1; children are always stopped.
     /tmp/venv/bin/python scripts/benchmark.py [--runs 20] [--clients 8] [--scale-rounds 3]
     /tmp/venv/bin/python scripts/benchmark.py --scale-only   # the scale-out comparison alone
     /tmp/venv/bin/python scripts/benchmark.py --suite-only   # the bake's own suite alone
+    /tmp/venv/bin/python scripts/benchmark.py --batch        # the document batch at N = 10..10,000
 """
 
 import argparse
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import benchmark_batch  # scripts/benchmark_batch.py, beside this file
 import requests
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -56,6 +58,7 @@ SUITE_SECONDS = 900
 # The fan-out starter is compared with triage, the simplest one (default names of a bake).
 TRIAGE_DEFAULT = "support_triage"
 FANOUT_DEFAULT = "supplier_quotes"
+BATCH_DEFAULT = "document_batch"
 # The answers a person gives when a run pauses, by workflow (default names of a bake).
 HUMAN_ANSWERS: dict[str, dict[str, Any]] = {
     "expense_approval": {"approved": True},
@@ -793,12 +796,30 @@ def main() -> None:
     parser.add_argument(
         "--suite-only", action="store_true", help="only time the default bake's own test suite"
     )
+    parser.add_argument(
+        "--batch",
+        action="store_true",
+        help="only the document batch at growing sizes on every host (scripts/benchmark_batch.py)",
+    )
+    parser.add_argument(
+        "--batch-sizes",
+        default=",".join(str(size) for size in benchmark_batch.SIZES),
+        help="documents per batch, comma-separated (default %(default)s)",
+    )
     arguments = parser.parse_args()
     if min(arguments.runs, arguments.clients, arguments.scale_rounds, arguments.suite_runs) < 1:
         parser.error("--runs, --clients, --scale-rounds and --suite-runs must be at least 1")
     plan = ScalePlan(
         arguments.runs, arguments.clients, arguments.scale_rounds, arguments.run_timeout
     )
+
+    if arguments.batch:
+        sizes = tuple(int(size) for size in arguments.batch_sizes.split(","))
+        with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:
+            project, _ = bake(Path(scratch))
+            print(machine())
+            benchmark_batch.run(project, BATCH_DEFAULT, sizes)
+        return
 
     if arguments.suite_only:
         with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:

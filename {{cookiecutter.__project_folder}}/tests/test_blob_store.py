@@ -63,7 +63,10 @@ async def test_a_json_document_written_by_reference_reads_back_the_same(azurite:
 
 
 async def test_json_lines_keep_one_object_a_line(azurite: Azurite) -> None:
-    rows: list[dict[str, Any]] = [{"document": "a.txt", "words": 3}, {"document": "b.txt", "error": "not found"}]
+    rows: list[dict[str, Any]] = [
+        {"document": "a.txt", "words": 3},
+        {"document": "b.txt", "error": "not found"},
+    ]
     async with open_storage({STORAGE_SETTING: azurite.connection_string}) as service:
         container = await blob_store.ensure_container(service, "claim-checks")
         await blob_store.write_json_lines(container, "rows.jsonl", rows)
