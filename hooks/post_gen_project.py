@@ -64,7 +64,7 @@ MODEL_PROVIDER_FILES = (
     "tests/test_model_client.py",
 )
 
-WHEN_MARKER = re.compile(r"^\s*//\s*dafx:when\s+(\w+)=([\w|]+)\s*$")
+WHEN_MARKER = re.compile(r"^\s*//\s*dafx:when\s+(\w+)(!?=)([\w|]+)\s*$")
 END_MARKER = re.compile(r"^\s*//\s*dafx:end\s*$")
 MODULE_REFERENCE = re.compile(r"^\s*module\s+\w+\s+'([^']+)'", re.MULTILINE)
 
@@ -93,14 +93,16 @@ def write_local_settings(project: Path) -> None:
 
 
 def keep_selected_blocks(bicep: str, answers: Mapping[str, str]) -> str:
-    """Drop ``// dafx:when key=a|b`` ... ``// dafx:end`` blocks whose answer is not listed."""
+    """Drop ``// dafx:when key=a|b`` ... ``// dafx:end`` blocks whose answer is not listed, and
+    ``// dafx:when key!=a|b`` blocks whose answer is (``batch_workflow!=none``: the starter is on).
+    """
     kept: list[str] = []
     keeping = True
     for line in bicep.splitlines(keepends=True):
         when = WHEN_MARKER.match(line)
         if when:
-            key, allowed = when.groups()
-            keeping = answers[key] in allowed.split("|")
+            key, operator, values = when.groups()
+            keeping = (answers[key] in values.split("|")) == (operator == "=")
         elif END_MARKER.match(line):
             keeping = True
         elif keeping:

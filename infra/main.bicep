@@ -171,6 +171,7 @@ var deploymentContainerName = 'app-package-${resourceToken}'
 var roles = {
   durableTaskDataContributor: '0ad04412-c4d5-4796-b79c-f76d14c8d402'
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   cognitiveServicesOpenAIUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
   azureAIUser: '53ca6127-db72-4b80-b1b0-d745d6d5456d'
@@ -214,6 +215,13 @@ module storage 'core/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     privateNetworking: privateNetworking
+// dafx:when batch_workflow!=none
+    // The document batch reads its documents from one container and writes results to another.
+    blobContainerNames: [
+      'documents'
+      'batch-results'
+    ]
+// dafx:end
   }
 }
 
@@ -413,6 +421,13 @@ module functionApp 'app/function-app.bicep' = {
       FOUNDRY_PROJECT_ENDPOINT: foundry.outputs.projectEndpoint
       FOUNDRY_MODEL: foundry.outputs.deploymentName
 // dafx:end
+// dafx:when batch_workflow!=none
+      // The document storage, reached with the app's identity (its Storage Blob Data Owner role
+      // on the account, granted below for host storage, covers the document containers).
+      DOCUMENTS_STORAGE__blobServiceUri: storage.outputs.blobEndpoint
+      DOCUMENTS_STORAGE__credential: 'managedidentity'
+      DOCUMENTS_STORAGE__clientId: identity.outputs.clientId
+// dafx:end
     }
   }
   // The app starts as soon as it exists; its roles, and with privateNetworking its private
@@ -435,6 +450,20 @@ module storageRoles 'rbac/storage-account-roles.bicep' = {
     principals: appPrincipal
   }
 }
+
+// dafx:when batch_workflow!=none
+// The person running azd uploads documents and reads results, from the portal or from the app
+// running locally against Azure.
+module documentRoles 'rbac/storage-account-roles.bicep' = {
+  name: 'document-storage-roles'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    roleDefinitionId: roles.storageBlobDataContributor
+    principals: deployer
+  }
+}
+// dafx:end
 
 module monitoringRoles 'rbac/app-insights-roles.bicep' = {
   name: 'monitoring-roles'

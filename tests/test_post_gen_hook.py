@@ -64,6 +64,22 @@ def test_blocks_for_this_answer_are_kept_without_their_markers() -> None:
     assert "module model 'modules/model.bicep'" in kept and "MODEL_ENDPOINT" in kept
 
 
+BATCH_BLOCK = """// dafx:when batch_workflow!=none
+resource documents 'containers' = {}
+// dafx:end
+"""
+
+
+def test_a_not_equal_block_is_kept_while_its_starter_is_on() -> None:
+    kept = hook.keep_selected_blocks(BATCH_BLOCK, default_answers(batch_workflow="contracts"))
+
+    assert kept == "resource documents 'containers' = {}\n"
+
+
+def test_a_not_equal_block_is_dropped_when_its_starter_is_left_out() -> None:
+    assert hook.keep_selected_blocks(BATCH_BLOCK, default_answers(batch_workflow="none")) == ""
+
+
 def test_copy_infra_leaves_out_modules_no_longer_referenced(tmp_path: Path) -> None:
     source = write_infra(tmp_path / "template")
     target = tmp_path / "project" / "infra"

@@ -19,6 +19,9 @@ param deploymentContainerName string
 @description('Refuse public network access; the app then reaches the account through its private endpoint.')
 param privateNetworking bool
 
+@description('Further blob containers the app keeps data in (the document batch: its documents and results).')
+param blobContainerNames array = []
+
 resource storage 'Microsoft.Storage/storageAccounts@2026-04-01' = {
   // checkov:skip=CKV_AZURE_35: without privateNetworking the app reaches host storage over its public endpoint, guarded by Entra-only auth (no shared keys); with it the default action is Deny (tested).
   // checkov:skip=CKV_AZURE_59: without privateNetworking public access is how the app reaches host storage; with it public network access is Disabled (tested).
@@ -69,6 +72,15 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
+resource dataContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2026-04-01' = [for containerName in blobContainerNames: {
+  parent: blobService
+  name: containerName
+  properties: {
+    publicAccess: 'None'
+  }
+}]
+
 output id string = storage.id
 output name string = storage.name
+output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output deploymentContainerUrl string = '${storage.properties.primaryEndpoints.blob}${deploymentContainer.name}'

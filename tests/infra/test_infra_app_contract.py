@@ -273,3 +273,13 @@ def test_outputs_include_what_users_need(provider_bake: Bake) -> None:
         "APPLICATIONINSIGHTS_NAME",
     } | MODEL_SETTINGS[provider_bake.model_provider]
     assert expected <= main_outputs(provider_bake.infra)
+
+
+def test_document_storage_uses_the_managed_identity(bake: Bake) -> None:
+    settings = function_app_settings(bake.infra)
+    assert "DOCUMENTS_STORAGE" not in settings, "a plain value would be a connection string"
+    assert {
+        "DOCUMENTS_STORAGE__blobServiceUri",
+        "DOCUMENTS_STORAGE__credential",
+        "DOCUMENTS_STORAGE__clientId",
+    } <= settings
