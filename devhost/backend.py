@@ -22,6 +22,7 @@ from typing import NoReturn, TypeVar, cast
 import grpc
 from durabletask.testing import InMemoryOrchestrationBackend
 
+from .placements import WorkLog
 from .tracing import OrchestrationSpans, execution_started
 from .upstream import (
     backend_lock,
@@ -304,6 +305,8 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         self._pump_stopped = threading.Event()
         self._pump: threading.Thread | None = None
         self.requeued: list[str] = []
+        # Who took each work item and when (the dashboard's "ran on" and waterfall).
+        self.work_log = WorkLog()
         # Work items no connected worker's filters take, in arrival order: each goes to the
         # first worker that connects with a filter taking it (guarded by _streams_changed).
         self._waiting: list[tuple[pb.WorkItem, tuple[str, str, str | None]]] = []
@@ -361,6 +364,7 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
                 turn = next(self._turns.setdefault(kind, itertools.count()))
                 stream = takers[turn % len(takers)]
                 stream.leases[lease_key(item)] = item
+                self.work_log.handed_out(item, lease_key(item), stream.name)
                 stream.deliver(item)
                 return
         self._requeue([item])
@@ -408,6 +412,7 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         for item, routing_key in self._waiting:
             if stream.accepts(*routing_key):
                 stream.leases[lease_key(item)] = item
+                self.work_log.handed_out(item, lease_key(item), stream.name)
                 stream.deliver(item)
                 self._announced_waits.discard(routing_key[1])
             else:
@@ -436,6 +441,7 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         self._refuse_oversized(context, "The orchestration input", request.input.value)
         with backend_lock(self):
             response = super().StartInstance(request, context)
+            self._stamp(response.instanceId)
             self._orchestration_traces.pop(response.instanceId, None)
             if request.HasField("parentTraceContext"):
                 self._trace_start(response.instanceId, request.parentTraceContext)
@@ -445,7 +451,10 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         self, request: pb.RaiseEventRequest, context: grpc.ServicerContext
     ) -> pb.RaiseEventResponse:
         self._refuse_oversized(context, f"The data of event '{request.name}'", request.input.value)
-        return super().RaiseEvent(request, context)
+        with backend_lock(self):
+            response = super().RaiseEvent(request, context)
+            self._stamp(request.instanceId)
+        return response
 
     def _refuse_oversized(self, context: grpc.ServicerContext, what: str, encoded: str) -> None:
         """Refuse a request whose payload is over the limit, as the scheduler does."""
@@ -453,6 +462,22 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         if problem is not None:
             logger.warning("Refused a payload over the limit: %s", problem)
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+
+    def _stamp(self, instance_id: str) -> None:
+        """Give the instance's events the time devhost stored them (under the backend lock).
+
+        The in-memory backend leaves most events it makes (TaskCompleted, EventRaised, ...)
+        at the zero time; the history `showHistory` shows and the dashboard's timeline need
+        the time each happened, as the Durable Task Scheduler records it. An event the
+        backend makes on its own (a timer firing) gets the time of the next call that stores
+        something for that instance.
+        """
+        events = instance_events(self, instance_id)
+        if events is None:
+            return
+        for event in (*events.history, *events.dispatched, *events.pending):
+            if event.timestamp.seconds == 0 and event.timestamp.nanos == 0:
+                event.timestamp.GetCurrentTime()
 
     def _trace_start(self, instance_id: str, parent: pb.TraceContext) -> None:
         """Put `parent` on the ExecutionStarted event an instance is waiting to run."""
@@ -623,6 +648,7 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         with self._streams_changed:
             for stream in self._streams:
                 if stream.leases.pop(key, None) is not None:
+                    self.work_log.completed(key)
                     return True
         logger.warning(
             "Ignored a completion for %s %s: its work item had gone back to the queue", *key[:2]
@@ -645,7 +671,10 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
             request.failureDetails.errorType = "PayloadTooLargeError"
             request.failureDetails.errorMessage = problem
             request.failureDetails.isNonRetriable = True
-        return super().CompleteActivityTask(request, context)
+        with backend_lock(self):
+            completed = super().CompleteActivityTask(request, context)
+            self._stamp(request.instanceId)
+        return completed
 
     def CompleteEntityTask(
         self, request: pb.EntityBatchResult, context: grpc.ServicerContext
@@ -681,6 +710,8 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
                 self._fail_over_limits(request)
                 execution_parent = self._execution_trace(request.instanceId)
                 completed = super().CompleteOrchestratorTask(request, context)
+                self._stamp(request.instanceId)
+                self.work_log.children_started(request.instanceId, list(request.actions))
                 self._keep_trace_contexts(request, execution_parent)
             return completed
         finally:

@@ -1,35 +1,42 @@
-"""A page for developers at `/_devhost/`: the workflows with their diagrams, and every run.
+"""A page for developers at `/_devhost/`: find any run, see what happened step by step and
+where, act on it, and answer it, with nothing but Python installed.
 
-The page reads nothing private. Its script calls the durable management API that devhost
-serves (`/runtime/webhooks/durabletask/instances`) for the instances and, for a workflow of
-an AgentFunctionApp, the app's own `workflow/{name}/status` and `respond` routes for pending
-human requests and answers. The server side only says which workflows the app hosts (from its
-routes), hands out the Mermaid text of the project's `docs/workflows.md` (written by
-`scripts/workflow_diagrams.py`), and serves a Mermaid bundle when one is on this machine.
+The page's script calls what any client may call: the durable management API devhost serves
+(`/runtime/webhooks/durabletask/...`: status with `showHistory`, terminate, suspend, resume,
+restart, purge, raise event, entities) and, for a workflow of an AgentFunctionApp, the app's
+own `status` and `respond` routes. The server side adds what only devhost knows: which
+workflows the app hosts (from its routes) with their diagrams drawn as SVG (from the project's
+`docs/workflows.md`, see diagram.py), instance search and paging by any filter, values decoded
+from the Agent Framework's checkpoint encoding, and where each work item ran and when
+(placements.py), which the page shows beside the history and as a waterfall.
 """
 
 from __future__ import annotations
 
-import os
+import dataclasses
+import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from .diagram import to_svg
+from .history import history_events
 from .indexing import FunctionIndex
+from .management import ManagementApi, status_body
+from .upstream import decode_workflow_value, pb
 
 DASHBOARD_PATH = "/_devhost"
 WORKFLOWS_DOC = Path("docs") / "workflows.md"
-# Where a Mermaid bundle may be: a path in this variable, or `npm install mermaid` run in the
-# project. Nothing is downloaded: without one the page shows each diagram's Mermaid text.
-MERMAID_VARIABLE = "DEVHOST_MERMAID_JS"
-PROJECT_MERMAID = Path("node_modules") / "mermaid" / "dist" / "mermaid.min.js"
 # AgentFunctionApp's route for a workflow's status and the orchestration it runs the workflow as.
 STATUS_ROUTE = re.compile(r"workflow/(?P<workflow>[^/{}]+)/status/\{instanceId\}")
 ORCHESTRATOR_PREFIX = "dafx-"
 DOC_SECTION = re.compile(r"^## `(?P<workflow>[^`]+)`$", re.MULTILINE)
 MERMAID_BLOCK = re.compile(r"^```mermaid\n(?P<source>.*?)\n```$", re.MULTILINE | re.DOTALL)
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
 
 
 def diagrams(project: Path) -> dict[str, str]:
@@ -47,15 +54,6 @@ def diagrams(project: Path) -> dict[str, str]:
     return found
 
 
-def mermaid_bundle(project: Path) -> Path | None:
-    """A Mermaid bundle on this machine, if there is one."""
-    configured = os.environ.get(MERMAID_VARIABLE)
-    for candidate in (Path(configured) if configured else None, project / PROJECT_MERMAID):
-        if candidate is not None and candidate.is_file():
-            return candidate
-    return None
-
-
 def workflows(index: FunctionIndex, project: Path) -> list[dict[str, Any]]:
     """Each workflow the app serves a status route for, with its orchestration and diagram."""
     drawn = diagrams(project)
@@ -66,23 +64,77 @@ def workflows(index: FunctionIndex, project: Path) -> list[dict[str, Any]]:
             continue
         name = match.group("workflow")
         orchestrator = index.orchestrator(ORCHESTRATOR_PREFIX + name)
+        source = drawn.get(name)
         found.append(
             {
                 "name": name,
                 "orchestrator": orchestrator.name if orchestrator is not None else None,
                 "statusPath": "/" + "/".join(filter(None, (index.route_prefix, route.template))),
-                "diagram": drawn.get(name),
+                "diagram": source,
+                "svg": to_svg(source, name) if source else None,
             }
         )
     return sorted(found, key=lambda workflow: str(workflow["name"]))
 
 
-class Dashboard:
-    """Serves the page, the list of workflows and, when present, the Mermaid bundle."""
+def readable(value: Any) -> Any:
+    """`value` with the Agent Framework's checkpoint encoding decoded, as plain JSON.
 
-    def __init__(self, index: FunctionIndex, project_dir: Path) -> None:
+    An activity of a workflow returns JSON text; it is read as the JSON it holds.
+    """
+    if isinstance(value, str) and value[:1] in ("{", "["):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    if isinstance(value, dict):
+        value = {key: readable(item) for key, item in value.items()}
+    elif isinstance(value, list):
+        value = [readable(item) for item in value]
+    return json.loads(json.dumps(decode_workflow_value(value), default=_plain))
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    for method in ("model_dump", "to_dict"):
+        converter = getattr(value, method, None)
+        if callable(converter):
+            try:
+                return converter()
+            except Exception:
+                break
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return repr(value)
+
+
+def _time(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as error:
+        raise web.HTTPBadRequest(text=f"'{text}' is not an ISO 8601 time") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _int(text: str | None, default: int, highest: int) -> int:
+    try:
+        return max(0, min(highest, int(text))) if text else default
+    except ValueError as error:
+        raise web.HTTPBadRequest(text=f"'{text}' is not a whole number") from error
+
+
+class Dashboard:
+    """Serves the page, the workflows with their drawings, runs, one run, and entities."""
+
+    def __init__(self, index: FunctionIndex, project_dir: Path, management: ManagementApi) -> None:
         self._index = index
         self._project = project_dir
+        self._management = management
 
     @staticmethod
     def serves(path: str) -> bool:
@@ -92,83 +144,234 @@ class Dashboard:
         if request.method not in ("GET", "HEAD"):
             return web.Response(status=405)
         page = request.path[len(DASHBOARD_PATH) :]
-        project = self._project
         if page == "":
-            raise web.HTTPFound(DASHBOARD_PATH + "/")
+            raise web.HTTPFound(
+                DASHBOARD_PATH + "/" + (f"?{request.query_string}" if request.query_string else "")
+            )
         if page == "/":
             return web.Response(text=PAGE, content_type="text/html")
         if page == "/workflows.json":
-            bundle = mermaid_bundle(project)
             return web.json_response(
                 {
-                    "workflows": workflows(self._index, project),
+                    "workflows": workflows(self._index, self._project),
                     "orchestrators": sorted(f.name for f in self._index.orchestrators.values()),
-                    "diagramsFile": str(project / WORKFLOWS_DOC),
-                    "mermaid": bundle is not None,
+                    "diagramsFile": str(self._project / WORKFLOWS_DOC),
                 }
             )
-        if page == "/mermaid.js":
-            bundle = mermaid_bundle(project)
-            if bundle is None:
-                return web.Response(status=404, text=f"No Mermaid bundle; see {MERMAID_VARIABLE}.")
-            return web.FileResponse(bundle, headers={"Content-Type": "text/javascript"})
+        if page == "/api/instances":
+            return web.json_response(self._instances(request))
+        if page.startswith("/api/instances/"):
+            found = self._instance(page[len("/api/instances/") :])
+            return web.json_response(found, status=200 if found is not None else 404)
         return web.Response(status=404)
 
+    def _states(self) -> list[pb.OrchestrationState]:
+        backend = self._management.backend
+        query = pb.InstanceQuery(fetchInputsAndOutputs=True)
+        states: list[pb.OrchestrationState] = []
+        while True:
+            request = pb.QueryInstancesRequest(query=query)
+            response = backend.QueryInstances(request, _no_abort())
+            states.extend(response.orchestrationState)
+            token = (
+                response.continuationToken.value if response.HasField("continuationToken") else ""
+            )
+            if not token:
+                return states
+            query.continuationToken.value = token
 
-PAGE = """<!doctype html>
+    def _instances(self, request: web.Request) -> dict[str, Any]:
+        """One page of runs, newest first, after every filter the page offers."""
+        wanted = {s.strip() for s in request.query.get("status", "").split(",") if s.strip()}
+        name = request.query.get("name", "")
+        prefix = request.query.get("prefix", "")
+        search = request.query.get("q", "").casefold()
+        since, until = _time(request.query.get("from")), _time(request.query.get("to"))
+        size = _int(request.query.get("size"), PAGE_SIZE, MAX_PAGE_SIZE) or PAGE_SIZE
+        page = _int(request.query.get("page"), 0, 1_000_000)
+        bodies = [status_body(state) for state in self._states()]
+        names = sorted({str(body["name"]) for body in bodies})
+        kept = []
+        for body in bodies:
+            created = _time(body["createdTime"])
+            if wanted and body["runtimeStatus"] not in wanted:
+                continue
+            if name and body["name"] != name:
+                continue
+            if prefix and not str(body["instanceId"]).startswith(prefix):
+                continue
+            if (since and created and created < since) or (until and created and created > until):
+                continue
+            if search and search not in json.dumps(body).casefold():
+                continue
+            kept.append(body)
+        kept.sort(key=lambda body: (body["createdTime"], body["instanceId"]), reverse=True)
+        shown = kept[page * size : (page + 1) * size]
+        return {
+            "instances": [self._summary(body) for body in shown],
+            "total": len(kept),
+            "page": page,
+            "size": size,
+            "names": names,
+        }
+
+    @staticmethod
+    def _summary(body: dict[str, Any]) -> dict[str, Any]:
+        return {**body, **{key: readable(body[key]) for key in ("input", "output", "customStatus")}}
+
+    def _instance(self, instance_id: str) -> dict[str, Any] | None:
+        """One run: status, decoded values, history, where each step ran, and its family."""
+        backend = self._management.backend
+        found = backend.GetInstance(
+            pb.GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=True), _no_abort()
+        )
+        if not found.exists:
+            return None
+        status = self._summary(status_body(found.orchestrationState))
+        events = self._management.history(instance_id)
+        history = history_events(events, show_output=True)
+        for event in history:
+            for key in ("Result", "Input"):
+                if key in event:
+                    event[key] = readable(event[key])
+        parent = next(
+            (e.get("ParentInstanceId") for e in history if e["EventType"] == "ExecutionStarted"),
+            None,
+        )
+        children = [
+            {"instanceId": e["InstanceId"], "name": e.get("FunctionName"), "event": e["EventType"]}
+            for e in history
+            if "InstanceId" in e and e["EventType"].startswith("SubOrchestration")
+        ]
+        entities = sorted({e["TargetInstanceId"] for e in history if e.get("TargetInstanceId")})
+        return {
+            "status": status,
+            "history": history,
+            "placements": backend.work_log.of(instance_id),
+            "entityPlacements": {entity: backend.work_log.of(entity) for entity in entities},
+            "childPlacements": {
+                child["instanceId"]: backend.work_log.of(child["instanceId"]) for child in children
+            },
+            "parent": parent or backend.work_log.parent_of(instance_id),
+            "children": children,
+        }
+
+
+def _no_abort() -> Any:
+    from .backend import InProcessCall
+
+    return InProcessCall()
+
+
+PAGE = r"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>devhost dashboard</title>
 <style>
-body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em; color: #1f2328; }
-h1 { font-size: 1.4em; margin: 0 0 .2em; } h2 { font-size: 1.15em; margin-top: 1.5em; }
+body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1f2328; }
+header { background: #24292f; color: #fff; padding: .6em 1.5em; display: flex; gap: 1.5em;
+  align-items: baseline; }
+header h1 { font-size: 1.15em; margin: 0; }
+header a { color: #d0d7de; text-decoration: none; } header a.current { color: #fff;
+  border-bottom: 2px solid #fd8c73; }
+main { padding: 1em 1.5em; }
+h2 { font-size: 1.15em; margin: 1.2em 0 .5em; }
 .muted { color: #59636e; } .error { color: #b42318; white-space: pre-wrap; }
-.workflows { display: flex; flex-wrap: wrap; gap: 1em; }
-.workflow { border: 1px solid #d1d9e0; border-radius: 6px; padding: .6em .9em; max-width: 46em; }
-.workflow h3 { margin: .1em 0 .4em; font-size: 1.05em; }
-.diagram svg { max-width: 100%; height: auto; }
-pre { background: #f6f8fa; padding: .5em; overflow: auto; max-height: 24em; margin: .3em 0; }
+.filters { display: flex; flex-wrap: wrap; gap: .6em; align-items: end; margin-bottom: .6em; }
+.filters label { display: flex; flex-direction: column; font-size: .85em; color: #59636e; }
+.filters input, .filters select { font: inherit; padding: .2em .3em; }
+.pager { display: flex; gap: .8em; align-items: center; margin: .5em 0; }
 table { border-collapse: collapse; width: 100%; }
 th, td { border-bottom: 1px solid #d1d9e0; padding: .35em .5em; text-align: left;
   vertical-align: top; }
-td pre { max-height: 10em; max-width: 36em; white-space: pre-wrap; overflow-wrap: anywhere; }
-.status { font-weight: 600; } .Running, .Pending { color: #9a6700; }
+th { background: #f6f8fa; font-weight: 600; }
+td.nowrap { white-space: nowrap; }
+td pre, .value { max-height: 10em; max-width: 32em; white-space: pre-wrap;
+  overflow-wrap: anywhere; overflow: auto; margin: 0; font-size: 12px; }
+pre { background: #f6f8fa; padding: .5em; overflow: auto; max-height: 24em; margin: .3em 0; }
+.status { font-weight: 600; } .Running, .Pending, .Suspended { color: #9a6700; }
 .Completed { color: #1a7f37; } .Failed, .Terminated, .Canceled { color: #b42318; }
 .request { border-left: 4px solid #15803d; padding: .3em .7em; margin: .5em 0;
   background: #f3fbf5; }
 .request pre.request-data { max-height: none; max-width: none; }
-.request textarea { width: 100%; min-height: 4em; font-family: monospace; }
-.reply { margin-top: .3em; }
+.request textarea, .raise textarea { width: 100%; min-height: 4em; font-family: monospace; }
+.actions { display: flex; flex-wrap: wrap; gap: .5em; margin: .6em 0; }
+.actions button, .raise button, .pager button { font: inherit; padding: .25em .8em; }
+.values { display: grid; grid-template-columns: repeat(auto-fit, minmax(22em, 1fr));
+  gap: 1em; }
+.values pre { max-height: 20em; }
+.workflows { display: flex; flex-wrap: wrap; gap: 1em; }
+.workflow { border: 1px solid #d1d9e0; border-radius: 6px; padding: .6em .9em;
+  max-width: 100%; overflow: auto; }
+.workflow h3 { margin: .1em 0 .4em; font-size: 1.05em; }
+.diagram svg { max-width: 100%; height: auto; }
+.waterfall .bar-row { display: grid; grid-template-columns: 22em 1fr; align-items: center;
+  font-size: 12px; border-bottom: 1px solid #eef1f4; }
+.waterfall .track { position: relative; height: 1.3em; }
+.waterfall .bar { position: absolute; top: .2em; height: .9em; border-radius: 3px;
+  min-width: 2px; }
+.bar.orchestrator { background: #8250df; } .bar.activity { background: #1f6feb; }
+.bar.entity { background: #c2410c; } .bar.lost { background: #b42318; opacity: .5; }
+.where { font-size: 12px; color: #424a53; white-space: nowrap; }
+.tag { display: inline-block; padding: 0 .4em; border-radius: 3px; background: #eaeef2;
+  font-size: 12px; }
 </style></head>
 <body>
-<h1>devhost dashboard</h1>
-<p class="muted">Runs come from the durable management API, pending requests from each
-workflow's <code>status</code> route, answers go to its <code>respond</code> route.
-Refreshed every 1.5 s. State lives in memory and goes when devhost stops.</p>
+<header><h1>devhost dashboard</h1>
+<nav><a href="#/runs" data-view="runs">Runs</a> &nbsp; <a href="#/workflows"
+ data-view="workflows">Workflows</a> &nbsp; <a href="#/entities" data-view="entities">Entities</a>
+</nav><span class="muted" style="color:#afb8c1">state lives in memory and goes when devhost
+stops</span></header>
+<main>
 <div id="problem" class="error"></div>
-<h2>Workflows</h2>
-<p id="diagram-note" class="muted"></p>
-<div id="workflows" class="workflows"></div>
-<h2>Instances</h2>
-<p id="instance-note" class="muted"></p>
-<table><thead><tr><th>Orchestration</th><th>Instance</th><th>Status</th><th>Created</th>
-<th>Last updated</th><th>Duration</th><th>Custom status</th><th>Output</th></tr></thead>
+<section id="view-runs" hidden>
+<form class="filters" id="filters">
+<label>Status <select name="status"><option value="">any</option><option>Running</option>
+<option>Pending</option><option>Suspended</option><option>Completed</option><option>Failed</option>
+<option>Terminated</option><option>Canceled</option></select></label>
+<label>Workflow <select name="name"><option value="">any</option></select></label>
+<label>Created from <input type="datetime-local" name="from"></label>
+<label>Created to <input type="datetime-local" name="to"></label>
+<label>Id starts with <input name="prefix" size="14"></label>
+<label>Search <input type="search" name="q" size="22" placeholder="id, input, output, ..."></label>
+<label>Per page <select name="size"><option>10</option><option>25</option>
+<option selected>50</option><option>100</option></select></label>
+</form>
+<div class="pager"><button type="button" id="previous">Previous</button>
+<span id="page-note" class="muted"></span><button type="button" id="next">Next</button></div>
+<table><thead><tr><th>Instance</th><th>Orchestration</th><th>Status</th><th>Created</th>
+<th>Duration</th><th>Input</th><th>Custom status</th><th>Output</th></tr></thead>
 <tbody id="instances"></tbody></table>
+</section>
+<section id="view-run" hidden></section>
+<section id="view-workflows" hidden>
+<p id="diagram-note" class="muted"></p><div id="workflows" class="workflows"></div>
+</section>
+<section id="view-entities" hidden>
+<p class="muted">Entities and their state, from the management API's entity query.</p>
+<table><thead><tr><th>Entity</th><th>Key</th><th>Last operation</th><th>State</th></tr></thead>
+<tbody id="entities"></tbody></table>
+</section>
+</main>
 <script>
 "use strict";
-const MANAGEMENT = "/runtime/webhooks/durabletask/instances";
-const PAGE_SIZE = 100;
-const MAX_INSTANCES = 500;
+const WEBHOOK = "/runtime/webhooks/durabletask";
 const IN_PROGRESS = new Set(["Running", "Pending", "Suspended", "ContinuedAsNew"]);
+const KEY = new URLSearchParams(location.search).get("code");
 const requestCards = new Map();
 const replies = new Map();
-const finishedStatuses = new Map();
+const actionResults = new Map();
 let catalog = {workflows: [], orchestrators: []};
+let page = 0;
 let shownSignature = "";
+let runSignature = "";
 
 function element(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) node.setAttribute(key, value);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null) node.setAttribute(key, value);
+  }
   for (const child of children) {
+    if (child === null || child === undefined) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
@@ -178,93 +381,50 @@ function json(value) {
   return value === null || value === undefined ? "" : JSON.stringify(value, null, 2);
 }
 
+function brief(value) {
+  return value === null || value === undefined ? "" : JSON.stringify(value);
+}
+
+function call(path, options = {}) {
+  const headers = {...(options.headers || {})};
+  if (KEY) headers["x-functions-key"] = KEY;
+  return fetch(path, {...options, headers});
+}
+
+async function getJson(path) {
+  const response = await call(path);
+  if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
 function seconds(from, to) {
-  const total = Math.max(0, Math.round((Date.parse(to) - Date.parse(from)) / 1000));
+  const total = Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000);
+  if (total < 1) return `${Math.round(total * 1000)} ms`;
+  if (total < 10) return `${total.toFixed(1)} s`;
   const minutes = Math.floor(total / 60);
-  return minutes ? `${minutes} min ${total % 60} s` : `${total} s`;
+  return minutes ? `${minutes} min ${Math.round(total % 60)} s` : `${Math.round(total)} s`;
 }
 
-async function loadScript(source) {
-  await new Promise((resolve, reject) => {
-    const script = element("script", {src: source});
-    script.onload = resolve;
-    script.onerror = reject;
-    document.head.append(script);
-  });
+function runLink(instanceId) {
+  return element("a", {href: `#/run/${encodeURIComponent(instanceId)}`, class: "run-link"},
+    element("code", {}, instanceId));
 }
 
-async function showWorkflows() {
-  catalog = await (await fetch("workflows.json")).json();
-  const holder = document.getElementById("workflows");
-  if (catalog.mermaid) {
-    await loadScript("mermaid.js");
-    window.mermaid.initialize({startOnLoad: false, securityLevel: "strict"});
-  }
-  document.getElementById("diagram-note").textContent = catalog.workflows.length === 0
-    ? "This app serves no workflow routes; its orchestrations: "
-      + (catalog.orchestrators.join(", ") || "none") + "."
-    : catalog.mermaid
-      ? `Diagrams from ${catalog.diagramsFile}.`
-      : `Diagrams from ${catalog.diagramsFile}, shown as Mermaid text: no Mermaid bundle on `
-        + "this machine (set DEVHOST_MERMAID_JS to a mermaid.min.js, or npm install mermaid "
-        + "in the project, to draw them). GitHub draws the same text in docs/workflows.md.";
-  for (const [position, workflow] of catalog.workflows.entries()) {
-    const diagram = element("div", {class: "diagram"});
-    const card = element("section", {class: "workflow", "data-workflow": workflow.name},
-      element("h3", {}, workflow.name),
-      element("div", {class: "muted"}, "orchestration ", workflow.orchestrator || "(unknown)"),
-      diagram);
-    holder.append(card);
-    if (!workflow.diagram) {
-      diagram.append(element("p", {class: "muted"},
-        "No diagram: run python scripts/workflow_diagrams.py to write docs/workflows.md."));
-    } else if (catalog.mermaid) {
-      try {
-        const drawn = await window.mermaid.render(`diagram${position}`, workflow.diagram);
-        diagram.innerHTML = drawn.svg;
-      } catch (error) {
-        diagram.append(element("p", {class: "error"}, `Mermaid could not draw it: ${error}`),
-          element("pre", {}, workflow.diagram));
-      }
-    } else {
-      diagram.append(element("pre", {class: "mermaid-source"}, workflow.diagram));
-    }
-  }
-}
-
-async function listInstances() {
-  const instances = [];
-  let continuation = null;
-  do {
-    const headers = continuation ? {"x-ms-continuation-token": continuation} : {};
-    const response = await fetch(`${MANAGEMENT}?top=${PAGE_SIZE}`, {headers});
-    if (!response.ok) throw new Error(`${MANAGEMENT}: ${response.status} ${await response.text()}`);
-    instances.push(...await response.json());
-    continuation = response.headers.get("x-ms-continuation-token");
-  } while (continuation && instances.length < MAX_INSTANCES);
-  document.getElementById("instance-note").textContent = continuation
-    ? `Showing the first ${instances.length} instances (the page reads at most `
-      + `${MAX_INSTANCES}); more exist.`
-    : `${instances.length} instance(s).`;
-  return instances.sort((a, b) => b.createdTime.localeCompare(a.createdTime)
-    || a.instanceId.localeCompare(b.instanceId));
+function workflowOf(name) {
+  return catalog.workflows.find((item) => item.orchestrator === name);
 }
 
 async function workflowStatus(instance) {
-  const workflow = catalog.workflows.find((item) => item.orchestrator === instance.name);
-  if (!workflow) return null;
-  if (finishedStatuses.has(instance.instanceId)) return finishedStatuses.get(instance.instanceId);
+  const workflow = workflowOf(instance.name);
+  if (!workflow || !IN_PROGRESS.has(instance.runtimeStatus)) return null;
   const path = workflow.statusPath.replace("{instanceId}", encodeURIComponent(instance.instanceId));
-  const response = await fetch(path);
-  if (!response.ok) return null;
-  const status = await response.json();
-  // A finished run's status no longer changes: asked once, not on every refresh.
-  if (!IN_PROGRESS.has(status.runtimeStatus)) finishedStatuses.set(instance.instanceId, status);
-  return status;
+  const response = await call(path);
+  return response.ok ? response.json() : null;
 }
 
-function requestCard(instance, request) {
-  let card = requestCards.get(request.requestId);
+function requestCard(instanceId, request, after) {
+  const cardKey = request.requestId + "\n" + JSON.stringify(request.requestData);
+  let card = requestCards.get(cardKey);
   if (card) return card;
   const answer = element("textarea", {"aria-label": "answer as JSON",
     placeholder: 'The answer as JSON, for example {"approved": true}'});
@@ -284,88 +444,329 @@ function requestCard(instance, request) {
     send.disabled = true;
     const url = new URL(request.respondUrl, location.href);
     try {
-      const response = await fetch(url.pathname + url.search, {method: "POST",
+      const response = await call(url.pathname + url.search, {method: "POST",
         headers: {"Content-Type": "application/json"}, body: JSON.stringify(body)});
-      replies.set(instance.instanceId, `${request.requestId}: ${response.status} `
-        + `${response.statusText}\\n${await response.text()}`);
+      replies.set(instanceId, `${request.requestId}: ${response.status} `
+        + `${response.statusText}\n${await response.text()}`);
     } catch (error) {
-      replies.set(instance.instanceId, `${request.requestId}: not delivered: ${error}`);
+      replies.set(instanceId, `${request.requestId}: not delivered: ${error}`);
     } finally {
       send.disabled = false;
     }
-    await refresh();
+    await after();
   });
   card = element("div", {class: "request", "data-request-id": request.requestId},
     element("div", {}, element("strong", {}, "Waiting for a person"), " - request ",
       element("code", {}, request.requestId)),
     element("pre", {class: "request-data"}, json(request.requestData)),
     form);
-  requestCards.set(request.requestId, card);
+  requestCards.set(cardKey, card);
   return card;
 }
 
-function instanceRows(instance, status) {
-  const finished = !IN_PROGRESS.has(instance.runtimeStatus);
-  const requests = (status && status.pendingHumanInputRequests) || [];
-  // The workflow's status route decodes the output the management API shows encoded.
-  const output = status ? status.output : instance.output;
-  const row = element("tr", {"data-instance-id": instance.instanceId},
-    element("td", {}, instance.name),
-    element("td", {}, element("code", {}, instance.instanceId)),
-    element("td", {class: `status ${instance.runtimeStatus}`}, instance.runtimeStatus),
-    element("td", {}, instance.createdTime),
-    element("td", {}, instance.lastUpdatedTime),
-    finished
-      ? element("td", {}, seconds(instance.createdTime, instance.lastUpdatedTime))
-      : element("td", {"data-running-since": instance.createdTime}),
-    element("td", {}, element("pre", {}, json(instance.customStatus))),
-    element("td", {class: "output"}, element("pre", {}, json(output))));
-  const rows = [row];
-  const reply = replies.get(instance.instanceId);
-  if (requests.length || reply) {
-    const cell = element("td", {colspan: "8"});
-    if (reply) {
-      cell.append(element("div", {class: "reply"}, "Last answer, the respond route replied: ",
-        element("pre", {class: "reply-text"}, reply)));
-    }
-    for (const request of requests) cell.append(requestCard(instance, request));
-    rows.push(element("tr", {class: "requests", "data-instance-id": instance.instanceId}, cell));
+function requestsBlock(instanceId, status, after) {
+  const holder = element("div", {class: "requests"});
+  const reply = replies.get(instanceId);
+  if (reply) {
+    holder.append(element("div", {class: "reply"}, "Last answer, the respond route replied: ",
+      element("pre", {class: "reply-text"}, reply)));
   }
-  return rows;
+  for (const request of (status && status.pendingHumanInputRequests) || []) {
+    holder.append(requestCard(instanceId, request, after));
+  }
+  return holder;
+}
+
+function filterQuery() {
+  const form = new FormData(document.getElementById("filters"));
+  const query = new URLSearchParams();
+  for (const [name, value] of form.entries()) {
+    if (!value) continue;
+    query.set(name, name === "from" || name === "to" ? new Date(value).toISOString() : value);
+  }
+  query.set("page", String(page));
+  return query;
+}
+
+async function refreshRuns() {
+  const listing = await getJson(`api/instances?${filterQuery()}`);
+  const names = document.querySelector("#filters select[name=name]");
+  const known = [...names.options].map((option) => option.value);
+  for (const name of listing.names) {
+    if (!known.includes(name)) names.append(element("option", {}, name));
+  }
+  const pages = Math.max(1, Math.ceil(listing.total / listing.size));
+  document.getElementById("page-note").textContent =
+    `page ${listing.page + 1} of ${pages} (${listing.total} run(s))`;
+  document.getElementById("previous").disabled = listing.page === 0;
+  document.getElementById("next").disabled = listing.page + 1 >= pages;
+  const statuses = await Promise.all(listing.instances.map(workflowStatus));
+  const signature = JSON.stringify([listing, statuses, [...replies]]);
+  if (signature === shownSignature) return;
+  shownSignature = signature;
+  const rows = [];
+  listing.instances.forEach((instance, position) => {
+    const finished = !IN_PROGRESS.has(instance.runtimeStatus);
+    const status = statuses[position];
+    const output = status && status.output !== undefined && status.output !== null
+      ? status.output : instance.output;
+    rows.push(element("tr", {"data-instance-id": instance.instanceId},
+      element("td", {}, runLink(instance.instanceId)),
+      element("td", {}, instance.name),
+      element("td", {class: `status ${instance.runtimeStatus}`}, instance.runtimeStatus),
+      element("td", {}, instance.createdTime),
+      element("td", {}, seconds(instance.createdTime,
+        finished ? instance.lastUpdatedTime : new Date().toISOString())),
+      element("td", {}, element("pre", {class: "input"}, brief(instance.input))),
+      element("td", {}, element("pre", {}, brief(instance.customStatus))),
+      element("td", {class: "output"}, element("pre", {}, brief(output)))));
+    const block = requestsBlock(instance.instanceId, status, refresh);
+    if (block.childElementCount) {
+      rows.push(element("tr", {class: "requests-row", "data-instance-id": instance.instanceId},
+        element("td", {colspan: "8"}, block)));
+    }
+  });
+  document.getElementById("instances").replaceChildren(...rows);
+}
+
+async function act(instanceId, label, method, path, body) {
+  const options = {method};
+  if (body !== undefined) {
+    options.headers = {"Content-Type": "application/json"};
+    options.body = body;
+  }
+  const response = await call(`${WEBHOOK}/instances/${encodeURIComponent(instanceId)}${path}`,
+    options);
+  const text = await response.text();
+  actionResults.set(instanceId, `${label}: ${response.status} ${response.statusText} ${text}`);
+  if (label === "Restart" && response.ok) {
+    location.hash = `#/run/${encodeURIComponent(JSON.parse(text).id)}`;
+  }
+  runSignature = "";
+  await refresh();
+}
+
+function actionBar(instanceId) {
+  const reason = "?reason=" + encodeURIComponent("from the devhost dashboard");
+  const button = (label, method, path) => {
+    const node = element("button", {type: "button", "data-action": label.toLowerCase()}, label);
+    node.addEventListener("click", () => act(instanceId, label, method, path));
+    return node;
+  };
+  const eventName = element("input", {name: "event-name", placeholder: "event name", size: "18"});
+  const eventData = element("textarea", {name: "event-data", placeholder: "event data as JSON"});
+  const raise = element("button", {type: "submit"}, "Raise event");
+  const raiseForm = element("form", {class: "raise"}, eventName, eventData, raise);
+  raiseForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    act(instanceId, "Raise event", "POST",
+      `/raiseEvent/${encodeURIComponent(eventName.value)}`, eventData.value || "null");
+  });
+  return element("div", {},
+    element("div", {class: "actions"},
+      button("Terminate", "POST", `/terminate${reason}`),
+      button("Suspend", "POST", `/suspend${reason}`),
+      button("Resume", "POST", `/resume${reason}`),
+      button("Restart", "POST", "/restart"),
+      button("Purge", "DELETE", "")),
+    element("pre", {id: "action-result", class: "muted"}, actionResults.get(instanceId) || ""),
+    element("details", {}, element("summary", {}, "Raise an event"), raiseForm));
+}
+
+function timeline(run) {
+  const started = run.history.length ? Date.parse(run.history[0].Timestamp) : 0;
+  const byTask = new Map();
+  for (const placement of run.placements) {
+    if (placement.kind === "activity") byTask.set(placement.task_id, placement);
+  }
+  const orchestrations = run.placements.filter((placement) => placement.kind === "orchestrator");
+  const rows = run.history.map((event, position) => {
+    let where = "";
+    if (event.TaskScheduledId !== undefined && byTask.has(event.TaskScheduledId)) {
+      where = byTask.get(event.TaskScheduledId).taken_by;
+    } else if (event.EventType === "ExecutionStarted" && orchestrations.length) {
+      where = orchestrations[0].taken_by;
+    } else if (event.EventType === "ExecutionCompleted" && orchestrations.length) {
+      where = orchestrations[orchestrations.length - 1].taken_by;
+    }
+    const name = event.FunctionName || event.Name || "";
+    const took = event.ScheduledTime ? seconds(event.ScheduledTime, event.Timestamp) : "";
+    const detail = event.Reason ? `${event.Reason}` : json(event.Result ?? event.Input ?? "");
+    const target = event.InstanceId ? runLink(event.InstanceId) : null;
+    return element("tr", {"data-event": event.EventType},
+      element("td", {}, String(position + 1)),
+      element("td", {class: "muted nowrap"},
+        `+${((Date.parse(event.Timestamp) - started) / 1000).toFixed(3)} s`),
+      element("td", {class: `event ${event.EventType.includes("Failed") ? "Failed" : ""}`},
+        event.EventType),
+      element("td", {}, name, target ? " " : "", target),
+      element("td", {class: "nowrap"}, took),
+      element("td", {class: "where"}, where),
+      element("td", {}, element("pre", {class: "value"}, detail)));
+  });
+  return element("table", {class: "timeline"},
+    element("thead", {}, element("tr", {}, ...["#", "At", "Event", "Function", "Took",
+      "Ran on", "Result or error"].map((title) => element("th", {}, title)))),
+    element("tbody", {}, ...rows));
+}
+
+function waterfall(run) {
+  const bars = [...run.placements.map((placement) => ({...placement, owner: null}))];
+  for (const [child, placements] of Object.entries(run.childPlacements)) {
+    for (const placement of placements) bars.push({...placement, owner: null, child});
+  }
+  for (const [entity, placements] of Object.entries(run.entityPlacements)) {
+    for (const placement of placements) bars.push({...placement, owner: entity});
+  }
+  if (!bars.length) return element("p", {class: "muted"}, "No work items recorded for this run.");
+  const start = Math.min(...bars.map((bar) => bar.handed_out));
+  const end = Math.max(...bars.map((bar) => bar.completed || Date.now() / 1000));
+  const span = Math.max(end - start, 0.001);
+  const prefix = {orchestrator: "orchestration", activity: "activity", entity: "entity"};
+  const rows = bars.sort((a, b) => a.handed_out - b.handed_out).map((bar) => {
+    const left = ((bar.handed_out - start) / span) * 100;
+    const width = (((bar.completed || end) - bar.handed_out) / span) * 100;
+    const took = bar.completed ? `${((bar.completed - bar.handed_out) * 1000).toFixed(1)} ms`
+      : "not completed there";
+    const owner = bar.owner ? bar.owner + ":" : "";
+    const label = `${prefix[bar.kind]}:${owner}${bar.name || run.status.name}`
+      + (bar.child ? " (child)" : "");
+    return element("div", {class: "bar-row", "data-kind": bar.kind},
+      element("div", {}, element("span", {class: "span-name"}, label), " ",
+        element("span", {class: "where"}, `${bar.taken_by}, ${took}`)),
+      element("div", {class: "track"}, element("div", {
+        class: `bar ${bar.kind}${bar.completed ? "" : " lost"}`,
+        style: `left:${left.toFixed(2)}%;width:${Math.max(width, 0.3).toFixed(2)}%`,
+        title: `${label} on ${bar.taken_by}: ${took}`})));
+  });
+  return element("div", {class: "waterfall"}, ...rows,
+    element("p", {class: "muted"}, `0 to ${(span * 1000).toFixed(1)} ms: each bar is one work `
+      + "item, from when devhost handed it to a process to when that process completed it "
+      + "(the span of the same name covers it)."));
+}
+
+async function showRun(instanceId) {
+  const holder = document.getElementById("view-run");
+  const response = await call(`api/instances/${encodeURIComponent(instanceId)}`);
+  if (response.status === 404) {
+    holder.replaceChildren(element("h2", {}, "Run ", element("code", {}, instanceId)),
+      element("pre", {class: "muted"}, actionResults.get(instanceId) || ""),
+      element("p", {class: "muted"}, "No such instance (it may have been purged). "),
+      element("a", {href: "#/runs"}, "All runs"));
+    runSignature = "";
+    return;
+  }
+  const run = await response.json();
+  const status = await workflowStatus(run.status);
+  const signature = JSON.stringify([run, status, [...replies], [...actionResults]]);
+  if (signature === runSignature) return;
+  runSignature = signature;
+  const output = status && status.output !== undefined && status.output !== null
+    ? status.output : run.status.output;
+  const parent = run.parent ? element("span", {}, " - child of ", runLink(run.parent)) : null;
+  const children = run.children.length
+    ? element("ul", {class: "children"}, ...run.children.map((child) =>
+      element("li", {}, runLink(child.instanceId), ` ${child.name} (${child.event})`)))
+    : element("p", {class: "muted"}, "No child orchestrations.");
+  holder.replaceChildren(
+    element("h2", {}, "Run ", element("code", {id: "run-id"}, run.status.instanceId)),
+    element("div", {}, element("span", {class: "tag"}, run.status.name), " ",
+      element("span", {class: `status ${run.status.runtimeStatus}`, id: "run-status"},
+        run.status.runtimeStatus),
+      ` - created ${run.status.createdTime}, last updated ${run.status.lastUpdatedTime}`, parent),
+    actionBar(run.status.instanceId),
+    requestsBlock(run.status.instanceId, status, refresh),
+    element("div", {class: "values"},
+      element("div", {}, element("h3", {}, "Input"), element("pre", {id: "run-input"},
+        json(run.status.input))),
+      element("div", {}, element("h3", {}, "Output"), element("pre", {id: "run-output"},
+        json(output))),
+      element("div", {}, element("h3", {}, "Custom status"), element("pre", {id: "run-custom"},
+        json(run.status.customStatus)))),
+    element("h3", {}, "Children"), children,
+    element("h3", {}, "History"), timeline(run),
+    element("h3", {}, "Waterfall"), waterfall(run));
+}
+
+async function showWorkflows() {
+  const holder = document.getElementById("workflows");
+  document.getElementById("diagram-note").textContent = catalog.workflows.length === 0
+    ? "This app serves no workflow routes; its orchestrations: "
+      + (catalog.orchestrators.join(", ") || "none") + "."
+    : `Drawn by devhost from ${catalog.diagramsFile}.`;
+  const cards = catalog.workflows.map((workflow) => {
+    const diagram = element("div", {class: "diagram"});
+    if (workflow.svg) {
+      diagram.innerHTML = workflow.svg;
+    } else {
+      diagram.append(element("p", {class: "muted"},
+        "No diagram: run python scripts/workflow_diagrams.py to write docs/workflows.md."));
+    }
+    return element("section", {class: "workflow", "data-workflow": workflow.name},
+      element("h3", {}, workflow.name),
+      element("div", {class: "muted"}, "orchestration ", workflow.orchestrator || "(unknown)"),
+      diagram);
+  });
+  holder.replaceChildren(...cards);
+}
+
+async function showEntities() {
+  const entities = await getJson(`${WEBHOOK}/entities/?fetchState=true`);
+  document.getElementById("entities").replaceChildren(...entities.map((entity) =>
+    element("tr", {"data-entity": `${entity.entityId.name}@${entity.entityId.key}`},
+      element("td", {}, entity.entityId.name), element("td", {}, entity.entityId.key),
+      element("td", {}, entity.lastOperationTime),
+      element("td", {}, element("pre", {}, json(entity.state))))));
+}
+
+function currentView() {
+  const hash = location.hash || "#/runs";
+  if (hash.startsWith("#/run/")) return ["run", decodeURIComponent(hash.slice(6))];
+  return [hash.slice(2) || "runs", null];
 }
 
 async function refresh() {
+  const [view, argument] = currentView();
   try {
-    const instances = await listInstances();
-    const statuses = await Promise.all(instances.map(workflowStatus));
-    const live = new Set(statuses.flatMap((status) =>
-      ((status && status.pendingHumanInputRequests) || []).map((request) => request.requestId)));
-    for (const id of [...requestCards.keys()]) if (!live.has(id)) requestCards.delete(id);
-    // Rebuilt only when something changed, so an answer being typed keeps its focus.
-    const signature = JSON.stringify([instances, statuses, [...replies]]);
-    if (signature !== shownSignature) {
-      shownSignature = signature;
-      const rows = instances.flatMap((instance, position) =>
-        instanceRows(instance, statuses[position]));
-      document.getElementById("instances").replaceChildren(...rows);
-    }
-    const now = new Date().toISOString();
-    for (const cell of document.querySelectorAll("td[data-running-since]")) {
-      cell.textContent = seconds(cell.dataset.runningSince, now);
-    }
+    if (view === "run") await showRun(argument);
+    else if (view === "entities") await showEntities();
+    else if (view === "runs") await refreshRuns();
     document.getElementById("problem").textContent = "";
   } catch (error) {
     document.getElementById("problem").textContent = `Could not refresh: ${error}`;
   }
 }
 
+function route() {
+  const [view] = currentView();
+  for (const section of document.querySelectorAll("main > section")) {
+    section.hidden = section.id !== `view-${view}`;
+  }
+  for (const link of document.querySelectorAll("header a")) {
+    link.classList.toggle("current", link.dataset.view === view);
+  }
+  runSignature = "";
+  shownSignature = "";
+  if (view === "workflows") showWorkflows();
+  refresh();
+}
+
+document.getElementById("filters").addEventListener("input", () => {
+  page = 0;
+  shownSignature = "";
+  refresh();
+});
+document.getElementById("previous").addEventListener("click", () => { page -= 1; refresh(); });
+document.getElementById("next").addEventListener("click", () => { page += 1; refresh(); });
+window.addEventListener("hashchange", route);
+
 (async () => {
   try {
-    await showWorkflows();
+    catalog = await getJson("workflows.json");
   } catch (error) {
     document.getElementById("problem").textContent = `Could not load the workflows: ${error}`;
   }
-  await refresh();
+  route();
   setInterval(refresh, 1500);
 })();
 </script></body></html>

@@ -65,6 +65,7 @@ def history_events(events: list[pb.HistoryEvent], show_output: bool) -> list[dic
         item["Timestamp"] = _time(event.timestamp)
         if kind in _SCHEDULED_BY:
             origin = scheduled.get(body.taskScheduledId)
+            item["TaskScheduledId"] = body.taskScheduledId
             if origin is not None:
                 merged.add(origin.eventId)
                 created = getattr(origin, _SCHEDULED_BY[kind])

@@ -84,7 +84,7 @@ class HttpServer:
         self._user_code = user_code
         self._log = log
         self._rpc_origin = ""
-        self._dashboard = Dashboard(index, project_dir)
+        self._dashboard = Dashboard(index, project_dir, management)
 
     def set_rpc_origin(self, origin: str) -> None:
         """Where the durable client reaches the management API (loopback, known once bound)."""

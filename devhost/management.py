@@ -296,6 +296,10 @@ class ManagementApi:
             ("POST", re.compile(r"instances/(?P<id>[^/]+)/rewind"), self._rewind),
         ]
 
+    @property
+    def backend(self) -> LoopbackBackend:
+        return self._backend
+
     async def unfinished(self) -> list[str]:
         """Instances not yet in a final state, as `name (instance id)`."""
         query = pb.InstanceQuery(runtimeStatus=sorted(_IN_PROGRESS))

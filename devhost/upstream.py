@@ -422,3 +422,21 @@ def requeue_activity(
     with backend._lock:
         backend._activity_queue.append(item)
     backend._work_available.set()
+
+
+def decode_workflow_value(value: Any) -> Any:
+    """A value an Agent Framework workflow stored with its checkpoint encoding, decoded.
+
+    Typed outputs (dataclasses, pydantic models) are kept as `__pickled__` base64 markers in a
+    child workflow's output and in events; agent-framework-durabletask's own decoder (the one
+    AgentFunctionApp's status route uses) turns them back into objects. Values from the app's
+    own orchestrations only. Without the package, the value is returned as it is.
+    """
+    try:
+        from agent_framework_durabletask._workflows.serialization import deserialize_value
+    except ImportError:
+        return value
+    try:
+        return deserialize_value(value)
+    except Exception:
+        return value

@@ -1,9 +1,11 @@
-"""The dashboard at /_devhost/, opened in headless Chromium as a developer would open it.
+"""The dashboard at /_devhost/, opened in headless Chromium and clicked as a developer would.
 
-The browser test serves a fresh bake with `python -m devhost` and drives the page with
+The browser tests serve a fresh bake with `python -m devhost` and drive the page with
 Playwright for Python on Debian's Chromium (Playwright's own browser download is not used).
-It skips, naming what to install, without Chromium, Playwright or the npm mermaid bundle
-(`bash scripts/diagram_tools.sh` installs Chromium and mermaid; `.ci/run` runs it in CI).
+They skip, naming what to install, without Chromium or Playwright (`bash
+scripts/diagram_tools.sh` installs Chromium; `.ci/run` runs it in CI). Nothing else is
+needed: devhost draws the diagrams itself. Screenshots are saved for a person to look at,
+in `DEVHOST_DASHBOARD_SCREENSHOTS` when set.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from unittest import mock
 import pytest
 import requests
 
-from devhost.dashboard import MERMAID_VARIABLE, diagrams
+from devhost.dashboard import diagrams
+from devhost.diagram import parse, to_svg
 from devhost.host import DevHost
 from devhost.tests.conftest import DevhostProcess, free_port
 from tests import mermaid_browser
@@ -49,20 +52,16 @@ PAGE_SECONDS = 30_000  # Playwright waits in milliseconds
 
 
 def missing_browser_tools() -> str | None:
-    """What the browser test lacks, with how to get it; None when all is there."""
+    """What the browser tests lack, with how to get it; None when all is there."""
     missing = [PLAYWRIGHT_MISSING] if PLAYWRIGHT_MISSING else []
     if mermaid_browser.chromium() is None:
         missing.append("Chromium (bash scripts/diagram_tools.sh, or apt-get install -y chromium)")
-    if not mermaid_browser.mermaid_script().is_file():
-        missing.append(
-            f"npm mermaid at {mermaid_browser.mermaid_dir()} (bash scripts/diagram_tools.sh)"
-        )
     return "dashboard browser test needs " + "; ".join(missing) if missing else None
 
 
 @pytest.fixture(scope="module")
 def baked_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A default bake, once the browser, Playwright and the Mermaid bundle are there."""
+    """A default bake, once the browser and Playwright are there."""
     missing = missing_browser_tools()
     if missing:
         pytest.skip(missing)
@@ -91,9 +90,7 @@ def serving(project: Path, environment: dict[str, str]) -> Iterator[Served]:
 
 @pytest.fixture(scope="module")
 def baked_devhost(baked_project: Path) -> Iterator[Served]:
-    """The bake served with the local Mermaid bundle offered."""
-    bundle = {MERMAID_VARIABLE: str(mermaid_browser.mermaid_script())}
-    with serving(baked_project, bundle) as served:
+    with serving(baked_project, {}) as served:
         yield served
 
 
@@ -119,7 +116,7 @@ def page(browser: Browser) -> Iterator[Page]:
         opened.close()
 
 
-def start_run(base_url: str, workflow: str, body: dict[str, Any]) -> str:
+def start_run(base_url: str, workflow: str, body: Any) -> str:
     started = requests.post(f"{base_url}/api/workflow/{workflow}/run", json=body, timeout=30)
     assert started.status_code == 202, started.text
     instance_id: str = started.json()["instanceId"]
@@ -137,89 +134,191 @@ def png_size(data: bytes) -> tuple[int, int]:
     return int(width), int(height)
 
 
+def keep(page: Page, folder: Path, name: str) -> Path:
+    """A full-page screenshot, checked to be a real picture, kept when asked to."""
+    shot = folder / f"{name}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    data = shot.read_bytes()
+    width, height = png_size(data)
+    assert width >= 1400 and height >= 1000, (name, width, height)
+    assert len(data) > 40_000, f"{name}: a page with runs is not a near-blank image"
+    if SCREENSHOTS:
+        shutil.copyfile(shot, Path(SCREENSHOTS) / f"dashboard-{name}.png")
+    return shot
+
+
 @pytest.mark.slow
-def test_a_developer_answers_a_waiting_run_from_the_page_until_it_completes(
+def test_every_workflow_is_drawn_by_devhost_with_nothing_but_python(
     baked_devhost: Served, baked_project: Path, page: Page, tmp_path: Path
 ) -> None:
     page.goto(baked_devhost.dashboard_url)
-    for workflow in diagrams(baked_project):
-        card = page.locator(f"section.workflow[data-workflow='{workflow}']")
-        expect(card.locator("svg g.node").first).to_be_visible()
+    page.get_by_role("link", name="Workflows").click()
 
+    for workflow, source in diagrams(baked_project).items():
+        card = page.locator(f"section.workflow[data-workflow='{workflow}']")
+        for node in parse(source).nodes:
+            expect(card.locator(f"svg g.node[data-id='{node}']")).to_be_visible()
+    expect(page.locator("pre.mermaid-source")).to_have_count(0)
+    keep(page, tmp_path, "workflows")
+
+
+@pytest.mark.slow
+def test_a_developer_answers_a_waiting_run_from_the_page_until_it_completes(
+    baked_devhost: Served, page: Page, tmp_path: Path
+) -> None:
+    page.goto(baked_devhost.dashboard_url)
     instance_id = start_run(baked_devhost.base_url, "expense_approval", CLAIM)
-    run = page.locator(f"tr[data-instance-id='{instance_id}']")
-    question = run.locator(".request")
+    run = page.locator(f"tr[data-instance-id='{instance_id}']").first
+    question = page.locator(f"tr.requests-row[data-instance-id='{instance_id}'] .request")
     expect(question).to_have_count(1)
     expect(question.locator(".request-data")).to_contain_text("Approve Ada's travel")
     expect(run.locator(".status")).to_have_text("Running")
+    asked_under = question.get_attribute("data-request-id")
 
     answer_on_the_page(question, INVALID_ANSWER)
-    expect(run.locator(".reply-text")).to_contain_text("200")
-    asked_again = run.locator(".request", has_text="The last answer was not used")
+    expect(page.locator(".reply-text")).to_contain_text("200")
+    asked_again = page.locator(".request", has_text="The last answer was not used")
     expect(asked_again).to_have_count(1)
+    expect(asked_again).to_have_attribute("data-request-id", str(asked_under))
     expect(asked_again.locator(".request-data")).to_contain_text("maybe")
-    shots = {"asked-again": tmp_path / "asked-again.png", "done": tmp_path / "done.png"}
-    page.screenshot(path=str(shots["asked-again"]), full_page=True)
+    keep(page, tmp_path, "asked-again")
 
     answer_on_the_page(asked_again, VALID_ANSWER)
     expect(run.locator(".status")).to_have_text("Completed")
-    expect(run.locator(".request")).to_have_count(0)
-    expect(run.locator(".output")).to_contain_text('"decided_by": "manager"')
-    page.screenshot(path=str(shots["done"]), full_page=True)
-
-    for name, screenshot in shots.items():
-        data = screenshot.read_bytes()
-        width, height = png_size(data)
-        assert width >= 1400 and height >= 1000, (name, width, height)
-        assert len(data) > 50_000, f"{name}: a page with diagrams is not a near-blank image"
-        if SCREENSHOTS:
-            shutil.copyfile(screenshot, Path(SCREENSHOTS) / f"dashboard-{name}.png")
+    expect(page.locator(".request")).to_have_count(0)
+    expect(run.locator(".output")).to_contain_text('"decided_by":"manager"')
+    keep(page, tmp_path, "completed")
 
 
 @pytest.mark.slow
-def test_a_sub_workflows_request_is_answered_on_the_outer_run(
+def test_a_run_page_shows_its_history_where_each_step_ran_its_child_and_a_waterfall(
+    baked_devhost: Served, page: Page, tmp_path: Path
+) -> None:
+    instance_id = start_run(baked_devhost.base_url, "trip_booking", TRIP)
+    page.goto(baked_devhost.dashboard_url)
+    page.locator(f"tr[data-instance-id='{instance_id}'] a.run-link").click()
+
+    question = page.locator(".request")
+    expect(question).to_have_attribute("data-request-id", re.compile(r"^fare_check~0~"))
+    answer_on_the_page(question, TRIP_ANSWER)
+    expect(page.locator("#run-status")).to_have_text("Completed")
+    expect(page.locator("#run-output")).to_contain_text('"status": "booked"')
+    planned = page.locator("table.timeline tr", has_text="dafx-trip_booking-plan_trip")
+    expect(planned.locator("td.where")).to_contain_text("instance 1")
+    expect(planned).to_contain_text('"destination": "lisbon"')
+    expect(page.locator(".waterfall .bar.activity").first).to_be_visible()
+    expect(
+        page.locator(".span-name", has_text="activity:dafx-trip_booking-plan_trip")
+    ).to_be_visible()
+    keep(page, tmp_path, "run")
+
+    page.locator("ul.children a.run-link").click()
+    expect(page.locator("#run-id")).to_have_text(f"{instance_id}::fare_check::0")
+    expect(page.locator("#run-output")).not_to_contain_text("__pickled__")
+    expect(page.locator("#run-output")).to_contain_text('"confirmed": true')
+    page.get_by_role("link", name=instance_id).click()
+    expect(page.locator("#run-id")).to_have_text(instance_id)
+
+
+@pytest.mark.slow
+def test_a_run_is_suspended_resumed_terminated_restarted_and_purged_from_its_page(
     baked_devhost: Served, page: Page
 ) -> None:
-    page.goto(baked_devhost.dashboard_url)
+    instance_id = start_run(baked_devhost.base_url, "expense_approval", CLAIM)
+    page.goto(f"{baked_devhost.dashboard_url}#/run/{instance_id}")
+    status = page.locator("#run-status")
+    expect(page.locator(".request")).to_have_count(1)
 
-    instance_id = start_run(baked_devhost.base_url, "trip_booking", TRIP)
-    run = page.locator(f"tr[data-instance-id='{instance_id}']")
-    question = run.locator(".request")
-    expect(question).to_have_attribute("data-request-id", re.compile(r"^fare_check~0~"))
-    expect(question.locator(".request-data")).to_contain_text('"trip_total": 600,')
-    answer_on_the_page(question, TRIP_ANSWER)
+    page.locator("button[data-action='suspend']").click()
+    expect(status).to_have_text("Suspended")
+    page.locator("button[data-action='resume']").click()
+    expect(status).to_have_text("Running")
+    page.locator("button[data-action='terminate']").click()
+    expect(status).to_have_text("Terminated")
+    page.locator("button[data-action='restart']").click()
+    expect(page.locator("#run-id")).not_to_have_text(instance_id)
+    expect(status).to_have_text("Running")
+    restarted = page.locator("#run-id").inner_text()
+    expect(page.locator("#run-input")).to_contain_text('"employee": "Ada"')
 
-    expect(run.locator(".status")).to_have_text("Completed")
-    expect(run.locator(".output")).to_contain_text('"status": "booked"')
+    page.goto(f"{baked_devhost.dashboard_url}#/run/{instance_id}")
+    page.locator("button[data-action='purge']").click()
+    expect(page.locator("#view-run")).to_contain_text("No such instance")
+    assert restarted != instance_id
 
 
 @pytest.mark.slow
-def test_without_a_mermaid_bundle_the_page_shows_each_diagram_as_mermaid_text(
-    baked_project: Path, page: Page
+def test_an_event_raised_from_the_page_answers_the_run(baked_devhost: Served, page: Page) -> None:
+    instance_id = start_run(baked_devhost.base_url, "expense_approval", CLAIM)
+    page.goto(f"{baked_devhost.dashboard_url}#/run/{instance_id}")
+    request_id = page.locator(".request").get_attribute("data-request-id")
+
+    page.locator("details summary", has_text="Raise an event").click()
+    page.locator("input[name='event-name']").fill(str(request_id))
+    page.locator("textarea[name='event-data']").fill(VALID_ANSWER)
+    page.get_by_role("button", name="Raise event").click()
+
+    expect(page.locator("#action-result")).to_contain_text("202")
+    expect(page.locator("#run-status")).to_have_text("Completed")
+    expect(page.locator("table.timeline")).to_contain_text("EventRaised")
+
+
+@pytest.mark.slow
+def test_runs_are_found_by_workflow_search_and_pages(
+    baked_devhost: Served, page: Page, tmp_path: Path
 ) -> None:
-    with serving(baked_project, {}) as served:
-        page.goto(served.dashboard_url)
-        for workflow, source in diagrams(baked_project).items():
-            card = page.locator(f"section.workflow[data-workflow='{workflow}']")
-            expect(card.locator("pre.mermaid-source")).to_have_text(source)
-            expect(card.locator("svg")).to_have_count(0)
-        expect(page.locator("#diagram-note")).to_contain_text("no Mermaid bundle")
-
-
-def test_without_a_mermaid_bundle_the_catalog_says_so(agentic: DevHost) -> None:
-    assert MERMAID_VARIABLE not in os.environ
-    catalog: dict[str, Any] = requests.get(
-        f"{agentic.base_url}/_devhost/workflows.json", timeout=10
-    ).json()
-
-    assert catalog["mermaid"] is False
-    assert requests.get(f"{agentic.base_url}/_devhost/mermaid.js", timeout=10).status_code == 404
-    assert [workflow["name"] for workflow in catalog["workflows"]] == [
-        "batch",
-        "echo",
-        "orders",
-        "signoff",
+    marker = "needle-" + os.urandom(4).hex()
+    tickets = [
+        {"subject": f"{marker} {number}", "body": "I was charged twice", "customer_tier": "free"}
+        for number in range(3)
     ]
+    for ticket in tickets:
+        start_run(baked_devhost.base_url, "support_triage", ticket)
+    page.goto(baked_devhost.dashboard_url)
+
+    page.locator("select[name='name']").select_option("dafx-support_triage")
+    page.locator("input[name='q']").fill(marker)
+    rows = page.locator("#instances tr[data-instance-id]")
+    expect(rows).to_have_count(3)
+    expect(page.locator("#page-note")).to_contain_text("3 run(s)")
+    page.locator("select[name='size']").select_option("10")
+    page.locator("input[name='q']").fill(f"{marker} 1")
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator(".input")).to_contain_text(f"{marker} 1")
+    keep(page, tmp_path, "found")
+
+
+def test_every_node_of_every_starter_diagram_is_drawn(tmp_path: Path) -> None:
+    project = bake_project(tmp_path)
+
+    drawn = {workflow: to_svg(source, workflow) for workflow, source in diagrams(project).items()}
+
+    assert drawn, "the default bake has diagrams"
+    for workflow, svg in drawn.items():
+        for node in parse(diagrams(project)[workflow]).nodes:
+            assert f'<g class="node" data-id="{node}">' in svg, (workflow, node)
+
+
+def test_runs_are_listed_newest_first_in_pages_with_filters(agentic: DevHost) -> None:
+    prefix = "listed-" + os.urandom(3).hex()
+    for number in range(3):
+        requests.post(
+            f"{agentic.base_url}/runtime/webhooks/durabletask/orchestrators/dafx-echo/"
+            f"{prefix}-{number}",
+            json="level",
+            timeout=10,
+        )
+    base = f"{agentic.base_url}/_devhost/api/instances"
+
+    first = requests.get(base, params={"prefix": prefix, "size": 2}, timeout=10).json()
+    second = requests.get(base, params={"prefix": prefix, "size": 2, "page": 1}, timeout=10).json()
+    none = requests.get(base, params={"prefix": prefix, "name": "dafx-orders"}, timeout=10).json()
+
+    assert first["total"] == 3 and len(first["instances"]) == 2 and len(second["instances"]) == 1
+    listed = [i["instanceId"] for i in first["instances"] + second["instances"]]
+    assert sorted(listed) == [f"{prefix}-{n}" for n in range(3)]
+    assert none["total"] == 0
+    assert "dafx-echo" in first["names"]
 
 
 def test_the_workflows_of_an_agent_function_app_are_found_from_its_status_routes(
@@ -240,3 +339,9 @@ def test_the_page_is_served_at_its_path_and_its_bare_path_redirects(agentic: Dev
     assert page.url == f"{agentic.base_url}/_devhost/"
     assert page.headers["Content-Type"].startswith("text/html")
     assert "devhost dashboard" in page.text
+
+
+def test_an_unknown_run_is_404(agentic: DevHost) -> None:
+    response = requests.get(f"{agentic.base_url}/_devhost/api/instances/no-such-run", timeout=10)
+
+    assert response.status_code == 404

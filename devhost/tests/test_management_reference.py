@@ -151,3 +151,14 @@ def test_rewind_is_501_saying_devhost_does_not_rewind(basics: DevHost) -> None:
 
     assert response.status_code == 501
     assert "does not rewind" in response.json()["Message"]
+
+
+def test_history_times_are_when_each_event_was_stored(basics: DevHost) -> None:
+    links = run_to_the_end(basics, "greetings", ["Tokyo"])
+    created = requests.get(links["statusQueryGetUri"], timeout=10).json()["createdTime"]
+
+    events = history(basics, links, output=False)
+
+    times = [event["Timestamp"][:19] for event in events]
+    assert all(time >= created[:19] for time in times), (created, times)
+    assert times == sorted(times)
