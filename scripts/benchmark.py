@@ -12,6 +12,7 @@ ratios, not verdicts. Everything runs on 127.0.0.1; children are always stopped.
     /tmp/venv/bin/python scripts/benchmark.py --scale-only   # the scale-out comparison alone
     /tmp/venv/bin/python scripts/benchmark.py --suite-only   # the bake's own suite alone
     /tmp/venv/bin/python scripts/benchmark.py --batch        # the document batch at N = 10..10,000
+    /tmp/venv/bin/python scripts/benchmark.py --loops        # loops of 10 to 1,000 rounds alone
 """
 
 import argparse
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import benchmark_batch  # scripts/benchmark_batch.py, beside this file
+import benchmark_loops
 import requests
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -806,6 +808,24 @@ def main() -> None:
         default=",".join(str(size) for size in benchmark_batch.SIZES),
         help="documents per batch, comma-separated (default %(default)s)",
     )
+    parser.add_argument(
+        "--loops",
+        action="store_true",
+        help="only loops of K rounds on every host (see scripts/benchmark_loops.py)",
+    )
+    parser.add_argument(
+        "--loop-runs", type=int, default=3, help="timed runs per host and K (default 3)"
+    )
+    parser.add_argument(
+        "--loop-steps",
+        default=",".join(str(steps) for steps in benchmark_loops.STEPS),
+        help="the numbers of rounds, comma-separated, at most 1000 (default 10,100,1000)",
+    )
+    parser.add_argument(
+        "--loops-naive",
+        action="store_true",
+        help="also the loop in one workflow, without the template's pattern",
+    )
     arguments = parser.parse_args()
     if min(arguments.runs, arguments.clients, arguments.scale_rounds, arguments.suite_runs) < 1:
         parser.error("--runs, --clients, --scale-rounds and --suite-runs must be at least 1")
@@ -819,6 +839,19 @@ def main() -> None:
             project, _ = bake(Path(scratch))
             print(machine())
             benchmark_batch.run(project, BATCH_DEFAULT, sizes)
+        return
+
+    if arguments.loops:
+        steps = tuple(int(value) for value in arguments.loop_steps.split(","))
+        if arguments.loop_runs < 1 or not all(1 <= value <= 1000 for value in steps):
+            parser.error("--loop-runs must be at least 1 and --loop-steps from 1 to 1000")
+        loops = ["pattern", "naive"] if arguments.loops_naive else ["pattern"]
+        with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:
+            project, _ = bake(Path(scratch))
+            rows = benchmark_loops.measure_loops(project, loops, steps, arguments.loop_runs)
+        print(machine())
+        print()
+        benchmark_loops.print_loops(rows, arguments.loop_runs, table)
         return
 
     if arguments.suite_only:
