@@ -4,7 +4,8 @@ Each host runs `scripts/benchmark_loop_workload.py` (copied into the bake) for K
 and 1,000 rounds: in-process (`Workflow.run`), on `python worker.py` against devhost's
 in-memory backend, and on `python -m devhost` with one and two instances. Per host and K it
 prints the median wall time of `runs` runs (after one warm-up run), the time per round, the
-peak RSS of the host's largest process, and what the run left in the durable backend: its
+CPU time of the host's processes (the caller's and the backend's included), the peak RSS of
+the host's largest process, and what the run left in the durable backend: its
 orchestrations (the run and every child), their history events and bytes, and the largest
 single history. Ratios compare each K with the one ten times smaller and each host with
 worker.py. Runs are timed from the start request to the backend's completion (a server-side
@@ -30,6 +31,9 @@ WARM_UP_STEPS = 10
 RUN_SECONDS = 600
 CHILD_SECONDS = 120
 LOOPS = {"pattern": "pattern_loop", "naive": "naive_loop"}
+# Durable Task Scheduler throughput in actions per second (docs/scaling.md has the source).
+DTS_CONSUMPTION_ACTIONS_PER_SECOND = 500
+DTS_DEDICATED_ACTIONS_PER_SECOND_PER_UNIT = 2000
 
 # Shared by the child scripts below: peak RSS from /proc, and a run's history from the
 # backend over the Durable Task protocol.
@@ -38,6 +42,16 @@ import json, os, statistics, sys, time
 from pathlib import Path
 
 plan = json.loads(sys.argv[1])
+# The history events that are scheduler actions, as the scheduler bills them: starting an
+# orchestration or sub-orchestration, starting an activity, processing a result, a timer, an
+# external event, an entity operation, a suspend, resume or terminate (docs/scaling.md).
+ACTION_EVENTS = {
+    "executionStarted", "taskScheduled", "taskCompleted", "taskFailed",
+    "subOrchestrationInstanceCompleted", "subOrchestrationInstanceFailed", "timerFired",
+    "eventRaised", "entityOperationCalled", "entityOperationSignaled",
+    "entityOperationCompleted", "entityOperationFailed", "executionSuspended",
+    "executionResumed", "executionTerminated",
+}
 
 
 def reset_peaks(pids):
@@ -61,6 +75,18 @@ def peak_mib(pids):
     return max(peaks) if peaks else None
 
 
+def cpu_seconds(pids):
+    # utime and stime, fields 14 and 15 of /proc/<pid>/stat, in clock ticks.
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def history_figures(address, root):
     import grpc
     from devhost.upstream import pb, stubs
@@ -69,17 +95,19 @@ def history_figures(address, root):
     query = pb.QueryInstancesRequest(query=pb.InstanceQuery(maxInstanceCount=1_000_000))
     ids = [state.instanceId for state in stub.QueryInstances(query).orchestrationState
            if state.instanceId.startswith(root)]
-    sizes = []
+    sizes, actions = [], 0
     for instance_id in ids:
         request = pb.StreamInstanceHistoryRequest(instanceId=instance_id)
         events = [event for chunk in stub.StreamInstanceHistory(request) for event in chunk.events]
         sizes.append((len(events), sum(event.ByteSize() for event in events)))
+        actions += sum(1 for event in events if event.WhichOneof("eventType") in ACTION_EVENTS)
     channel.close()
     return {
         "orchestrations": len(sizes),
         "events": sum(count for count, _ in sizes),
         "bytes": sum(size for _, size in sizes),
         "largest": max(count for count, _ in sizes),
+        "actions": actions,
     }
 
 
@@ -87,16 +115,18 @@ def measure(run, pids, address):
     run(plan["workflow"], plan["warm_up"])
     results = []
     for steps in plan["steps"]:
-        seconds, peaks, figures = [], [], None
+        seconds, cpu, peaks, figures = [], [], [], None
         for _ in range(plan["runs"]):
             reset_peaks(pids())
+            cpu_before = cpu_seconds(pids())
             root, elapsed = run(plan["workflow"], steps)
+            cpu.append(cpu_seconds(pids()) - cpu_before)
             seconds.append(elapsed)
             peaks.append(peak_mib(pids()))
             if address:
                 figures = history_figures(address, root)
         known = [peak for peak in peaks if peak is not None]
-        results.append({"steps": steps, "seconds": seconds,
+        results.append({"steps": steps, "seconds": seconds, "cpu": cpu,
                         "rss_mib": max(known) if known else None, **(figures or {})})
     print(json.dumps(results))
 
@@ -216,11 +246,13 @@ class LoopRow:
     loop: str
     steps: int
     seconds: list[float]
+    cpu_seconds: list[float]
     rss_mib: float | None
     orchestrations: int | None
     events: int | None
     history_bytes: int | None
     largest: int | None
+    actions: int | None
 
     @property
     def median(self) -> float:
@@ -229,6 +261,10 @@ class LoopRow:
     @property
     def per_round_ms(self) -> float:
         return self.median / self.steps * 1000
+
+    @property
+    def cpu_median(self) -> float:
+        return statistics.median(self.cpu_seconds)
 
 
 def _child(code: str, project: Path, plan: dict[str, Any], budget: float) -> list[dict[str, Any]]:
@@ -276,11 +312,13 @@ def measure_loops(
                         loop,
                         figures["steps"],
                         figures["seconds"],
+                        figures["cpu"],
                         figures["rss_mib"],
                         figures.get("orchestrations"),
                         figures.get("events"),
                         figures.get("bytes"),
                         figures.get("largest"),
+                        figures.get("actions"),
                     )
                 )
     return rows
@@ -303,6 +341,7 @@ def print_loops(rows: list[LoopRow], runs: int, table: Callable[..., str]) -> No
         "K",
         "median s",
         "ms/round",
+        "CPU s",
         "per round vs K=10",
         "time x per 10x",
         "peak RSS MiB",
@@ -310,6 +349,7 @@ def print_loops(rows: list[LoopRow], runs: int, table: Callable[..., str]) -> No
         "events",
         "largest",
         "history KiB",
+        "actions/round",
     )
     lines = [header]
     for row in rows:
@@ -322,6 +362,7 @@ def print_loops(rows: list[LoopRow], runs: int, table: Callable[..., str]) -> No
                 f"{row.steps:,}",
                 f"{row.median:.2f}",
                 f"{row.per_round_ms:.2f}",
+                f"{row.cpu_median:.2f}",
                 _figure(first and row.per_round_ms / first.per_round_ms, "{:.2f}x".format),
                 _figure(smaller and row.median / smaller.median, "{:.1f}x".format),
                 _figure(row.rss_mib, "{:.0f}".format),
@@ -329,15 +370,30 @@ def print_loops(rows: list[LoopRow], runs: int, table: Callable[..., str]) -> No
                 _figure(row.events, "{:,}".format),
                 _figure(row.largest, "{:,}".format),
                 _figure(row.history_bytes and row.history_bytes / 1024, "{:,.0f}".format),
+                _figure(row.actions and row.actions / row.steps, "{:.2f}".format),
             )
         )
     print(table(lines, right_aligned=lambda column: column >= 2))
     largest = max(row.steps for row in rows)
+    for loop in sorted({row.loop for row in rows}):
+        counted = by_key.get(("worker.py", loop, largest))
+        if counted and counted.actions:
+            per_round = counted.actions / counted.steps
+            print(
+                f"{loop}: {per_round:.2f} scheduler actions per round at K={largest:,}, so at most "
+                f"{DTS_CONSUMPTION_ACTIONS_PER_SECOND / per_round:,.0f} rounds/s on the "
+                f"Consumption scheduler ({DTS_CONSUMPTION_ACTIONS_PER_SECOND} actions/s) and "
+                f"{DTS_DEDICATED_ACTIONS_PER_SECOND_PER_UNIT / per_round:,.0f} per Dedicated "
+                f"capacity unit ({DTS_DEDICATED_ACTIONS_PER_SECOND_PER_UNIT:,} actions/s), "
+                "across all runs"
+            )
     for loop in sorted({row.loop for row in rows}):
         worker = by_key.get(("worker.py", loop, largest))
         for host in ("devhost x1", "devhost x2"):
             row = by_key.get((host, loop, largest))
             if row and worker:
                 print(
-                    f"{loop}, K={largest:,}: {host} / worker.py = {row.median / worker.median:.2f}x"
+                    f"{loop}, K={largest:,}: {host} / worker.py = "
+                    f"{row.median / worker.median:.2f}x wall, "
+                    f"{row.cpu_median / worker.cpu_median:.2f}x CPU"
                 )
