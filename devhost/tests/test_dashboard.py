@@ -288,6 +288,56 @@ def test_runs_are_found_by_workflow_search_and_pages(
     keep(page, tmp_path, "found")
 
 
+KEY_LINE = re.compile(r"^\s+key: (\S+)$", re.MULTILINE)
+QUOTE = {"item": "desk lamp", "quantity": 150, "needed_within_days": 14}
+
+
+@pytest.mark.slow
+def test_reachable_on_two_instances_the_page_uses_its_key_and_names_both_processes(
+    baked_project: Path, page: Page, tmp_path: Path
+) -> None:
+    served = DevhostProcess(free_port(), baked_project, instances=2, host="0.0.0.0")
+    try:
+        printed = served.read_until("devhost is listening on")
+        key_line, dashboard = KEY_LINE.search(printed), DASHBOARD_LINE.search(printed)
+        assert key_line is not None and dashboard is not None, printed
+        base = f"http://127.0.0.1:{served.port}"
+        headers = {"x-functions-key": key_line.group(1)}
+        started = requests.post(
+            f"{base}/api/workflow/supplier_quotes/run", json=QUOTE, headers=headers, timeout=30
+        )
+        assert started.status_code == 202, started.text
+        instance_id = started.json()["instanceId"]
+        claim = requests.post(
+            f"{base}/api/workflow/expense_approval/run", json=CLAIM, headers=headers, timeout=30
+        ).json()["instanceId"]
+
+        page.goto(dashboard.group(1).replace("0.0.0.0", "127.0.0.1") + f"#/run/{instance_id}")
+        expect(page.locator("#run-status")).to_have_text("Completed")
+        ran_on = page.locator("table.timeline td.where")
+        expect(ran_on.filter(has_text="instance 1").first).to_be_visible()
+        expect(ran_on.filter(has_text="instance 2").first).to_be_visible()
+        keep(page, tmp_path, "two-instances")
+        page.locator("header a", has_text="Runs").click()
+        question = page.locator(f"tr.requests-row[data-instance-id='{claim}'] .request")
+        answer_on_the_page(question, VALID_ANSWER)
+        expect(page.locator(f"tr[data-instance-id='{claim}'] .status")).to_have_text("Completed")
+        expect(page.locator("#problem")).to_have_text("")
+    finally:
+        served.stop()
+
+
+@pytest.mark.slow
+def test_entities_are_listed_with_their_state_on_the_page(basics: DevHost, page: Page) -> None:
+    key = "on-the-page-" + os.urandom(3).hex()
+    requests.post(f"{basics.base_url}/api/counter/{key}/add", json=5, timeout=10)
+
+    page.goto(f"{basics.base_url}/_devhost/#/entities")
+
+    row = page.locator(f"#entities tr[data-entity='counter@{key}']")
+    expect(row).to_contain_text("5")
+
+
 def test_every_node_of_every_starter_diagram_is_drawn(tmp_path: Path) -> None:
     project = bake_project(tmp_path)
 
