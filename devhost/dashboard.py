@@ -360,6 +360,7 @@ const KEY = new URLSearchParams(location.search).get("code");
 const requestCards = new Map();
 const replies = new Map();
 const actionResults = new Map();
+const actionBars = new Map();
 let catalog = {workflows: [], orchestrators: []};
 let page = 0;
 let shownSignature = "";
@@ -547,6 +548,12 @@ async function act(instanceId, label, method, path, body) {
 }
 
 function actionBar(instanceId) {
+  // Kept across refreshes, so an event being typed survives a change of the run.
+  let bar = actionBars.get(instanceId);
+  if (bar) {
+    bar.querySelector("#action-result").textContent = actionResults.get(instanceId) || "";
+    return bar;
+  }
   const reason = "?reason=" + encodeURIComponent("from the devhost dashboard");
   const button = (label, method, path) => {
     const node = element("button", {type: "button", "data-action": label.toLowerCase()}, label);
@@ -562,7 +569,7 @@ function actionBar(instanceId) {
     act(instanceId, "Raise event", "POST",
       `/raiseEvent/${encodeURIComponent(eventName.value)}`, eventData.value || "null");
   });
-  return element("div", {},
+  bar = element("div", {},
     element("div", {class: "actions"},
       button("Terminate", "POST", `/terminate${reason}`),
       button("Suspend", "POST", `/suspend${reason}`),
@@ -571,6 +578,8 @@ function actionBar(instanceId) {
       button("Purge", "DELETE", "")),
     element("pre", {id: "action-result", class: "muted"}, actionResults.get(instanceId) || ""),
     element("details", {}, element("summary", {}, "Raise an event"), raiseForm));
+  actionBars.set(instanceId, bar);
+  return bar;
 }
 
 function timeline(run) {
@@ -682,7 +691,9 @@ async function showRun(instanceId) {
       element("div", {}, element("h3", {}, "Output"), element("pre", {id: "run-output"},
         json(output))),
       element("div", {}, element("h3", {}, "Custom status"), element("pre", {id: "run-custom"},
-        json(run.status.customStatus)))),
+        json(run.status.customStatus)), element("p", {class: "muted"}, "The last value the "
+        + "orchestration set; it stays when the run ends (an Agent Framework workflow last "
+        + "sets it while running)."))),
     element("h3", {}, "Children"), children,
     element("h3", {}, "History"), timeline(run),
     element("h3", {}, "Waterfall"), waterfall(run));
