@@ -61,6 +61,7 @@ MODEL_PROVIDER_FILES = (
     "model_client.py",
     "tests/fake_chat_client.py",
     "tests/offline_function_app.py",
+    "tests/loopback_model_function_app.py",
     "tests/test_model_client.py",
 )
 

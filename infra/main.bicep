@@ -147,7 +147,14 @@ param maximumInstanceCount int = 100
 })
 param modelLocation string
 
-@description('Chat model to deploy (azd env AZURE_AI_MODEL_NAME).')
+// agent-framework-openai always asks for encrypted reasoning, which only reasoning models accept.
+@description('Chat model to deploy (azd env AZURE_AI_MODEL_NAME); a reasoning model.')
+@allowed([
+  'gpt-5'
+  'gpt-5-mini'
+  'gpt-5-nano'
+  'o4-mini'
+])
 param modelName string = 'gpt-5-mini'
 
 @description('Version of the chat model (azd env AZURE_AI_MODEL_VERSION).')

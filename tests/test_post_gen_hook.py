@@ -38,6 +38,7 @@ def test_default_answers_remove_only_the_agent_starter_and_model_client() -> Non
         "model_client.py",
         "tests/fake_chat_client.py",
         "tests/offline_function_app.py",
+        "tests/loopback_model_function_app.py",
         "tests/test_model_client.py",
     ]
 

@@ -12,7 +12,7 @@ param location string
 @description('Tags applied to the account.')
 param tags object = {}
 
-@description('Model to deploy, for example gpt-4.1-mini.')
+@description('Model to deploy, for example gpt-5-mini.')
 param modelName string
 
 @description('Model version, for example 2025-04-14.')
