@@ -230,6 +230,8 @@ class Dashboard:
         status = self._summary(status_body(found.orchestrationState))
         events = self._management.history(instance_id)
         history = history_events(events, show_output=True)
+        started = [e.executionStarted for e in events if e.HasField("executionStarted")]
+        trace_parent = started[0].parentTraceContext.traceParent if started else ""
         for event in history:
             for key in ("Result", "Input"):
                 if key in event:
@@ -253,6 +255,8 @@ class Dashboard:
                 child["instanceId"]: backend.work_log.of(child["instanceId"]) for child in children
             },
             "parent": parent or backend.work_log.parent_of(instance_id),
+            # W3C trace id of the run's trace, to find its spans in your exporter.
+            "traceId": trace_parent.split("-")[1] if trace_parent.count("-") == 3 else None,
             "children": children,
         }
 
@@ -682,7 +686,9 @@ async function showRun(instanceId) {
     element("div", {}, element("span", {class: "tag"}, run.status.name), " ",
       element("span", {class: `status ${run.status.runtimeStatus}`, id: "run-status"},
         run.status.runtimeStatus),
-      ` - created ${run.status.createdTime}, last updated ${run.status.lastUpdatedTime}`, parent),
+      ` - created ${run.status.createdTime}, last updated ${run.status.lastUpdatedTime}`, parent,
+      run.traceId ? element("span", {class: "muted"}, " - trace ",
+        element("code", {id: "run-trace"}, run.traceId)) : null),
     actionBar(run.status.instanceId),
     requestsBlock(run.status.instanceId, status, refresh),
     element("div", {class: "values"},

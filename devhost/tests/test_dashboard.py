@@ -395,3 +395,17 @@ def test_an_unknown_run_is_404(agentic: DevHost) -> None:
     response = requests.get(f"{agentic.base_url}/_devhost/api/instances/no-such-run", timeout=10)
 
     assert response.status_code == 404
+
+
+def test_a_run_names_the_trace_it_belongs_to(agentic: DevHost) -> None:
+    trace_id = os.urandom(16).hex()
+    started = requests.post(
+        f"{agentic.base_url}/runtime/webhooks/durabletask/orchestrators/dafx-echo",
+        json="level",
+        headers={"traceparent": f"00-{trace_id}-{os.urandom(8).hex()}-01"},
+        timeout=10,
+    ).json()
+
+    run = requests.get(f"{agentic.base_url}/_devhost/api/instances/{started['id']}", timeout=10)
+
+    assert run.json()["traceId"] == trace_id
