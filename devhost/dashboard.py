@@ -26,7 +26,7 @@ from .diagram import to_svg
 from .history import history_events
 from .indexing import FunctionIndex
 from .management import ManagementApi, status_body
-from .upstream import decode_workflow_value, pb
+from .upstream import backend_lock, decode_workflow_value, instance_events, pb
 
 DASHBOARD_PATH = "/_devhost"
 WORKFLOWS_DOC = Path("docs") / "workflows.md"
@@ -215,6 +215,9 @@ class Dashboard:
             "names": names,
         }
 
+    def _trace_parent(self, instance_id: str) -> str:
+        return _trace_parent_of(self._management.backend, instance_id)
+
     @staticmethod
     def _summary(body: dict[str, Any]) -> dict[str, Any]:
         return {**body, **{key: readable(body[key]) for key in ("input", "output", "customStatus")}}
@@ -230,8 +233,7 @@ class Dashboard:
         status = self._summary(status_body(found.orchestrationState))
         events = self._management.history(instance_id)
         history = history_events(events, show_output=True)
-        started = [e.executionStarted for e in events if e.HasField("executionStarted")]
-        trace_parent = started[0].parentTraceContext.traceParent if started else ""
+        trace_parent = self._trace_parent(instance_id)
         for event in history:
             for key in ("Result", "Input"):
                 if key in event:
@@ -259,6 +261,20 @@ class Dashboard:
             "traceId": trace_parent.split("-")[1] if trace_parent.count("-") == 3 else None,
             "children": children,
         }
+
+
+def _trace_parent_of(backend: Any, instance_id: str) -> str:
+    """The trace context the instance was started in, from its ExecutionStarted event, which
+    is still pending before the instance first runs."""
+    with backend_lock(backend):
+        events = instance_events(backend, instance_id)
+        if events is None:
+            return ""
+        for event in (*events.history, *events.dispatched, *events.pending):
+            if event.HasField("executionStarted"):
+                value: str = event.executionStarted.parentTraceContext.traceParent
+                return value
+    return ""
 
 
 def _no_abort() -> Any:
