@@ -71,6 +71,9 @@ param principalType string = 'User'
 ])
 param pythonVersion string
 
+@description('OpenTelemetry service.name of the app (OTEL_SERVICE_NAME): the project.')
+param serviceName string
+
 @description('Task hub name; the app reads it from TASKHUB_NAME.')
 @minLength(3)
 @maxLength(64)
@@ -420,6 +423,7 @@ module functionApp 'app/function-app.bicep' = {
     durableAlwaysReadyInstances: durableAlwaysReadyInstances
     virtualNetworkSubnetId: network.outputs.appSubnetId
     extraAppSettings: {
+      OTEL_SERVICE_NAME: serviceName
 // dafx:when model_provider=azure_openai
       AZURE_OPENAI_ENDPOINT: openAi.outputs.endpoint
       AZURE_OPENAI_CHAT_MODEL: openAi.outputs.deploymentName

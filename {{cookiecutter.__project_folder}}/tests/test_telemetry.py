@@ -419,6 +419,16 @@ metrics.get_meter_provider().force_flush()
     assert set(runs) == {1}
 
 
+def test_azure_names_the_service_after_the_project_for_the_worker_and_the_app() -> None:
+    """The Functions Python worker configures telemetry before the app does, reading the same
+    OTEL_SERVICE_NAME app setting; without it, service.name would be the Function App's name."""
+    parameters = json.loads((PROJECT / "infra" / "main.parameters.json").read_text())
+    bicep = (PROJECT / "infra" / "main.bicep").read_text()
+
+    assert parameters["parameters"]["serviceName"]["value"] == PROJECT_SLUG
+    assert re.search(r"^\s*OTEL_SERVICE_NAME: serviceName$", bicep, re.MULTILINE)
+
+
 def test_otel_service_name_overrides_the_project_name() -> None:
     assert telemetry.service_name({"OTEL_SERVICE_NAME": "shop"}) == "shop"
     assert telemetry.service_name({}) == PROJECT_SLUG
