@@ -237,6 +237,52 @@ def test_executor_and_workflow_metrics_carry_their_run_and_workflow() -> None:
     }
 
 
+def test_an_executor_waits_for_its_predecessors_message_not_a_parallel_branchs() -> None:
+    from agent_framework import WorkflowBuilder, WorkflowContext, executor
+
+    async def step(text: str, ctx: WorkflowContext[str]) -> None:
+        await ctx.send_message(text)
+
+    start, a, b, c, d = (executor(id=name)(step) for name in "sabcd")
+    workflow = (
+        WorkflowBuilder(name="branches", start_executor=start)
+        .add_fan_out_edges(start, [a, c])
+        .add_edge(a, b)
+        .add_edge(c, d)
+        .build()
+    )
+    reader = InMemoryMetricReader()
+    provider = TracerProvider()
+    provider.add_span_processor(telemetry.run_attributes([workflow]))
+    provider.add_span_processor(telemetry.run_metrics([workflow], MeterProvider([reader])))
+    tracer = provider.get_tracer("test")
+    orchestration = {
+        "durabletask.type": "orchestration",
+        "durabletask.task.name": "dafx-branches",
+        "durabletask.task.instance_id": "run-5",
+    }
+    run = trace.set_span_in_context(
+        tracer.start_span("orchestration", attributes=orchestration, start_time=T0)
+    )
+    for sender, sent in (("a", 1), ("c", 3)):
+        span = tracer.start_span(
+            f"executor.process {sender}",
+            run,
+            attributes={"executor.id": sender},
+            start_time=T0 + sent * SECOND,
+        )
+        send = tracer.start_span(
+            "message.send", trace.set_span_in_context(span), start_time=T0 + sent * SECOND
+        )
+        send.end(end_time=T0 + sent * SECOND)
+        span.end(end_time=T0 + sent * SECOND)
+    tracer.start_span(
+        "executor.process b", run, attributes={"executor.id": "b"}, start_time=T0 + 4 * SECOND
+    ).end(end_time=T0 + 4 * SECOND)
+
+    assert data_points(reader)[("dafx.executor.message_wait", "b@run-5")] == (1, 3.0)
+
+
 def test_an_agent_outside_any_executor_span_counts_as_its_executor() -> None:
     """On the durable hosts an agent runs as an entity: its invoke_agent span is the
     executor's invocation, and its reply is the message the next executor waits for."""
