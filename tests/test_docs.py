@@ -39,11 +39,13 @@ def docs_a_reader_opens() -> list[Path]:
     return pages
 
 
-# "issue 8", "Issues 9", "issue #12", "PR 4": our tracker's numbers. "#12" alone too, unless it
-# is qualified by a repository ("pytest-dev/pytest-xdist#1386", a public citation) or is a
-# colour ("fill:#123456").
+# "issue 8", "Issue 12", "issue #12", "issues #9", "PR 4": our tracker's numbers. "#12" alone
+# too, unless it is qualified by a repository ("pytest-dev/pytest-xdist#1386", a public
+# citation) or is a colour ("fill:#123456"). "issues 8 requests" is the verb, so the plural
+# counts only with "#".
 ISSUE_NUMBER = re.compile(
-    r"\b(?:issues?|PRs?|pull requests?)\s*#?\s*\d+|(?<![\w/.:&#-])#\d+\b", re.IGNORECASE
+    r"\b(?:issue|PRs?|pull requests?)\s*#?\s*\d+|\bissues\s*#\s*\d+|(?<![\w/.:&#-])#\d+\b",
+    re.IGNORECASE,
 )
 
 
@@ -179,7 +181,14 @@ def test_words_per_sentence_is_words_over_sentences() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["as issue 8 says", "(Issue 12, item 3)", "issues 9 and 10", "see #12.", "in issue #4", "PR 7"],
+    [
+        "as issue 8 says",
+        "(Issue 12, item 3)",
+        "issues #9 and #10",
+        "see #12.",
+        "in issue #4",
+        "PR 7",
+    ],
 )
 def test_issue_numbers_are_found(text: str) -> None:
     assert issue_numbers(text)
@@ -194,6 +203,7 @@ def test_issue_numbers_are_found(text: str) -> None:
         "fill:#123456;",
         "the issue is open",
         "4 issues left",
+        "each client issues 8 requests",
     ],
 )
 def test_public_citations_colours_and_plain_words_are_not_issue_numbers(text: str) -> None:
