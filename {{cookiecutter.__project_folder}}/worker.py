@@ -15,6 +15,17 @@ and answers a human request. All connect with the settings the Function App uses
     identity's ``ClientID``) is for Azure; ``DefaultAzure`` is your developer login.
 ``TASKHUB_NAME``
     The task hub, unless the connection string names it.
+``DURABLE_PAYLOAD_STORAGE`` (optional)
+    Keep payloads over 256 KiB in Blob Storage (durabletask's Blob payload store) and pass
+    only a reference through the scheduler, so an activity result or a message of several
+    megabytes works. ``UseDevelopmentStorage=true`` is Azurite on this machine. In Azure,
+    ``DURABLE_PAYLOAD_STORAGE__blobServiceUri`` names the account's blob endpoint, reached
+    with ``DURABLE_PAYLOAD_STORAGE__credential=managedidentity`` and
+    ``DURABLE_PAYLOAD_STORAGE__clientId`` (the user-assigned identity; it needs Storage Blob
+    Data Contributor on the account); without ``__credential`` your own sign-in is used.
+    Set it on every worker of the task hub alike, and only where no Function App serves the
+    same task hub: the Functions host runs Python orchestrators that cannot read the
+    references.
 
 Settings come from the environment, then from ``local.settings.json`` (``Values``) when it
 exists, as Core Tools reads them. Nothing is read at import: a missing setting stops the
@@ -58,12 +69,25 @@ from workflows.placement import PlacementError, check_pool_name, placements, wor
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
+    from durabletask.payload.store import PayloadStore
 
 CONNECTION_SETTING = "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"
 TASK_HUB_SETTING = "TASKHUB_NAME"
 AUTHENTICATION_MODES = ("None", "ManagedIdentity", "DefaultAzure")
 LOCAL_SETTINGS = Path(__file__).resolve().parent / "local.settings.json"
 DEFAULT_WORKFLOWS = "workflows:build_workflows"
+PAYLOAD_STORAGE_SETTING = "DURABLE_PAYLOAD_STORAGE"
+PAYLOAD_SERVICE_URI_SETTING = f"{PAYLOAD_STORAGE_SETTING}__blobServiceUri"
+PAYLOAD_CREDENTIAL_SETTING = f"{PAYLOAD_STORAGE_SETTING}__credential"
+PAYLOAD_CLIENT_ID_SETTING = f"{PAYLOAD_STORAGE_SETTING}__clientId"
+PAYLOAD_CONTAINER = "durabletask-payloads"
+# The newest Blob service version Azurite 3.37.0 serves (Azure serves it too); the client
+# library would otherwise ask for a newer one, which Azurite refuses.
+PAYLOAD_STORAGE_API_VERSION = "2026-06-06"
+# durabletask refuses to store a payload over its `max_stored_payload_bytes` (10 MiB by
+# default) by raising before the work item is answered, which leaves the run Running; no cap
+# here, so the worker's memory is the ceiling.
+PAYLOAD_STORE_CAP_BYTES = sys.maxsize
 # No gRPC message size limit (-1): the backend's limits decide, and name themselves.
 ANY_MESSAGE_SIZE = GrpcChannelOptions(max_receive_message_length=-1, max_send_message_length=-1)
 # How long `client status` waits for a completed run's output to be read.
@@ -74,6 +98,69 @@ logger = logging.getLogger("worker")
 
 class SettingError(RuntimeError):
     """A connection setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class PayloadStorage:
+    """Where large payloads go: a connection string, or a blob endpoint and an identity."""
+
+    connection_string: str | None = None
+    service_uri: str | None = None
+    managed_identity: bool = False
+    client_id: str | None = None
+
+    def store(self) -> PayloadStore:
+        """durabletask's Blob payload store on this account; connects on first use."""
+        from durabletask.extensions.azure_blob_payloads import (
+            BlobPayloadStore,
+            BlobPayloadStoreOptions,
+        )
+
+        credential: TokenCredential | None = None
+        if self.connection_string is None:
+            from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+            credential = (
+                ManagedIdentityCredential(client_id=self.client_id)
+                if self.managed_identity
+                else DefaultAzureCredential(managed_identity_client_id=self.client_id)
+            )
+        return BlobPayloadStore(
+            BlobPayloadStoreOptions(
+                container_name=PAYLOAD_CONTAINER,
+                connection_string=self.connection_string,
+                account_url=self.service_uri,
+                credential=credential,
+                api_version=PAYLOAD_STORAGE_API_VERSION,
+                max_stored_payload_bytes=PAYLOAD_STORE_CAP_BYTES,
+            )
+        )
+
+
+def parse_payload_storage(settings: Mapping[str, str]) -> PayloadStorage | None:
+    """The payload storage the settings name, None when they name none."""
+    connection_string = settings.get(PAYLOAD_STORAGE_SETTING, "").strip()
+    service_uri = settings.get(PAYLOAD_SERVICE_URI_SETTING, "").strip()
+    if connection_string:
+        return PayloadStorage(connection_string=connection_string)
+    if not service_uri:
+        return None
+    if not service_uri.lower().startswith("https://"):
+        raise SettingError(
+            f"{PAYLOAD_SERVICE_URI_SETTING} needs the account's https:// blob endpoint, got "
+            f"'{service_uri}' (for Azurite set {PAYLOAD_STORAGE_SETTING} instead)."
+        )
+    credential = settings.get(PAYLOAD_CREDENTIAL_SETTING, "").strip()
+    if credential and credential.lower() != "managedidentity":
+        raise SettingError(
+            f"{PAYLOAD_CREDENTIAL_SETTING} is '{credential}': use 'managedidentity', or leave it "
+            "unset to sign in as yourself (az login)."
+        )
+    return PayloadStorage(
+        service_uri=service_uri,
+        managed_identity=bool(credential),
+        client_id=settings.get(PAYLOAD_CLIENT_ID_SETTING, "").strip() or None,
+    )
 
 
 @dataclass(frozen=True)
@@ -159,6 +246,10 @@ def connection_from_environment() -> Connection:
     return parse_connection(read_settings(os.environ, LOCAL_SETTINGS))
 
 
+def payload_storage_from_environment() -> PayloadStorage | None:
+    return parse_payload_storage(read_settings(os.environ, LOCAL_SETTINGS))
+
+
 WorkflowFactory = Callable[[], Sequence[Workflow]]
 
 
@@ -192,7 +283,10 @@ def describe_work(workflows: Sequence[Workflow], filters: WorkItemFilters, pool:
 
 
 def serve(
-    connection: Connection, workflow_factory: WorkflowFactory, pool: str | None = None
+    connection: Connection,
+    workflow_factory: WorkflowFactory,
+    pool: str | None = None,
+    payload_storage: PayloadStorage | None = None,
 ) -> None:
     """Host the workflows (or one pool's executors) until SIGTERM or Ctrl-C.
 
@@ -204,6 +298,7 @@ def serve(
         token_credential=credential_for(connection),
         secure_channel=connection.secure,
         channel_options=ANY_MESSAGE_SIZE,
+        payload_store=None if payload_storage is None else payload_storage.store(),
         logger=logging.getLogger("durabletask.worker"),
     )
     worker = DurableAIAgentWorker(scheduler_worker)
@@ -254,7 +349,12 @@ class WorkflowRuns:
     for and the pool each one needs.
     """
 
-    def __init__(self, connection: Connection, pools: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        pools: Mapping[str, str] | None = None,
+        payload_storage: PayloadStorage | None = None,
+    ) -> None:
         self._pools = dict(pools or {})
         self._durable = DurableTaskSchedulerClient(
             host_address=connection.endpoint,
@@ -262,6 +362,7 @@ class WorkflowRuns:
             token_credential=credential_for(connection),
             secure_channel=connection.secure,
             channel_options=ANY_MESSAGE_SIZE,
+            payload_store=None if payload_storage is None else payload_storage.store(),
             logger=logging.getLogger("durabletask.client"),
         )
         self._workflows = DurableWorkflowClient(self._durable)
@@ -373,8 +474,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A client command prints JSON on stdout; the libraries' progress lines would only be noise.
     level = logging.WARNING if arguments.command == "client" else logging.INFO
     logging.basicConfig(level=level, format="%(asctime)s %(name)s %(message)s")
+    # The Azure SDK logs every Blob Storage request at INFO (the payload store's).
+    logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         connection = connection_from_environment()
+        payload_storage = payload_storage_from_environment()
         if arguments.command == "client":
             try:
                 pools = (
@@ -382,7 +486,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if arguments.action == "status"
                     else {}
                 )
-                result = run_client(arguments, WorkflowRuns(connection, pools))
+                runs = WorkflowRuns(connection, pools, payload_storage)
+                result = run_client(arguments, runs)
             except grpc.RpcError as error:
                 print(
                     f"worker.py: the {arguments.action} request to {connection.endpoint} "
@@ -393,7 +498,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             print(json.dumps(result, indent=2))
         else:
-            serve(connection, load_workflow_factory(arguments.workflows), arguments.pool)
+            workflows = load_workflow_factory(arguments.workflows)
+            serve(connection, workflows, arguments.pool, payload_storage)
     except (SettingError, PlacementError, telemetry.TelemetrySettingError) as error:
         print(f"worker.py: {error}", file=sys.stderr)
         return 2
