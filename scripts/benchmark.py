@@ -123,16 +123,21 @@ from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowCli
 from durabletask.client import TaskHubGrpcClient
 from durabletask.worker import TaskHubGrpcWorker
 from devhost.backend import LoopbackBackend
+from worker import ANY_MESSAGE_SIZE
 from workflows import build_workflows
 
 plan = json.loads(sys.argv[1])
 backend = LoopbackBackend()
 address = backend.start()
-worker = DurableAIAgentWorker(TaskHubGrpcWorker(host_address=address))
+worker = DurableAIAgentWorker(
+    TaskHubGrpcWorker(host_address=address, channel_options=ANY_MESSAGE_SIZE)
+)
 for workflow in build_workflows():
     worker.configure_workflow(workflow)
 worker.start()
-client = DurableWorkflowClient(TaskHubGrpcClient(host_address=address))
+client = DurableWorkflowClient(
+    TaskHubGrpcClient(host_address=address, channel_options=ANY_MESSAGE_SIZE)
+)
 """
     + STANDALONE_RUN_ONCE
     + """

@@ -74,15 +74,17 @@ def hosted_durably(workflows: list[Workflow]) -> Iterator[TaskHubGrpcClient]:
     from durabletask.worker import TaskHubGrpcWorker
 
     from devhost.backend import LoopbackBackend
+    from worker import ANY_MESSAGE_SIZE
 
     backend = LoopbackBackend()
     address = backend.start()
-    worker = TaskHubGrpcWorker(host_address=address)
+    # worker.py's channel options: gRPC's default 4 MB would stall a run with a long history.
+    worker = TaskHubGrpcWorker(host_address=address, channel_options=ANY_MESSAGE_SIZE)
     agent_worker = DurableAIAgentWorker(worker)
     for workflow in workflows:
         agent_worker.configure_workflow(workflow)
     agent_worker.start()
-    client = TaskHubGrpcClient(host_address=address)
+    client = TaskHubGrpcClient(host_address=address, channel_options=ANY_MESSAGE_SIZE)
     try:
         yield client
     finally:

@@ -3,18 +3,15 @@
 With ``DURABLE_PAYLOAD_STORAGE`` set, the worker and the client keep every payload over
 256 KiB in Blob Storage and pass only a reference through the scheduler, so a start body and
 activity results far over the scheduler's 1 MiB payload limit work. Azurite (the npm
-package) serves the blobs on a free loopback port; without Node.js or Azurite the test is
-skipped, naming what to install.
+package, ``tests/azurite.py``) serves the blobs on a free loopback port; without Node.js or
+Azurite the tests that need it are skipped, naming what to install.
 """
 
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from devhost.backend import PAYLOAD_LIMIT_BYTES, LoopbackBackend
+from tests.azurite import Azurite
 from worker import (
     CONNECTION_SETTING,
     PAYLOAD_CONTAINER,
@@ -42,56 +40,13 @@ OVERSIZE_WORKFLOWS = "tests.oversize_workflows:build_oversize_workflows"
 STARTUP_SECONDS = 60
 RUN_SECONDS = 120
 POLL_SECONDS = 0.05
-# Azurite's well-known development account (public, the same on every machine).
-AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
 # Two megabytes of text, passed on once: activity results of about 5 and 8 MB.
 LARGE = {"bytes": 2_000_000, "hops": 1}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def azurite_command() -> list[str]:
-    if shutil.which("node") is None:
-        pytest.skip("Azurite needs Node.js (https://nodejs.org), then `npm install` here")
-    local = PROJECT / "node_modules" / ".bin" / "azurite-blob"
-    found = str(local) if local.exists() else shutil.which("azurite-blob")
-    if found is None:
-        pytest.skip("Azurite is not installed: `npm install azurite` in the project")
-    return [found]
-
-
-@contextmanager
-def azurite(workspace: Path) -> Iterator[str]:
-    """Azurite's Blob service on a free port, blobs in memory; yields its connection string."""
-    port = free_port()
-    command = [*azurite_command(), "--blobHost", "127.0.0.1", "--blobPort", str(port)]
-    command += ["--inMemoryPersistence", "--silent", "--disableTelemetry"]
-    process = subprocess.Popen(command, cwd=workspace, stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-            assert process.poll() is None and time.monotonic() < deadline, "Azurite did not start"
-            time.sleep(POLL_SECONDS)
-        yield (
-            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};"
-            f"AccountKey={AZURITE_KEY};BlobEndpoint=http://127.0.0.1:{port}/{AZURITE_ACCOUNT};"
-        )
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-
-
 @pytest.fixture(scope="module")
-def storage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with azurite(tmp_path_factory.mktemp("azurite")) as connection_string:
-        yield connection_string
+def storage(azurite: Azurite) -> str:
+    return azurite.connection_string
 
 
 @pytest.fixture(scope="module")
