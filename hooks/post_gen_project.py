@@ -4,7 +4,8 @@
   (imports, routes and doc lines for them are already conditional in the templates).
 - Write ``local.settings.json`` from the committed sample (it is git-ignored).
 - Copy the template's canonical ``infra/`` Bicep, keeping only what the answers need.
-- Copy the template's ``devhost/`` component (the development host) without its own tests.
+- Build the template's development tools (``devtools/``, the dafx-devhost package) into a
+  wheel in the project's ``devtools/`` folder, which ``requirements-dev.txt`` installs.
 - Record the answers and the template revision in ``.cruft.json``, as cruft reads them.
 - Print the next steps.
 
@@ -14,6 +15,7 @@ The answers arrive as one JSON document and are only ever read as data.
 import json
 import os
 import re
+import runpy
 import shutil
 import subprocess
 import sys
@@ -150,16 +152,21 @@ def copy_infra(source: Path, target: Path, answers: Mapping[str, str]) -> None:
             shutil.copyfile(path, destination)
 
 
-DEVHOST_LEFT_BEHIND = shutil.ignore_patterns("tests", "__pycache__", "*.pyc")
+DEVTOOLS_DOCS = ("README.md", "CHANGELOG.md")
 
 
-def copy_devhost(source: Path, target: Path) -> None:
-    """Copy devhost as one unit: its package and README, not its tests or fixture apps.
+def build_devtools(source: Path, target: Path) -> Path:
+    """Build the development tools' wheel into ``target`` with their own stdlib builder, and
+    put their README and changelog beside it.
 
-    The template tests devhost once; a project gets the code (its version is
-    ``devhost.__version__``) and runs it, but carries none of its tests.
+    The template tests the package once; a project installs the wheel and carries none of
+    its source or tests.
     """
-    shutil.copytree(source, target, ignore=DEVHOST_LEFT_BEHIND, dirs_exist_ok=True)
+    builder = runpy.run_path(str(source / "build_wheel.py"))
+    wheel: Path = builder["build"](target)
+    for name in DEVTOOLS_DOCS:
+        shutil.copyfile(source / name, target / name)
+    return wheel
 
 
 GIT_TIMEOUT_SECONDS = 300
@@ -285,7 +292,7 @@ Created {answers["project_slug"]}/. Next:
   python -m venv .venv && . .venv/bin/activate
   pip install -r requirements-dev.txt
   python -m pytest                 # the project's own tests
-  python -m devhost                # serve function_app.py on http://localhost:7071
+  devhost                          # serve function_app.py on http://localhost:7071
 
 With Core Tools, Azurite and the DTS emulator: func start (see README.md).
 To deploy: azd auth login && azd up (see docs/deploy.md).
@@ -302,7 +309,7 @@ def main(rendered_answers: str = RENDERED_ANSWERS, project: Path | None = None) 
             template_infra = template / "infra"
             if template_infra.is_dir():
                 copy_infra(template_infra, project / "infra", answers)
-            copy_devhost(template / "devhost", project / "devhost")
+            build_devtools(template / "devtools", project / "devtools")
             cruft_note = write_cruft_state(project, answers, template)
     except TemplateError as error:
         print(f"dafx-func cannot finish the project: {error}", file=sys.stderr)

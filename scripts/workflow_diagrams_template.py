@@ -3,7 +3,7 @@
     .venv/bin/python scripts/workflow_diagrams_template.py           # after changing a starter
     .venv/bin/python scripts/workflow_diagrams_template.py --check   # exit 1 if they are stale
 
-A generated project draws its diagrams with its own ``scripts/workflow_diagrams.py``, which
+A generated project draws its diagrams with its own ``devhost diagrams``, which
 needs the Agent Framework, so cookiecutter cannot run it while generating. Instead the template
 ships both files already drawn, as Jinja: this script bakes every starter under placeholder
 names, runs the project's script in the bake, then turns each workflow's section into a
@@ -59,7 +59,7 @@ def bake_every_starter(output: Path) -> Path:
     cookiecutter = [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE)]
     run([*cookiecutter, "-o", str(output), *answers, "model_provider=azure_openai"], TEMPLATE)
     (project,) = output.iterdir()
-    run([sys.executable, "scripts/workflow_diagrams.py"], project)
+    run([sys.executable, "-m", "devhost", "diagrams"], project)
     return project
 
 

@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -171,24 +172,19 @@ def test_every_yaml_file_parses(project: Path) -> None:
         yaml.safe_load(path.read_text())
 
 
-def devhost_files(root: Path) -> dict[str, bytes]:
-    return {
-        path.relative_to(root).as_posix(): path.read_bytes()
-        for path in root.rglob("*")
-        if path.is_file()
-        and "__pycache__" not in path.parts
-        and path.parts[len(root.parts)] != "tests"
-    }
-
-
-def test_devhost_is_the_template_component_without_its_tests(bake: Callable[..., Path]) -> None:
+def test_devtools_arrive_as_one_wheel_that_requirements_dev_installs(
+    bake: Callable[..., Path],
+) -> None:
     project = bake()
 
-    copied = devhost_files(project / "devhost")
+    (wheel,) = (project / "devtools").glob("*.whl")
+    requirements = (project / "requirements-dev.txt").read_text().splitlines()
 
-    assert copied == devhost_files(TEMPLATE / "devhost")
-    assert b"__version__ = " in copied["__init__.py"] and "README.md" in copied
-    assert not (project / "tests" / "devhost").exists()
+    assert f"./devtools/{wheel.name}" in requirements
+    assert not (project / "devhost").exists()
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    assert "devhost/__main__.py" in names and not any("/tests/" in name for name in names)
 
 
 def test_local_settings_are_written_and_ignored_by_git(project: Path) -> None:

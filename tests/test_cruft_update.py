@@ -8,9 +8,11 @@ added) must leave the project as a new bake with that answer would be.
 """
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,21 +38,41 @@ PROJECT = "{{cookiecutter.__project_folder}}"
 CHANGES = {
     f"{PROJECT}/workflows/triage.py": "# Carried into older projects by cruft update.\n",
     "infra/main.bicep": "// Carried into older projects by cruft update.\n",
-    "devhost/README.md": "\nCarried into older projects by cruft update.\n",
     f"{PROJECT}/workflows/quotes.py": "# Never reaches a project that left the quotes out.\n",
 }
 IN_THE_PROJECT = {
     "workflows/triage.py": CHANGES[f"{PROJECT}/workflows/triage.py"],
     "infra/main.bicep": CHANGES["infra/main.bicep"],
-    "devhost/README.md": CHANGES["devhost/README.md"],
 }
 CRUFT = Path(sys.executable).parent / "cruft"
+# A new release of the development tools: its version, and the wheel line that installs it.
+DEVTOOLS_VERSION = re.compile(r'^__version__ = "([^"]+)"$', re.MULTILINE)
+NEW_DEVTOOLS_VERSION = "99.0.0"
+
+
+def wheel(version: str) -> str:
+    return f"devtools/dafx_devhost-{version}-py3-none-any.whl"
+
+
+def release_devtools(template: Path) -> str:
+    """Bump the template's devtools version (and the project's pin); return the old one."""
+    init = template / "devtools" / "src" / "devhost" / "__init__.py"
+    found = DEVTOOLS_VERSION.search(init.read_text())
+    assert found is not None
+    old = found.group(1)
+    init.write_text(init.read_text().replace(old, NEW_DEVTOOLS_VERSION))
+    requirements = template / PROJECT / "requirements-dev.txt"
+    requirements.write_text(
+        requirements.read_text().replace(wheel(old), wheel(NEW_DEVTOOLS_VERSION))
+    )
+    return old
 
 
 @dataclass(frozen=True)
 class Update:
     template: Path
     first_commit: str
+    old_devtools_version: str
     second_commit: str
     project: Path
     recorded_before: dict[str, object]
@@ -102,12 +124,20 @@ def updated(tmp_path_factory: pytest.TempPathFactory) -> Update:
     for relative, line in CHANGES.items():
         with (template / relative).open("a", encoding="utf-8") as file:
             file.write(line)
+    old_devtools_version = release_devtools(template)
     second_commit = commit_everything(template, "template, second revision")
 
     check_before = run(project, str(CRUFT), "check")
     update = run(project, str(CRUFT), "update", "--skip-apply-ask")
     return Update(
-        template, first_commit, second_commit, project, recorded_before, check_before, update
+        template,
+        first_commit,
+        old_devtools_version,
+        second_commit,
+        project,
+        recorded_before,
+        check_before,
+        update,
     )
 
 
@@ -143,11 +173,23 @@ def test_cruft_update_applies_the_template_change(updated: Update, relative: str
 
 
 def test_cruft_update_changes_only_the_changed_files_and_the_revision(updated: Update) -> None:
-    changed = git(updated.project, "diff", "--name-only", "HEAD").splitlines()
+    changed = git(updated.project, "diff", "--name-only", "--no-renames", "HEAD").splitlines()
     added = git(updated.project, "ls-files", "--others", "--exclude-standard").splitlines()
 
-    assert sorted(changed) == sorted([".cruft.json", *IN_THE_PROJECT])
-    assert added == []
+    release = [wheel(updated.old_devtools_version), wheel(NEW_DEVTOOLS_VERSION)]
+    expected = {".cruft.json", *IN_THE_PROJECT, "requirements-dev.txt", *release}
+    assert set(changed) | set(added) == expected
+
+
+def test_cruft_update_brings_the_new_devtools_release_and_its_pin(updated: Update) -> None:
+    requirements = (updated.project / "requirements-dev.txt").read_text()
+
+    assert f"./{wheel(NEW_DEVTOOLS_VERSION)}" in requirements
+    assert wheel(updated.old_devtools_version) not in requirements
+    assert not (updated.project / wheel(updated.old_devtools_version)).exists()
+    with zipfile.ZipFile(updated.project / wheel(NEW_DEVTOOLS_VERSION)) as release:
+        init = release.read("devhost/__init__.py").decode()
+    assert f'__version__ = "{NEW_DEVTOOLS_VERSION}"' in init
 
 
 def test_a_left_out_starter_stays_out_after_an_update(updated: Update) -> None:
@@ -181,7 +223,7 @@ def test_cruft_create_runs_the_hook_on_the_revision_it_renders(
     project = tmp_path / "agent_workflows"
     assert json.loads((project / ".cruft.json").read_text())["commit"] == updated.second_commit
     assert (project / "infra" / "main.bicep").read_text().endswith(CHANGES["infra/main.bicep"])
-    assert (project / "devhost" / "README.md").read_text().endswith(CHANGES["devhost/README.md"])
+    assert (project / wheel(NEW_DEVTOOLS_VERSION)).is_file()
     assert not (project / "workflows" / "quotes.py").exists()
 
 

@@ -1,12 +1,14 @@
-"""scripts/new_workflow.py, run as a new user would: the project still passes everything.
+"""``devhost new-workflow``, run as a new user would: the project still passes everything.
 
 A fresh bake gets one workflow of every shape (one with a long name, one with a hyphen and
 capitals), then its own lint, type check and whole suite run, HTTP routes on devhost
 included. Bad names are refused before any file changes.
 """
 
+import shutil
 import subprocess
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,14 +23,74 @@ NEW_WORKFLOWS = (
 )
 
 
+# Written by `devhost diagrams` from the code (the command redraws them); never by hand.
+GENERATED = {"README.md", "docs/workflows.md"}
+
+
+def file_bytes(project: Path) -> dict[str, bytes]:
+    return {
+        path.relative_to(project).as_posix(): path.read_bytes()
+        for path in project.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and ".mypy_cache" not in path.parts
+    }
+
+
+@dataclass(frozen=True)
+class Grown:
+    project: Path
+    before: dict[str, bytes]
+
+
 @pytest.fixture(scope="module")
-def grown(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def grown_with_history(tmp_path_factory: pytest.TempPathFactory) -> Grown:
     """A default bake of this module's own with one new workflow of every shape."""
     project = bake_copy(tmp_path_factory)
+    before = file_bytes(project)
     for name, shape in NEW_WORKFLOWS:
-        result = run_python(project, "scripts/new_workflow.py", name, "--shape", shape)
+        result = run_python(project, "-m", "devhost", "new-workflow", name, "--shape", shape)
         assert result.returncode == 0, result.stderr
-    return project
+    return Grown(project, before)
+
+
+@pytest.fixture(scope="module")
+def grown(grown_with_history: Grown) -> Path:
+    return grown_with_history.project
+
+
+def test_adding_workflows_writes_new_files_and_changes_only_generated_ones(
+    grown_with_history: Grown,
+) -> None:
+    after = file_bytes(grown_with_history.project)
+    before = grown_with_history.before
+
+    changed = {name for name in before if after.get(name) != before[name]}
+    added = set(after) - set(before)
+
+    assert changed <= GENERATED
+    assert {name for name in added if name.endswith(".py")} == {
+        f"{folder}{module}.py"
+        for module in ("order_intake", "leave_request", NEW_WORKFLOWS[2][0])
+        for folder in ("workflows/", "tests/workflows/test_")
+    }
+
+
+def test_a_failure_part_way_leaves_the_tree_as_it_was(bake: Callable[..., Path]) -> None:
+    project = bake(project_slug="half_written")
+    tests_folder = project / "tests" / "workflows"
+    saved = {path.name: path.read_bytes() for path in tests_folder.iterdir() if path.is_file()}
+    shutil.rmtree(tests_folder)
+    tests_folder.write_text("a file where the tests folder should be\n")
+    before = file_bytes(project)
+
+    result = run_python(project, "-m", "devhost", "new-workflow", "order_intake")
+
+    assert result.returncode == 2
+    assert "could not write tests/workflows/test_order_intake.py" in result.stderr
+    assert file_bytes(project) == before
+    tests_folder.unlink()
+    tests_folder.mkdir()
+    for name, data in saved.items():
+        (tests_folder / name).write_bytes(data)
 
 
 @pytest.mark.parametrize(
@@ -75,7 +137,7 @@ def test_a_bad_name_is_refused_and_nothing_changes(
     project = bake(project_slug="refusing")
     before = {path: path.read_bytes() for path in project.rglob("*.py")}
 
-    result = run_python(project, "scripts/new_workflow.py", name)
+    result = run_python(project, "-m", "devhost", "new-workflow", name)
 
     assert result.returncode == 2
     assert problem in result.stderr
@@ -85,7 +147,7 @@ def test_a_bad_name_is_refused_and_nothing_changes(
 def test_names_follow_the_same_rules_as_the_template_answers(bake: Callable[..., Path]) -> None:
     project = bake(project_slug="rules")
     script = run_python(
-        project, "-c", "import scripts.new_workflow as s; print(s.WORKFLOW_NAME_PATTERN.pattern)"
+        project, "-c", "import devhost.new_workflow as s; print(s.WORKFLOW_NAME_PATTERN.pattern)"
     )
 
     assert script.stdout.strip() == load_hook("pre_gen_project").WORKFLOW_NAME_PATTERN.pattern

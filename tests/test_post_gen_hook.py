@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from tests.conftest import default_answers, load_hook
+import devhost
+from tests.conftest import TEMPLATE, default_answers, load_hook
 
 hook = load_hook("post_gen_project")
 
@@ -134,28 +135,19 @@ def test_existing_local_settings_are_kept(tmp_path: Path) -> None:
 def test_next_steps_name_the_project_folder() -> None:
     steps = hook.next_steps(default_answers(project_slug="helpdesk"))
 
-    assert "cd helpdesk" in steps and "python -m devhost" in steps
+    assert "cd helpdesk" in steps and "devhost " in steps
 
 
-def write_devhost(root: Path) -> Path:
-    devhost = root / "devhost"
-    (devhost / "tests" / "apps").mkdir(parents=True)
-    (devhost / "__pycache__").mkdir()
-    (devhost / "__init__.py").write_text('__version__ = "9.9.9"\n')
-    (devhost / "README.md").write_text("# devhost\n")
-    (devhost / "tests" / "test_host.py").write_text("def test_x() -> None: ...\n")
-    (devhost / "tests" / "apps" / "function_app.py").write_text("app = None\n")
-    (devhost / "__pycache__" / "host.cpython-311.pyc").write_bytes(b"\0")
-    return devhost
+def test_devtools_are_built_into_one_wheel_named_by_their_version(tmp_path: Path) -> None:
+    built = hook.build_devtools(TEMPLATE / "devtools", tmp_path / "devtools")
+
+    names = sorted(path.name for path in (tmp_path / "devtools").iterdir())
+    assert names == sorted(["CHANGELOG.md", "README.md", built.name])
+    assert built.name.startswith(f"dafx_devhost-{devhost.__version__}-")
 
 
-def test_devhost_is_copied_with_its_version_but_without_tests_or_caches(tmp_path: Path) -> None:
-    target = tmp_path / "project" / "devhost"
+def test_the_devtools_wheel_is_the_same_bytes_from_the_same_source(tmp_path: Path) -> None:
+    first = hook.build_devtools(TEMPLATE / "devtools", tmp_path / "first")
+    second = hook.build_devtools(TEMPLATE / "devtools", tmp_path / "second")
 
-    hook.copy_devhost(write_devhost(tmp_path / "template"), target)
-
-    assert sorted(p.relative_to(target).as_posix() for p in target.rglob("*")) == [
-        "README.md",
-        "__init__.py",
-    ]
-    assert (target / "__init__.py").read_text() == '__version__ = "9.9.9"\n'
+    assert first.read_bytes() == second.read_bytes()

@@ -10,7 +10,7 @@ from jinja2 import Environment
 
 from tests.conftest import TEMPLATE, default_answers
 
-OWN_CODE = ["hooks", "scripts", "tests", "devhost"]
+OWN_CODE = ["hooks", "scripts", "tests", "devtools"]
 HOSTILE = "'''; import os; os.system('echo pwned') #\\\" \"\"\" {{ 7*7 }}"
 
 

@@ -1,17 +1,15 @@
 """Workflow diagrams: shipped current in every bake, and drawn from the real graphs.
 
-A project's ``scripts/workflow_diagrams.py`` annotates the Agent Framework's own Mermaid
+A project's ``devhost diagrams`` annotates the Agent Framework's own Mermaid
 drawing. The template ships its output as Jinja (``scripts/workflow_diagrams_template.py``
 writes it), so every bake must pass the project's ``--check`` straight after generation. The
 rest checks what the annotations say, on the starters and on small workflows built here for the
 shapes the starters do not use (conditional edges, selected fan-out, several lambdas on a line).
 """
 
-import importlib.util
 import json
 import re
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -55,23 +53,18 @@ def mermaid_blocks(project: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def diagrams_script() -> Iterator[ModuleType]:
-    """The project's script, imported here to draw workflows built by the tests."""
-    path = TEMPLATE / "{{cookiecutter.__project_folder}}" / "scripts" / "workflow_diagrams.py"
-    spec = importlib.util.spec_from_file_location("workflow_diagrams_under_test", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    del sys.modules[spec.name]
+def diagrams_script() -> ModuleType:
+    """The ``devhost diagrams`` command's module, to draw workflows built by the tests."""
+    from devhost import diagrams
+
+    return diagrams
 
 
 @pytest.mark.parametrize("combination", list(COMBINATIONS))
 def test_a_fresh_bake_has_current_diagrams(bake: Callable[..., Path], combination: str) -> None:
     project = bake(**COMBINATIONS[combination])
 
-    result = run_python(project, "scripts/workflow_diagrams.py", "--check")
+    result = run_python(project, "-m", "devhost", "diagrams", "--check")
 
     assert result.returncode == 0, f"{result.stderr}In the template: {TEMPLATE_COMMAND}"
     assert (project / "docs" / "workflows.md").is_file()

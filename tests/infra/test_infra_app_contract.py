@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
-from infra_bake import Bake
+from infra_bake import TEMPLATE, Bake
 from infra_bicep import module_params, module_paths, parse
 
 # Set by the platform or by azd itself, never by the template's Bicep.
@@ -232,7 +232,7 @@ def test_outputs_named_by_scripts_and_docs_exist(bake: Bake) -> None:
         bake.project / "azure.yaml",
         *sorted((bake.project / "scripts").glob("postprovision.*")),
         *sorted((bake.project / "scripts").glob("postdeploy.*")),
-        bake.project / "scripts" / "write_local_settings.py",
+        TEMPLATE / "devtools" / "src" / "devhost" / "local_settings.py",
         bake.project / "scripts" / "sync_triggers.py",
         bake.project / "README.md",
         bake.project / "docs" / "deploy.md",

@@ -123,7 +123,7 @@ def test_hook_refuses_to_run_without_the_deployment_outputs(provisioned: Provisi
     }
     env_without = {k: v for k, v in os.environ.items() if k != "DURABLE_TASK_SCHEDULER_ENDPOINT"}
     completed = subprocess.run(
-        [sys.executable, "scripts/write_local_settings.py"],
+        [sys.executable, "-m", "devhost", "local-settings"],
         cwd=project,
         env={**env_without, **outputs},
         capture_output=True,

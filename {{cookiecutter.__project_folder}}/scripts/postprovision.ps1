@@ -5,9 +5,17 @@ $ErrorActionPreference = 'Stop'
 
 Set-Location (Join-Path $PSScriptRoot '..')
 
-$python = if (Get-Command python -ErrorAction SilentlyContinue) { 'python' } else { 'py' }
-& $python scripts/write_local_settings.py
-if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+# The project's virtual environment has the development tools (requirements-dev.txt).
+$python = if (Test-Path '.venv/Scripts/python.exe') { '.venv/Scripts/python.exe' }
+          elseif (Get-Command python -ErrorAction SilentlyContinue) { 'python' } else { 'py' }
+& $python -c 'import devhost' 2>$null
+if ($LASTEXITCODE -eq 0) {
+    & $python -m devhost local-settings
+    if ($LASTEXITCODE -ne 0) { exit $LASTEXITCODE }
+} else {
+    Write-Host 'local.settings.json is unchanged: the development tools are not installed here.'
+    Write-Host 'Install them (pip install -r requirements-dev.txt), then run: devhost local-settings'
+}
 
 Write-Host ''
 Write-Host "Function App:          $env:AZURE_FUNCTION_APP_URL"

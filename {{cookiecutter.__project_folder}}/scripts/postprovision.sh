@@ -6,12 +6,20 @@ set -eu
 
 cd "$(dirname "$0")/.."
 
-if command -v python3 >/dev/null 2>&1; then
+# The project's virtual environment has the development tools (requirements-dev.txt).
+if [ -x .venv/bin/python ]; then
+  python=.venv/bin/python
+elif command -v python3 >/dev/null 2>&1; then
   python=python3
 else
   python=python
 fi
-"$python" scripts/write_local_settings.py
+if "$python" -c "import devhost" >/dev/null 2>&1; then
+  "$python" -m devhost local-settings
+else
+  echo "local.settings.json is unchanged: the development tools are not installed here."
+  echo "Install them (pip install -r requirements-dev.txt), then run: devhost local-settings"
+fi
 
 echo ""
 echo "Function App:          ${AZURE_FUNCTION_APP_URL}"

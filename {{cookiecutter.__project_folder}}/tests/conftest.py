@@ -7,7 +7,6 @@ needs none of them, so the workers start about half a second sooner.
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,22 +18,11 @@ import pytest
 if TYPE_CHECKING:
     from agent_framework import Workflow
     from agent_framework_durabletask import DurableAIAgentWorker, DurableWorkflowClient
+    from devhost.backend import LoopbackBackend
     from durabletask.client import TaskHubGrpcClient
 
-    from devhost.backend import LoopbackBackend
     from tests.azurite import Azurite
     from tests.http_host import Host
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Keep the garbage collector off what collection imported.
-
-    The modules imported by then (the Agent Framework, the Functions libraries, gRPC) leave
-    about 90,000 objects the collector tracks and would walk again in every full collection:
-    about 0.2 s per test process, half of it in the collections pytest runs at exit. They
-    live until the process ends anyway.
-    """
-    gc.freeze()
 
 
 def offline_workflows() -> list[Workflow]:
@@ -70,10 +58,10 @@ def durable_client() -> Iterator[DurableWorkflowClient]:
 def hosted_durably(workflows: list[Workflow]) -> Iterator[TaskHubGrpcClient]:
     """Host ``workflows`` on the standalone worker and devhost's backend; yield a client."""
     from agent_framework_durabletask import DurableAIAgentWorker
+    from devhost.backend import LoopbackBackend
     from durabletask.client import TaskHubGrpcClient
     from durabletask.worker import TaskHubGrpcWorker
 
-    from devhost.backend import LoopbackBackend
     from worker import ANY_MESSAGE_SIZE
 
     backend = LoopbackBackend()

@@ -6,89 +6,16 @@ from typing import Any
 import pytest
 
 from tests.function_index import FreshImport, import_app_in_fresh_process
-{% if cookiecutter.__hosted_agent_workflow != "none" %}
-from workflows.content_review import WORKFLOW_NAME as REVIEW
-{% endif %}
-{% if cookiecutter.batch_workflow != "none" %}
-from workflows.document_batch import CHUNK_WORKFLOW_NAME as BATCH_CHUNK
-from workflows.document_batch import GROUP_WORKFLOW_NAME as BATCH_GROUP
-from workflows.document_batch import WORKFLOW_NAME as BATCH
-{% endif %}
-{% if cookiecutter.approval_workflow != "none" %}
-from workflows.expense_approval import WORKFLOW_NAME as APPROVAL
-{% endif %}
-{% if cookiecutter.fanout_workflow != "none" %}
-from workflows.quotes import WORKFLOW_NAME as QUOTES
-{% endif %}
-{% if cookiecutter.triage_workflow != "none" %}
-from workflows.triage import WORKFLOW_NAME as TRIAGE
-{% endif %}
-{% if cookiecutter.composition_workflow != "none" %}
-from workflows.trip_booking import FARE_CHECK_WORKFLOW_NAME as FARE_CHECK
-from workflows.trip_booking import WORKFLOW_NAME as TRIP
-{% endif %}
+from workflows.catalog import declared_workflows
 
 AUTH_LEVEL = "{{ cookiecutter.http_auth_level.upper() }}"
-TOP_LEVEL_WORKFLOWS = [
-{% if cookiecutter.triage_workflow != "none" %}
-    TRIAGE,
-{% endif %}
-{% if cookiecutter.fanout_workflow != "none" %}
-    QUOTES,
-{% endif %}
-{% if cookiecutter.approval_workflow != "none" %}
-    APPROVAL,
-{% endif %}
-{% if cookiecutter.composition_workflow != "none" %}
-    TRIP,
-{% endif %}
-{% if cookiecutter.__hosted_agent_workflow != "none" %}
-    REVIEW,
-{% endif %}
-{% if cookiecutter.batch_workflow != "none" %}
-    BATCH,
-{% endif %}
-]
-SUB_WORKFLOWS: list[str] = []
-{% if cookiecutter.composition_workflow != "none" %}
-SUB_WORKFLOWS.append(FARE_CHECK)
-{% endif %}
-{% if cookiecutter.batch_workflow != "none" %}
-SUB_WORKFLOWS += [BATCH_GROUP, BATCH_CHUNK]
-{% endif %}
-EXECUTOR_ACTIVITIES = {
-{% if cookiecutter.triage_workflow != "none" %}
-    TRIAGE: ["classify_ticket", "billing_desk", "technical_desk", "general_desk"],
-{% endif %}
-{% if cookiecutter.fanout_workflow != "none" %}
-    QUOTES: [
-        "broadcast_request",
-        "supplier_northwind",
-        "supplier_contoso",
-        "supplier_fabrikam",
-        "choose_quote",
-    ],
-{% endif %}
-{% if cookiecutter.approval_workflow != "none" %}
-    APPROVAL: ["policy_check"],
-{% endif %}
-{% if cookiecutter.composition_workflow != "none" %}
-    TRIP: ["plan_trip", "finalize_booking"],
-    FARE_CHECK: ["fare_hold"],
-{% endif %}
-{% if cookiecutter.__hosted_agent_workflow != "none" %}
-    REVIEW: ["take_brief", "hand_over", "publish"],
-{% endif %}
-{% if cookiecutter.batch_workflow != "none" %}
-    BATCH: ["plan_batch", "wait_for_groups", "summarize_batch"],
-    BATCH_GROUP: ["open_group", "wait_for_chunks", "close_group"],
-    BATCH_CHUNK: ["analyze_chunk"],
-{% endif %}
+DECLARED = declared_workflows()
+TOP_LEVEL_WORKFLOWS = [declared.name for declared in DECLARED]
+SUB_WORKFLOWS = [sub.name for declared in DECLARED for sub in declared.sub_workflows]
+EXECUTOR_ACTIVITIES = {declared.name: declared.activities for declared in DECLARED} | {
+    sub.name: sub.activities for declared in DECLARED for sub in declared.sub_workflows
 }
-AGENT_ENTITIES: dict[str, list[str]] = {}
-{% if cookiecutter.__hosted_agent_workflow != "none" %}
-AGENT_ENTITIES[REVIEW] = ["writer", "editor"]
-{% endif %}
+AGENT_ENTITIES = {declared.name: declared.agents for declared in DECLARED if declared.agents}
 ROUTE_ACTIONS = {
     "run": "POST",
     "status/{% raw %}{instanceId}{% endraw %}": "GET",

@@ -175,9 +175,10 @@ def test_an_answer_to_a_finished_runs_sub_workflow_request_is_404_saying_it_is_n
 def test_run_id_of_a_finished_run_of_another_workflow_silently_replaces_it(host: Host) -> None:
     first_of_each: dict[str, Scenario] = {}
     for scenario in TYPED:
-        first_of_each.setdefault(scenario.workflow, scenario)
+        if not scenario.answers:
+            first_of_each.setdefault(scenario.workflow, scenario)
     if len(first_of_each) < 2:
-        pytest.skip("this project hosts fewer than two workflows that run without a model")
+        pytest.skip("this project hosts fewer than two workflows that finish on their own")
     first, second = list(first_of_each.values())[:2]
     finished = start(host, first, run_id=f"shared-{uuid.uuid4().hex}")
     host.finished(finished["statusQueryGetUri"])

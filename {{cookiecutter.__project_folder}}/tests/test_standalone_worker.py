@@ -24,12 +24,12 @@ from typing import Any
 
 import grpc
 import pytest
+from devhost.backend import LoopbackBackend
 {% if cookiecutter.composition_workflow != "none" %}
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 {% endif %}
 
-from devhost.backend import LoopbackBackend
 from tests.conftest import offline_workflows
 from tests.http_host import free_port, start_pool_worker, stop_processes
 {% if cookiecutter.composition_workflow != "none" %}

@@ -1,6 +1,6 @@
 """docs/workflows.md and the README's diagrams match the code and what the app registers.
 
-Both are written by ``python scripts/workflow_diagrams.py`` from ``build_workflows()``; a
+Both are written by ``devhost diagrams`` from ``build_workflows()``; a
 workflow changed without redrawing them fails here with that command in the message. The
 check of the project itself runs that command; the checks of a copy made stale call its
 ``main`` in this process, pointed at the copy.
@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from devhost import diagrams
 
-from scripts import workflow_diagrams
 from tests.function_index import registered_in_this_process
 
 PROJECT = Path(__file__).resolve().parents[1]
-COMMAND = "python scripts/workflow_diagrams.py"
+COMMAND = "devhost diagrams"
 DOC = Path("docs") / "workflows.md"
 MERMAID_BLOCK = re.compile(r"^```mermaid\n(.*?)\n```$", re.MULTILINE | re.DOTALL)
 STEP_ROW = re.compile(
@@ -52,7 +52,7 @@ def draw(capsys: pytest.CaptureFixture[str]) -> Callable[..., Drawn]:
 
     def drawn(project: Path, *arguments: str) -> Drawn:
         capsys.readouterr()
-        exit_code = workflow_diagrams.main(list(arguments), project=project)
+        exit_code = diagrams.main([*arguments, "--project-dir", str(project)])
         return Drawn(exit_code, capsys.readouterr().err)
 
     return drawn
@@ -71,7 +71,7 @@ def drawn_names(kind: str) -> set[str]:
 
 def test_the_diagrams_match_the_workflows() -> None:
     result = subprocess.run(
-        [sys.executable, "scripts/workflow_diagrams.py", "--check"],
+        [sys.executable, "-m", "devhost", "diagrams", "--check"],
         cwd=PROJECT,
         capture_output=True,
         text=True,

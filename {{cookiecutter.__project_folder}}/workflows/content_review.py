@@ -26,6 +26,7 @@ from agent_framework import (
 from pydantic import TypeAdapter, ValidationError
 
 from model_client import LazyChatClient
+from workflows.catalog import DeclaredWorkflow, Example, RejectedStart
 from workflows.messages import BadStartMessageError, NonEmptyText, preview
 
 WORKFLOW_NAME = "{{ cookiecutter.agent_workflow }}"
@@ -101,3 +102,27 @@ def build_content_review_workflow(client: SupportsChatGetResponse | None = None)
         .add_chain([intake, writer, handover, editor, publisher])
         .build()
     )
+
+
+WORKFLOW = DeclaredWorkflow(
+    name=WORKFLOW_NAME,
+    build=build_content_review_workflow,
+    activities=("take_brief", "hand_over", "publish"),
+    agents=("writer", "editor"),
+    uses_model=True,
+    examples=(
+        Example(
+            "writer-and-editor-agents-both-revise-the-post",
+            "Dark mode is here",
+            {"text": "Dark mode is here (edited) (edited)", "edited_by": "editor"},
+            calls_the_model=True,
+        ),
+    ),
+    rejected_starts=(
+        RejectedStart(
+            "brief-that-is-not-text",
+            {"brief": "Dark mode"},
+            ('The body must be the brief as non-empty plain text, got {"brief": "Dark mode"}',),
+        ),
+    ),
+)

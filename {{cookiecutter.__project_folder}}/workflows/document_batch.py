@@ -32,6 +32,7 @@ from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 from pydantic import Field, StringConstraints, model_validator
 
 from workflows import blob_store
+from workflows.catalog import DeclaredWorkflow, SubWorkflow
 from workflows.messages import InboundMessage, parse_start_message
 
 WORKFLOW_NAME = "{{ cookiecutter.batch_workflow }}"
@@ -412,3 +413,16 @@ def build_document_batch_workflow() -> Workflow:
         .add_edge(waiter, summarizer)
         .build()
     )
+
+
+# Its runs need Blob Storage (Azurite locally): tests/workflows/test_document_batch.py and the
+# batch tests run them, so the shared scenario table declares none.
+WORKFLOW = DeclaredWorkflow(
+    name=WORKFLOW_NAME,
+    build=build_document_batch_workflow,
+    activities=("plan_batch", "wait_for_groups", "summarize_batch"),
+    sub_workflows=(
+        SubWorkflow(GROUP_WORKFLOW_NAME, activities=("open_group", "wait_for_chunks", "close_group")),
+        SubWorkflow(CHUNK_WORKFLOW_NAME, activities=("analyze_chunk",)),
+    ),
+)

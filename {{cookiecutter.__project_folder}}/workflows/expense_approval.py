@@ -18,6 +18,7 @@ from agent_framework import (
 )
 from pydantic import Field
 
+from workflows.catalog import DeclaredWorkflow, Example, RejectedStart
 from workflows.human_input import ask, read_answer
 from workflows.messages import InboundMessage, NonEmptyText, parse_start_message
 
@@ -97,3 +98,36 @@ class PolicyCheck(Executor):
 
 def build_expense_approval_workflow() -> Workflow:
     return WorkflowBuilder(name=WORKFLOW_NAME, start_executor=PolicyCheck()).build()
+
+
+WORKFLOW = DeclaredWorkflow(
+    name=WORKFLOW_NAME,
+    build=build_expense_approval_workflow,
+    activities=("policy_check",),
+    examples=(
+        Example(
+            "small-expense-is-approved-by-policy",
+            {"employee": "ana", "amount": 42.5, "category": "meals"},
+            {"approved": True, "decided_by": "policy"},
+        ),
+        Example(
+            "large-expense-waits-for-a-manager",
+            {"employee": "ana", "amount": 900, "category": "travel", "description": "flight"},
+            {"approved": False, "decided_by": "manager", "comment": "too expensive"},
+            answers=({"approved": False, "comment": "too expensive"},),
+            expected_request={"employee": "ana", "amount": 900, "category": "travel"},
+        ),
+    ),
+    rejected_starts=(
+        RejectedStart(
+            "expense-with-a-negative-amount",
+            {"employee": "ana", "amount": -500, "category": "travel"},
+            ("amount: Input should be greater than 0, got -500",),
+        ),
+        RejectedStart(
+            "expense-that-is-a-string",
+            "ana spent 500",
+            ('must be a JSON object, got "ana spent 500"',),
+        ),
+    ),
+)

@@ -6,6 +6,7 @@ from typing import Annotated
 from agent_framework import FunctionExecutor, Workflow, WorkflowBuilder, WorkflowContext, executor
 from pydantic import Field
 
+from workflows.catalog import DeclaredWorkflow, Example, RejectedStart
 from workflows.messages import InboundMessage, NonEmptyText, parse_start_message
 
 WORKFLOW_NAME = "{{ cookiecutter.fanout_workflow }}"
@@ -103,3 +104,47 @@ def build_quotes_workflow() -> Workflow:
         .add_fan_in_edges(suppliers, chooser)
         .build()
     )
+
+
+WORKFLOW = DeclaredWorkflow(
+    name=WORKFLOW_NAME,
+    build=build_quotes_workflow,
+    activities=(
+        "broadcast_request",
+        "supplier_northwind",
+        "supplier_contoso",
+        "supplier_fabrikam",
+        "choose_quote",
+    ),
+    examples=(
+        Example(
+            "cheapest-timely-quote-wins",
+            {"item": "desk lamp", "quantity": 150, "needed_within_days": 14},
+            {
+                "item": "desk lamp",
+                "chosen": {
+                    "supplier": "fabrikam",
+                    "unit_price": 10.8,
+                    "total_price": 1620.0,
+                    "delivery_days": 5,
+                },
+            },
+        ),
+        Example(
+            "no-quote-when-nobody-delivers-in-time",
+            {"item": "desk lamp", "quantity": 10, "needed_within_days": 2},
+            {"chosen": None, "reason": "no supplier delivers within 2 days"},
+        ),
+    ),
+    rejected_starts=(
+        RejectedStart(
+            "purchase-with-a-list-item-and-a-fractional-quantity",
+            {"item": ["lamp"], "quantity": 2.5},
+            (
+                'item: Input should be a valid string, got ["lamp"]',
+                "quantity: Input should be a valid integer, got 2.5",
+            ),
+        ),
+        RejectedStart("purchase-that-is-a-number", 42, ("must be a JSON object, got 42",)),
+    ),
+)

@@ -13,6 +13,7 @@ from agent_framework import (
     executor,
 )
 
+from workflows.catalog import DeclaredWorkflow, Example, RejectedStart
 from workflows.messages import InboundMessage, NonEmptyText, parse_start_message
 {% if cookiecutter.worker_pool != "none" %}
 from workflows.placement import runs_on
@@ -109,3 +110,46 @@ def build_triage_workflow() -> Workflow:
         )
         .build()
     )
+
+
+WORKFLOW = DeclaredWorkflow(
+    name=WORKFLOW_NAME,
+    build=build_triage_workflow,
+    activities=("classify_ticket", "billing_desk", "technical_desk", "general_desk"),
+    examples=(
+        Example(
+            "billing-ticket-goes-to-billing",
+            {"subject": "Refund please", "body": "I was charged twice", "customer_tier": "premium"},
+            {"queue": "billing", "category": "billing", "priority": "high"},
+        ),
+        Example(
+            "crash-report-goes-to-technical",
+            {"subject": "App crash", "body": "It shows an error on login"},
+            {"queue": "technical", "category": "technical", "priority": "normal"},
+        ),
+        Example(
+            "other-ticket-goes-to-general",
+            {"subject": "Hello", "body": "Do you ship to Norway?"},
+            {"queue": "general", "category": "general", "priority": "normal"},
+        ),
+    ),
+    rejected_starts=(
+        RejectedStart(
+            "ticket-that-is-a-list",
+            ["Refund please"],
+            (
+                'must be a JSON object, got ["Refund please"]',
+                "Expected a JSON object with subject (string, non-empty, required)",
+            ),
+        ),
+        RejectedStart(
+            "ticket-with-wrong-types-and-an-unknown-field",
+            {"subject": " ", "body": 3, "tier": "gold"},
+            (
+                "subject: String should have at least 1 character",
+                "body: Input should be a valid string, got 3",
+                "tier is not a field of Ticket",
+            ),
+        ),
+    ),
+)

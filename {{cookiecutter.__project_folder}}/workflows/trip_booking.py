@@ -21,6 +21,7 @@ from agent_framework import (
 )
 from pydantic import Field
 
+from workflows.catalog import DeclaredWorkflow, Example, RejectedStart, SubWorkflow
 from workflows.human_input import ask, read_answer
 from workflows.messages import InboundMessage, NonEmptyText, parse_start_message
 
@@ -143,3 +144,33 @@ def build_trip_booking_workflow() -> Workflow:
         .add_chain([planner, fare_check, finalizer])
         .build()
     )
+
+
+WORKFLOW = DeclaredWorkflow(
+    name=WORKFLOW_NAME,
+    build=build_trip_booking_workflow,
+    activities=("plan_trip", "finalize_booking"),
+    sub_workflows=(SubWorkflow(FARE_CHECK_WORKFLOW_NAME, activities=("fare_hold",)),),
+    examples=(
+        Example(
+            "trip-fare-is-confirmed-on-the-outer-instance",
+            {"traveller": "ana", "destination": "Lisbon", "nights": 3, "budget": 1000},
+            {"status": "booked", "destination": "lisbon", "total_cost": 600.0, "note": "aisle"},
+            answers=({"confirm": True, "note": "aisle"},),
+            request_prefix="fare_check~0~",
+            expected_request={"trip_total": 600.0, "over_budget": False},
+        ),
+    ),
+    rejected_starts=(
+        RejectedStart(
+            "trip-with-nights-in-words",
+            {"traveller": "ana", "destination": "Lisbon", "nights": "three", "budget": 1000},
+            ('nights: Input should be a valid integer, got "three"',),
+        ),
+        RejectedStart(
+            "trip-missing-its-budget",
+            {"traveller": "ana", "destination": "Lisbon", "nights": 0},
+            ("nights: Input should be greater than or equal to 1, got 0", "budget is missing"),
+        ),
+    ),
+)

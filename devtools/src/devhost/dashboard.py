@@ -733,7 +733,7 @@ async function showWorkflows() {
       diagram.innerHTML = workflow.svg;
     } else {
       diagram.append(element("p", {class: "muted"},
-        "No diagram: run python scripts/workflow_diagrams.py to write docs/workflows.md."));
+        "No diagram: run devhost diagrams to write docs/workflows.md."));
     }
     return element("section", {class: "workflow", "data-workflow": workflow.name},
       element("h3", {}, workflow.name),

@@ -1,15 +1,15 @@
 """Add a workflow to this project in one command.
 
-    python scripts/new_workflow.py NAME [--shape chain|approval|fanout]
+    devhost new-workflow NAME [--shape chain|approval|fanout]
 
-Writes ``workflows/<module>.py`` (typed messages, one executor per step), lists it in
-``build_workflows()``, writes its in-process tests, adds a scenario and a rejected start
-body to ``tests/scenarios.py`` (so the durable and HTTP tests run it) and what it registers
-to ``tests/test_host_contract.py``, then redraws the workflow diagrams (docs/workflows.md
-and the README's, with ``scripts/workflow_diagrams.py``). ``python -m pytest`` passes right
-after, and the new routes are served by ``python -m devhost``. NAME follows AgentFunctionApp's
-rules, the same the project's template checked: 1 to 63 ASCII letters, digits, ``_`` or ``-``,
-starting with a letter, unique ignoring case.
+Writes two new files and changes none: ``workflows/<module>.py`` (typed messages, one
+executor per step, and the ``WORKFLOW`` declaration with an example run and a refused start
+body) and ``tests/workflows/test_<module>.py`` (its in-process tests). The app, the durable
+and HTTP test scenarios and the host contract test find the module through its declaration
+(``workflows.catalog``). Then it redraws the generated workflow diagrams (``devhost
+diagrams``). ``python -m pytest`` passes right after, and ``devhost`` serves the new routes.
+NAME follows AgentFunctionApp's rules, the same the project's template checked: 1 to 63
+ASCII letters, digits, ``_`` or ``-``, starting with a letter, unique ignoring case.
 
 Shapes: ``chain`` (three plain steps in a row), ``approval`` (a person approves or rejects,
 with the answer validated), ``fanout`` (three reviewers in parallel, then one summary).
@@ -24,10 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
-PROJECT = Path(__file__).resolve().parents[1]
 WORKFLOW_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 DECLARED_NAME = re.compile(r'^\w*WORKFLOW_NAME = "([^"]+)"', re.MULTILINE)
-RESERVED_MODULES = {"__init__", "messages", "human_input"}
+RESERVED_MODULES = {"__init__", "catalog", "messages", "human_input"}
 
 
 class NewWorkflowError(Exception):
@@ -36,11 +35,29 @@ class NewWorkflowError(Exception):
 
 @dataclass(frozen=True)
 class Shape:
+    """A workflow module, its in-process tests, and the ``WORKFLOW`` it declares.
+
+    ``example`` and ``rejected_start`` are the declaration's run and refused start body,
+    which the project's durable and HTTP tests run.
+    """
+
     module: str
     tests: str
     activities: tuple[str, ...]
-    scenario: str
+    example: str
     rejected_start: str
+
+    def declaration(self) -> str:
+        activities = "".join(f'        "{activity}",\n' for activity in self.activities)
+        return (
+            "\n\nWORKFLOW = DeclaredWorkflow(\n"
+            "    name=WORKFLOW_NAME,\n"
+            "    build=build_${module}_workflow,\n"
+            f"    activities=(\n{activities}    ),\n"
+            f"    examples=(\n{self.example}    ),\n"
+            f"    rejected_starts=(\n{self.rejected_start}    ),\n"
+            ")\n"
+        )
 
 
 CHAIN = Shape(
@@ -55,6 +72,7 @@ from typing import Annotated
 from agent_framework import Workflow, WorkflowBuilder, WorkflowContext, executor
 from pydantic import Field
 
+from workflows.catalog import DeclaredWorkflow, Example, RejectedStart
 from workflows.messages import InboundMessage, NonEmptyText, parse_start_message
 
 WORKFLOW_NAME = "$name"
@@ -110,22 +128,20 @@ async def test_a_bad_request_is_refused_naming_the_field() -> None:
         await build_${module}_workflow().run({"subject": "hello", "quantity": 0})
 ''',
     activities=("receive", "process", "finish"),
-    scenario="""    Scenario(
-        "$name-runs-every-step",
-        $constant,
-        {"subject": "hello", "quantity": 2},
-        {"quantity": 2, "steps": ["receive", "process", "finish"]},
-    ),
-""",
-    rejected_start="""    RejectedStart(
-        "$name-with-an-empty-subject",
-        $constant,
-        {"subject": "", "quantity": 0},
-        (
-            "subject: String should have at least 1 character",
-            "quantity: Input should be greater than or equal to 1",
+    example="""        Example(
+            "$name-runs-every-step",
+            {"subject": "hello", "quantity": 2},
+            {"quantity": 2, "steps": ["receive", "process", "finish"]},
         ),
-    ),
+""",
+    rejected_start="""        RejectedStart(
+            "$name-with-an-empty-subject",
+            {"subject": "", "quantity": 0},
+            (
+                "subject: String should have at least 1 character",
+                "quantity: Input should be greater than or equal to 1",
+            ),
+        ),
 """,
 )
 
@@ -148,6 +164,7 @@ from agent_framework import (
 )
 from pydantic import Field
 
+from workflows.catalog import DeclaredWorkflow, Example, RejectedStart
 from workflows.human_input import ask, read_answer
 from workflows.messages import InboundMessage, NonEmptyText, parse_start_message
 
@@ -237,21 +254,19 @@ async def test_an_invalid_answer_decides_nothing_and_asks_again() -> None:
     assert "approved: Input should be a valid boolean" in again.data["problem"]
 ''',
     activities=("approval",),
-    scenario="""    Scenario(
-        "$name-waits-for-a-person",
-        $constant,
-        {"subject": "laptop", "amount": 1200},
-        {"approved": True, "comment": "ok"},
-        answers=({"approved": True, "comment": "ok"},),
-        expected_request={"subject": "laptop", "amount": 1200},
-    ),
+    example="""        Example(
+            "$name-waits-for-a-person",
+            {"subject": "laptop", "amount": 1200},
+            {"approved": True, "comment": "ok"},
+            answers=({"approved": True, "comment": "ok"},),
+            expected_request={"subject": "laptop", "amount": 1200},
+        ),
 """,
-    rejected_start="""    RejectedStart(
-        "$name-with-a-negative-amount",
-        $constant,
-        {"subject": "laptop", "amount": -1},
-        ("amount: Input should be greater than 0, got -1",),
-    ),
+    rejected_start="""        RejectedStart(
+            "$name-with-a-negative-amount",
+            {"subject": "laptop", "amount": -1},
+            ("amount: Input should be greater than 0, got -1",),
+        ),
 """,
 )
 
@@ -265,6 +280,7 @@ from dataclasses import dataclass
 
 from agent_framework import FunctionExecutor, Workflow, WorkflowBuilder, WorkflowContext, executor
 
+from workflows.catalog import DeclaredWorkflow, Example, RejectedStart
 from workflows.messages import InboundMessage, NonEmptyText, parse_start_message
 
 WORKFLOW_NAME = "$name"
@@ -327,19 +343,17 @@ async def test_every_reviewer_looks_and_one_summary_follows() -> None:
     assert result.get_outputs() == [${prefix}Summary("draft", ["alpha", "beta", "gamma"])]
 ''',
     activities=("dispatch", "review_alpha", "review_beta", "review_gamma", "summarize"),
-    scenario="""    Scenario(
-        "$name-asks-every-reviewer",
-        $constant,
-        {"subject": "draft"},
-        {"subject": "draft", "reviewers": ["alpha", "beta", "gamma"]},
-    ),
+    example="""        Example(
+            "$name-asks-every-reviewer",
+            {"subject": "draft"},
+            {"subject": "draft", "reviewers": ["alpha", "beta", "gamma"]},
+        ),
 """,
-    rejected_start="""    RejectedStart(
-        "$name-that-is-a-list",
-        $constant,
-        ["draft"],
-        ('must be a JSON object, got ["draft"]',),
-    ),
+    rejected_start="""        RejectedStart(
+            "$name-that-is-a-list",
+            ["draft"],
+            ('must be a JSON object, got ["draft"]',),
+        ),
 """,
 )
 
@@ -377,84 +391,45 @@ def module_for(name: str, workflows_dir: Path) -> str:
     return module
 
 
-def insert_import(text: str, line: str) -> str:
-    """Add ``line`` to the block of ``from workflows.`` imports, in sorted order."""
-    lines = text.splitlines(keepends=True)
-    block = [i for i, existing in enumerate(lines) if existing.startswith("from workflows.")]
-    if not block:
-        raise NewWorkflowError("found no 'from workflows.' import to add the new one beside")
-    position = next((i for i in block if lines[i] > line), block[-1] + 1)
-    lines.insert(position, line + "\n")
-    return "".join(lines)
-
-
-def insert_entry(text: str, opener: str, entry: str) -> str:
-    """Add ``entry`` as the last item of the literal that starts at the line ``opener``."""
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == opener), None)
-    if start is None:
-        raise NewWorkflowError(f"found no line {opener!r} to add {entry.strip()!r} to")
-    indent = opener[: len(opener) - len(opener.lstrip())]
-    closing = next(
-        i for i in range(start + 1, len(lines)) if lines[i].rstrip() in {indent + "]", indent + "}"}
-    )
-    lines.insert(closing, entry if entry.endswith("\n") else entry + "\n")
-    return "".join(lines)
-
-
-def edit(path: Path, *changes: tuple[str, ...]) -> None:
-    text = path.read_text()
-    for change in changes:
-        if len(change) == 1:
-            text = insert_import(text, change[0])
-        else:
-            text = insert_entry(text, change[0], change[1])
-    path.write_text(text)
-
-
 def add_workflow(project: Path, name: str, shape: Shape) -> list[Path]:
-    """Write and register the workflow; return the files written or changed."""
+    """Write the workflow's module and its tests, both new files; return them.
+
+    Nothing the user wrote is changed: ``workflows.catalog`` finds the module by its
+    ``WORKFLOW`` declaration. Both texts are made before either is written, and a failure
+    while writing removes what was written, so the tree is left as it was.
+    """
     workflows_dir = project / "workflows"
     check_name(name, declared_names(workflows_dir))
     module = module_for(name, workflows_dir)
-    constant = f"{module.upper()}_WORKFLOW"
     values = {
         "name": name,
         "module": module,
         "prefix": "".join(part.capitalize() for part in module.split("_")),
         "title": name.replace("_", " ").replace("-", " ").capitalize(),
-        "constant": constant,
     }
-    module_file = workflows_dir / f"{module}.py"
-    test_file = project / "tests" / "workflows" / f"test_{module}.py"
-    module_file.write_text(Template(shape.module).substitute(values))
-    test_file.write_text(Template(shape.tests).substitute(values))
-    name_import = f"from workflows.{module} import WORKFLOW_NAME as {constant}"
-    activities = ", ".join(f'"{activity}"' for activity in shape.activities)
-    edit(
-        workflows_dir / "__init__.py",
-        (f"from workflows.{module} import build_{module}_workflow",),
-        ("    return [", f"        build_{module}_workflow(),"),
-    )
-    edit(
-        project / "tests" / "test_host_contract.py",
-        (name_import,),
-        ("TOP_LEVEL_WORKFLOWS = [", f"    {constant},"),
-        ("EXECUTOR_ACTIVITIES = {", f"    {constant}: [{activities}],"),
-    )
-    edit(
-        project / "tests" / "scenarios.py",
-        (name_import,),
-        ("SCENARIOS = [", Template(shape.scenario).substitute(values)),
-        ("REJECTED_STARTS = [", Template(shape.rejected_start).substitute(values)),
-    )
-    return [
-        module_file,
-        test_file,
-        workflows_dir / "__init__.py",
-        project / "tests" / "test_host_contract.py",
-        project / "tests" / "scenarios.py",
-    ]
+    texts = {
+        workflows_dir / f"{module}.py": Template(shape.module + shape.declaration()).substitute(
+            values
+        ),
+        project / "tests" / "workflows" / f"test_{module}.py": Template(shape.tests).substitute(
+            values
+        ),
+    }
+    existing = [path for path in texts if path.exists()]
+    if existing:
+        raise NewWorkflowError(f"{existing[0].relative_to(project)} already exists")
+    written: list[Path] = []
+    try:
+        for path, text in texts.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("x", encoding="utf-8") as file:
+                written.append(path)
+                file.write(text)
+    except OSError as error:
+        for done in written:
+            done.unlink(missing_ok=True)
+        raise NewWorkflowError(f"could not write {path.relative_to(project)}: {error}") from error
+    return list(texts)
 
 
 def tidy(paths: list[Path]) -> bool:
@@ -470,10 +445,11 @@ def tidy(paths: list[Path]) -> bool:
     )
 
 
-def redraw_diagrams() -> bool:
+def redraw_diagrams(project: Path) -> bool:
     """Redraw docs/workflows.md and the README's diagrams, now with the new workflow."""
     drawn = subprocess.run(
-        [sys.executable, str(PROJECT / "scripts" / "workflow_diagrams.py")],
+        [sys.executable, "-m", "devhost", "diagrams"],
+        cwd=project,
         capture_output=True,
         text=True,
         check=False,
@@ -484,25 +460,27 @@ def redraw_diagrams() -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Add a workflow to this project.")
+    parser = argparse.ArgumentParser(
+        prog="devhost new-workflow", description="Add a workflow to this project."
+    )
     parser.add_argument("name", help="the workflow's name: its route segment and durable name")
     parser.add_argument("--shape", choices=sorted(SHAPES), default="chain")
+    parser.add_argument(
+        "--project-dir", type=Path, default=Path.cwd(), help="the project (default: current)"
+    )
     arguments = parser.parse_args(argv)
+    project = arguments.project_dir.resolve()
     try:
-        written = add_workflow(PROJECT, arguments.name, SHAPES[arguments.shape])
+        written = add_workflow(project, arguments.name, SHAPES[arguments.shape])
     except NewWorkflowError as error:
-        print(f"new_workflow: {error}", file=sys.stderr)
+        print(f"devhost new-workflow: {error}", file=sys.stderr)
         return 2
     for path in written:
-        print(f"wrote {path.relative_to(PROJECT)}")
+        print(f"wrote {path.relative_to(project)}")
     if not tidy(written):
         print("ruff could not format them: pip install -r requirements-dev.txt, then ruff format .")
-    if not redraw_diagrams():
+    if not redraw_diagrams(project):
         print("Could not redraw the diagrams: pip install -r requirements-dev.txt, then")
-        print("python scripts/workflow_diagrams.py")
+        print("devhost diagrams")
     print(f"Next: python -m pytest, then POST /api/workflow/{arguments.name}/run")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

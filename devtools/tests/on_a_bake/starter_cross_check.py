@@ -1,6 +1,6 @@
 """A baked project's starters give the same runs on devhost and on the durable worker.
 
-Not collected by the template's suite: ``devhost/tests/test_starter_cross_check.py`` copies
+Not collected by the template's suite: ``devtools/tests/test_starter_cross_check.py`` copies
 this file and ``workflow_driver.py`` into a fresh bake's ``tests/`` and runs it there, so it
 uses the bake's own scenarios, fixtures and copy of devhost. Each scenario runs twice: over
 HTTP against ``python -m devhost`` serving the app the HTTP tests serve, and in-process on

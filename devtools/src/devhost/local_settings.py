@@ -1,18 +1,19 @@
 """Point local.settings.json at the Azure resources `azd provision` just created.
 
-Run by scripts/postprovision.sh and .ps1, which azd starts with the deployment's outputs in
-the environment. Only the settings that come from Azure are written: the Durable Task
-Scheduler connection (signed in as you, `Authentication=DefaultAzure`), the task hub and the
-model settings. Every other value, including your own additions, stays as it is. When an
-existing file changes, the previous version is kept beside it and the changed names are listed.
+``devhost local-settings``, run by scripts/postprovision.sh and .ps1, which azd starts with
+the deployment's outputs in the environment. Only the settings that come from Azure are
+written: the Durable Task Scheduler connection (signed in as you,
+`Authentication=DefaultAzure`), the task hub and the model settings. Every other value,
+including your own additions, stays as it is. When an existing file changes, the previous
+version is kept beside it and the changed names are listed.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
-import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,8 +78,16 @@ def update(project: Path, environment: Mapping[str, str]) -> list[str]:
     return changed
 
 
-def main() -> int:
-    project = Path(__file__).resolve().parent.parent
+def main(argv: list[str] | None = None) -> int:
+    """The command: update ``local.settings.json`` in ``--project-dir`` from the environment."""
+    parser = argparse.ArgumentParser(
+        prog="devhost local-settings",
+        description="Point local.settings.json at the Azure resources azd provisioned.",
+    )
+    parser.add_argument(
+        "--project-dir", type=Path, default=Path.cwd(), help="the project (default: current)"
+    )
+    project = parser.parse_args(argv).project_dir.resolve()
     existed = (project / SETTINGS_FILE).exists()
     changed = update(project, os.environ)
     if not changed:
@@ -87,7 +96,3 @@ def main() -> int:
         backup = " (previous version saved as a .bak file beside it)" if existed else ""
         print(f"Updated {SETTINGS_FILE}{backup}: {', '.join(changed)}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -27,7 +27,7 @@ import requests
 from devhost.dashboard import diagrams
 from devhost.diagram import parse, to_svg
 from devhost.host import DevHost
-from devhost.tests.conftest import DevhostProcess, free_port
+from devtools.tests.conftest import DevhostProcess, free_port
 from tests import mermaid_browser
 from tests.conftest import bake_project
 

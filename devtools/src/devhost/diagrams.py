@@ -1,7 +1,7 @@
 """Draw every hosted workflow as a Mermaid diagram, from the real workflow objects.
 
-    python scripts/workflow_diagrams.py           # rewrite docs/workflows.md, README's diagrams
-    python scripts/workflow_diagrams.py --check   # change nothing; exit 1 if either is stale
+    devhost diagrams           # rewrite docs/workflows.md and the README's diagrams
+    devhost diagrams --check   # change nothing; exit 1 if either is stale
 
 The graphs come from ``workflows.build_workflows()``, the same call ``function_app.py`` makes
 (building reads no settings), drawn by the Agent Framework's own ``WorkflowViz``. This script
@@ -50,10 +50,9 @@ from agent_framework_durabletask._workflows.naming import (
     workflow_scoped_executor_id,
 )
 
-PROJECT = Path(__file__).resolve().parents[1]
 DOC = Path("docs") / "workflows.md"
 README = Path("README.md")
-COMMAND = "python scripts/workflow_diagrams.py"
+COMMAND = "devhost diagrams"
 README_BEGIN = f"<!-- workflow diagrams: written by `{COMMAND}` from the code, do not edit -->"
 README_END = "<!-- end of workflow diagrams -->"
 
@@ -448,12 +447,13 @@ def with_readme_diagrams(readme: str, diagrams: str) -> str:
     return readme[:begin] + diagrams + readme[end + len(README_END) :]
 
 
-def hosted_workflows() -> list[Workflow]:
+def hosted_workflows(project: Path) -> list[Workflow]:
     """The workflows function_app.py hosts, built the same way."""
-    sys.path.insert(0, str(PROJECT))
+    sys.path.insert(0, str(project))
     from workflows import build_workflows
 
-    return build_workflows()
+    workflows: list[Workflow] = build_workflows()
+    return workflows
 
 
 def expected_files(project: Path, workflows: list[Workflow]) -> dict[Path, str]:
@@ -464,17 +464,23 @@ def expected_files(project: Path, workflows: list[Workflow]) -> dict[Path, str]:
     }
 
 
-def main(argv: list[str] | None = None, project: Path = PROJECT) -> int:
-    """The command; `project` is the folder whose files are checked or written."""
-    parser = argparse.ArgumentParser(description="Draw every hosted workflow as Mermaid.")
+def main(argv: list[str] | None = None) -> int:
+    """The command: check or write the diagrams of the project in ``--project-dir``."""
+    parser = argparse.ArgumentParser(
+        prog="devhost diagrams", description="Draw every hosted workflow as Mermaid."
+    )
     parser.add_argument(
         "--check", action="store_true", help="change nothing; exit 1 if a file is out of date"
     )
+    parser.add_argument(
+        "--project-dir", type=Path, default=Path.cwd(), help="the project (default: current)"
+    )
     arguments = parser.parse_args(argv)
+    project = arguments.project_dir.resolve()
     try:
-        expected = expected_files(project, hosted_workflows())
+        expected = expected_files(project, hosted_workflows(project))
     except DiagramError as error:
-        print(f"workflow_diagrams: {error}", file=sys.stderr)
+        print(f"devhost diagrams: {error}", file=sys.stderr)
         return 2
     stale = [
         path
@@ -490,7 +496,3 @@ def main(argv: list[str] | None = None, project: Path = PROJECT) -> int:
         (project / path).write_text(expected[path], encoding="utf-8")
         print(f"wrote {path}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

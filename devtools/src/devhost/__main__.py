@@ -1,4 +1,9 @@
-"""Command line: `python -m devhost [--port 7071] [--host localhost] [--app function_app]`."""
+"""Command line: ``devhost [serve] [--port 7071] ...`` and the project's development commands.
+
+``devhost`` (or ``python -m devhost``) with no command, or ``devhost serve``, runs the app;
+``devhost new-workflow``, ``devhost diagrams`` and ``devhost local-settings`` are the commands
+listed in ``COMMANDS``. Each command's ``--help`` says more.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,11 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from . import __version__
 from .backend import HistoryLimitSettingError
 from .dashboard import DASHBOARD_PATH
 from .host import KEY_VARIABLE, LOOPBACK_NAME, DevHost, PortInUseError
@@ -26,7 +33,7 @@ _STOP_POLL_SECONDS = 0.1
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m devhost",
+        prog="devhost [serve]",
         description="Run this Function App locally, without Core Tools, Azurite or a container.",
     )
     parser.add_argument("-p", "--port", type=int, default=7071, help="HTTP port (default 7071)")
@@ -190,9 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run() -> None:
-    """Exit with `main`'s status without waiting for abandoned user code to return."""
-    status = main()
+def serve(argv: list[str]) -> int:
+    """Serve the app; exit with `main`'s status without waiting for abandoned user code."""
+    status = main(argv)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
@@ -200,6 +207,55 @@ def run() -> None:
         remove_multiprocessing_temp_dir()
     # Threads still running user code would otherwise hold the interpreter open.
     os._exit(status)
+
+
+def _new_workflow(argv: list[str]) -> int:
+    from .new_workflow import main as new_workflow
+
+    return new_workflow(argv)
+
+
+def _diagrams(argv: list[str]) -> int:
+    from .diagrams import main as diagrams
+
+    return diagrams(argv)
+
+
+def _local_settings(argv: list[str]) -> int:
+    from .local_settings import main as local_settings
+
+    return local_settings(argv)
+
+
+# Each command imports its module when it runs, so serving never pays for the others.
+COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
+    "serve": (serve, "run the Function App locally (the default command)"),
+    "new-workflow": (_new_workflow, "add a workflow module and its test to this project"),
+    "diagrams": (_diagrams, "redraw (or --check) the workflow diagrams in the docs"),
+    "local-settings": (_local_settings, "point local.settings.json at azd's Azure resources"),
+}
+
+
+def usage() -> str:
+    lines = [f"devhost {__version__}: the dafx-func development tools", "", "commands:"]
+    lines += [f"  {name:<16}{summary}" for name, (_, summary) in COMMANDS.items()]
+    lines += ["", "devhost with no command serves the app; devhost COMMAND --help says more."]
+    return "\n".join(lines)
+
+
+def run(argv: list[str] | None = None) -> None:
+    """The console entry point: dispatch to a command, serving by default."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments and arguments[0] in ("-h", "--help"):
+        print(usage())
+        sys.exit(0)
+    if arguments and arguments[0] in ("-V", "--version"):
+        print(f"devhost {__version__}")
+        sys.exit(0)
+    if arguments and arguments[0] in COMMANDS:
+        command, _ = COMMANDS[arguments[0]]
+        sys.exit(command(arguments[1:]))
+    sys.exit(serve(arguments))
 
 
 if __name__ == "__main__":
