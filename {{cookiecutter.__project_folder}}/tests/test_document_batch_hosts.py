@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from devhost.backend import LoopbackBackend
 from durabletask.client import TaskHubGrpcClient
 
-from devhost.backend import LoopbackBackend
 from scripts.sample_documents import SENTENCES, expected_totals, upload
 from tests.azurite import Azurite
 from tests.http_host import EMBEDDED_APP, embedded_host

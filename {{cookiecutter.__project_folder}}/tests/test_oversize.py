@@ -23,8 +23,8 @@ from typing import Any, Protocol
 import grpc
 import pytest
 import requests
-
 from devhost.backend import HISTORY_EVENTS_LIMIT_SETTING, PAYLOAD_LIMIT_BYTES, LoopbackBackend
+
 from tests.http_host import embedded_host
 from worker import CONNECTION_SETTING, TASK_HUB_SETTING, WorkflowRuns, parse_connection
 

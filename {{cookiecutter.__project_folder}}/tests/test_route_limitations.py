@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 import requests
-
 from devhost.backend import PAYLOAD_LIMIT_BYTES
+
 from tests.http_host import Host
 from tests.scenarios import SCENARIOS, Scenario, output_matches
 

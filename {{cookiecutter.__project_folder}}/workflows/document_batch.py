@@ -422,7 +422,9 @@ WORKFLOW = DeclaredWorkflow(
     build=build_document_batch_workflow,
     activities=("plan_batch", "wait_for_groups", "summarize_batch"),
     sub_workflows=(
-        SubWorkflow(GROUP_WORKFLOW_NAME, activities=("open_group", "wait_for_chunks", "close_group")),
+        SubWorkflow(
+            GROUP_WORKFLOW_NAME, activities=("open_group", "wait_for_chunks", "close_group")
+        ),
         SubWorkflow(CHUNK_WORKFLOW_NAME, activities=("analyze_chunk",)),
     ),
 )
