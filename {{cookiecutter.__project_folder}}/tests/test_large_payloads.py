@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 from azure.storage.blob import BlobServiceClient
-
 from devhost.backend import PAYLOAD_LIMIT_BYTES, LoopbackBackend
+
 from tests.azurite import Azurite
 from worker import (
     CONNECTION_SETTING,
