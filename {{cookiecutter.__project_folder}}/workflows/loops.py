@@ -29,6 +29,9 @@ What to keep in mind:
   keep the conversation the next round needs in the state.
 - Each level is a workflow named ``{name}_level{N}`` (``N`` = 0 for the innermost). Give
   each loop a name of its own: two loops sharing a name share their orchestrations.
+- Building the loop logs the Agent Framework's "Self-loop detected" warning for the
+  innermost level's ``round`` executor. It is expected: each level's ``max_iterations``
+  bounds the rounds it runs.
 """
 
 from __future__ import annotations
