@@ -268,23 +268,24 @@ def test_runs_are_found_by_workflow_search_and_pages(
     baked_devhost: Served, page: Page, tmp_path: Path
 ) -> None:
     marker = "needle-" + os.urandom(4).hex()
-    tickets = [
-        {"subject": f"{marker} {number}", "body": "I was charged twice", "customer_tier": "free"}
-        for number in range(3)
-    ]
-    for ticket in tickets:
+    for number in range(12):
+        ticket = {"subject": f"{marker} no{number:02d}", "body": "charged twice"}
         start_run(baked_devhost.base_url, "support_triage", ticket)
     page.goto(baked_devhost.dashboard_url)
+    rows = page.locator("#instances tr[data-instance-id]")
 
     page.locator("select[name='name']").select_option("dafx-support_triage")
     page.locator("input[name='q']").fill(marker)
-    rows = page.locator("#instances tr[data-instance-id]")
-    expect(rows).to_have_count(3)
-    expect(page.locator("#page-note")).to_contain_text("3 run(s)")
     page.locator("select[name='size']").select_option("10")
-    page.locator("input[name='q']").fill(f"{marker} 1")
+    expect(page.locator("#page-note")).to_have_text("page 1 of 2 (12 run(s))")
+    expect(rows).to_have_count(10)
+    page.get_by_role("button", name="Next").click()
+    expect(page.locator("#page-note")).to_have_text("page 2 of 2 (12 run(s))")
+    expect(rows).to_have_count(2)
+    page.locator("input[name='q']").fill(f"{marker} no07")
     expect(rows).to_have_count(1)
-    expect(rows.first.locator(".input")).to_contain_text(f"{marker} 1")
+    expect(rows.first.locator(".input")).to_contain_text(f"{marker} no07")
+    expect(rows.first.locator(".status")).to_have_text("Completed")
     keep(page, tmp_path, "found")
 
 
