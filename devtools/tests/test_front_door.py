@@ -164,3 +164,20 @@ def test_a_route_answers_while_every_durable_thread_is_busy(
     (folder / "released").touch()
 
     assert (answered.status_code, answered.text) == (200, "pong")
+
+
+def test_a_host_json_naming_no_scheduler_gets_a_warning_that_limits_differ(
+    exposed: tuple[DevhostProcess, str],
+) -> None:
+    _, scheduler_banner = exposed
+    child = DevhostProcess(free_port(), APPS / "cli")
+    try:
+        banner = child.read_until("listening on")
+    finally:
+        child.stop()
+
+    assert "host.json names no storage provider, so the Functions host uses Azure Storage" in (
+        banner
+    )
+    assert "applies the limits of the Durable Task Scheduler" in banner
+    assert "applies the limits" not in scheduler_banner
