@@ -48,7 +48,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -240,6 +240,13 @@ def credential_for(connection: Connection) -> TokenCredential | None:
     if connection.authentication == "ManagedIdentity":
         return ManagedIdentityCredential(client_id=connection.client_id)
     return DefaultAzureCredential(managed_identity_client_id=connection.client_id)
+
+
+def export_local_settings(environ: MutableMapping[str, str], local_settings: Path | None) -> None:
+    """Hand the app the ``Values`` of ``local_settings`` as Core Tools does: as environment
+    variables, never over one that is already set (the app reads its own settings there)."""
+    for name, value in read_settings({}, local_settings).items():
+        environ.setdefault(name, value)
 
 
 def connection_from_environment() -> Connection:
@@ -498,6 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 1
             print(json.dumps(result, indent=2))
         else:
+            export_local_settings(os.environ, LOCAL_SETTINGS)
             workflows = load_workflow_factory(arguments.workflows)
             serve(connection, workflows, arguments.pool, payload_storage)
     except (SettingError, PlacementError, telemetry.TelemetrySettingError) as error:

@@ -43,6 +43,7 @@ from worker import (
     SettingError,
     WorkflowRuns,
     credential_for,
+    export_local_settings,
     parse_connection,
     read_settings,
 )
@@ -438,6 +439,18 @@ def test_the_environment_overrides_local_settings(tmp_path: Path) -> None:
     settings = read_settings({TASK_HUB_SETTING: "env"}, local)
 
     assert (settings[TASK_HUB_SETTING], settings["OTHER"]) == ("env", "x")
+
+
+def test_the_app_gets_local_settings_as_environment_variables_without_overriding(
+    tmp_path: Path,
+) -> None:
+    local = tmp_path / "local.settings.json"
+    local.write_text(json.dumps({"Values": {"APP_SETTING": "local", "SET_ALREADY": "local"}}))
+    environment = {"SET_ALREADY": "env"}
+
+    export_local_settings(environment, local)
+
+    assert environment == {"APP_SETTING": "local", "SET_ALREADY": "env"}
 
 
 @dataclass
