@@ -105,6 +105,9 @@ def responses_api_reply(text: str) -> dict[str, Any]:
     }
 
 
+HANG_LIMIT_SECONDS = 60
+
+
 class FakeModelServer:
     """A model endpoint on loopback that answers as ``behaviour`` says, recording each request.
 
@@ -128,7 +131,9 @@ class FakeModelServer:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 server.requests.append((self.path, body))
                 if server.behaviour == "hang":
-                    server._released.wait()
+                    # Until the test ends; a client that never gives up fails the test after
+                    # HANG_LIMIT_SECONDS (its connection closes) instead of hanging the suite.
+                    server._released.wait(HANG_LIMIT_SECONDS)
                     return
                 if server.behaviour == "answer" and body.get("stream"):
                     self.stream_answer(server.text)

@@ -106,7 +106,8 @@ def test_host_json_turns_on_the_durable_extensions_distributed_tracing_v2() -> N
         "Version": "V2",
     }
     assert host["telemetryMode"] == "OpenTelemetry"
-    # Bundle 4.18.0 already carried the Durable extension 2.13, the first with tracing V2.
+    # Bundles from 4.18.0 on (Preview) carry the Durable extension 2.13, the first with tracing V2;
+    # the GA range starts later, at 4.38.1 (tests/test_host_settings.py).
     assert bundle is not None
     assert tuple(map(int, bundle.groups())) >= (4, 18, 0)
 
