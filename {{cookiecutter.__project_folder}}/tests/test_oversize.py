@@ -84,6 +84,8 @@ def wait(host: Host, instance_id: str, until: Any) -> Run:
         run = host.read(instance_id)
         if until(run):
             return run
+        if run.status in FINISHED:
+            raise AssertionError(f"run {instance_id} ended {run.status}: {run.failure}")
         time.sleep(POLL_SECONDS)
     raise AssertionError(f"run {instance_id} stayed {run.status} for {RUN_SECONDS}s: a hang")
 
