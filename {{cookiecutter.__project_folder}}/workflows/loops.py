@@ -19,7 +19,8 @@ The loop is one node in your workflow (a ``WorkflowExecutor``)::
 stop. The node takes the first state and sends on a :class:`LoopProgress` with the last
 state and the number of rounds run. A loop that is not done after ``max_rounds`` rounds
 fails the run with :class:`LoopLimitError`, which names the limit: set it to the most
-rounds a correct run needs, not to "unbounded".
+rounds a correct run needs, not to "unbounded". The module's ``WORKFLOW`` declaration lists
+what the loop adds: ``sub_workflows=loop_sub_workflows(...)``, with the same arguments.
 
 What to keep in mind:
 
@@ -50,6 +51,8 @@ from agent_framework import (
     WorkflowExecutor,
     executor,
 )
+
+from workflows.catalog import SubWorkflow
 
 State = TypeVar("State")
 
@@ -123,6 +126,23 @@ def bounded_loop(
             inner = _build(workflow_name, blocks, 2 * rounds_per_block, entry)
     assert inner is not None
     return WorkflowExecutor(inner, id=node_id or name)
+
+
+def loop_sub_workflows(
+    name: str, *, max_rounds: int, rounds_per_block: int = DEFAULT_ROUNDS_PER_BLOCK
+) -> tuple[SubWorkflow, ...]:
+    """The sub-workflows a loop adds to your workflow, outermost first.
+
+    Put them in your module's declaration (``DeclaredWorkflow(sub_workflows=...)``), with
+    the same arguments as :func:`bounded_loop`, so the host contract test expects them.
+    """
+    levels = _check(name, max_rounds, rounds_per_block)
+    declared = []
+    for level in reversed(range(levels)):
+        entry = ("enter",) if level == levels - 1 else ()
+        own = ("round",) if level == 0 else ("gate",)
+        declared.append(SubWorkflow(f"{name}_level{level}", activities=entry + own))
+    return tuple(declared)
 
 
 Edges = tuple[Executor, list[tuple[Executor, Executor]]]

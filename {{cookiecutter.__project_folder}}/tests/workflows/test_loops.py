@@ -9,7 +9,11 @@ from typing import Any
 
 import pytest
 from agent_framework import Workflow, WorkflowBuilder, WorkflowContext, executor
-from agent_framework_durabletask import DurableWorkflowClient
+from agent_framework_durabletask import (
+    DurableWorkflowClient,
+    collect_hosted_workflows,
+    plan_workflow_registration,
+)
 
 from tests.conftest import hosted_durably
 from workflows.loops import (
@@ -18,6 +22,7 @@ from workflows.loops import (
     LoopProgress,
     bounded_loop,
     levels_for,
+    loop_sub_workflows,
 )
 
 ROUNDS_PER_BLOCK = 4
@@ -113,6 +118,23 @@ def test_a_loop_that_cannot_be_built_is_refused_naming_the_argument(
     settings: dict[str, Any] = {"name": "loop", "max_rounds": 10, **arguments}
     with pytest.raises(ValueError, match=message):
         bounded_loop(settings.pop("name"), count_one_down, done=at_zero, **settings)
+
+
+def test_the_declared_sub_workflows_are_what_the_host_registers() -> None:
+    hosted = list(collect_hosted_workflows(build_countdown_workflow()))[1:]
+    registered = [
+        (
+            workflow.name,
+            sorted(e.id for e in plan_workflow_registration(workflow).activity_executors),
+        )
+        for workflow in hosted
+    ]
+
+    declared = loop_sub_workflows(
+        "countdown_loop", max_rounds=MAX_ROUNDS, rounds_per_block=ROUNDS_PER_BLOCK
+    )
+
+    assert registered == [(sub.name, sorted(sub.activities)) for sub in declared]
 
 
 @pytest.fixture(scope="module")
