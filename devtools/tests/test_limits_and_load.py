@@ -9,12 +9,17 @@ from typing import Any
 
 import pytest
 import requests
+from durabletask.client import TaskHubGrpcClient
+from durabletask.entities import EntityContext, EntityInstanceId
+from durabletask.task import OrchestrationContext, TaskFailedError
+from durabletask.worker import TaskHubGrpcWorker
 
 from devhost.backend import (
     HISTORY_EVENTS_LIMIT,
     HISTORY_EVENTS_LIMIT_SETTING,
     PAYLOAD_LIMIT_BYTES,
     HistoryLimitSettingError,
+    LoopbackBackend,
     history_events_limit,
 )
 from devhost.host import DevHost
@@ -178,3 +183,53 @@ def test_a_history_events_limit_setting_outside_the_schedulers_is_refused_naming
         history_events_limit({HISTORY_EVENTS_LIMIT_SETTING: value})
 
     assert HISTORY_EVENTS_LIMIT_SETTING in str(refused.value)
+
+
+def grow(ctx: EntityContext, size: int) -> int:
+    """An entity operation that keeps ``size`` bytes of state; returns the new size."""
+    if size < 0:
+        return len(ctx.get_state(str, ""))
+    ctx.set_state("x" * size)
+    return size
+
+
+def grow_and_read(ctx: OrchestrationContext, size: int) -> Any:
+    entity = EntityInstanceId("grow", "one")
+    try:
+        yield ctx.call_entity(entity, "grow", size)
+    except TaskFailedError as error:
+        kept = yield ctx.call_entity(entity, "grow", -1)
+        return {"failed": str(error), "state_kept": kept}
+    return {"grown": size}
+
+
+@pytest.fixture(scope="module")
+def sdk_worker() -> Iterator[TaskHubGrpcClient]:
+    """devhost's backend with durabletask's own worker, as worker.py connects to it."""
+    backend = LoopbackBackend()
+    address = backend.start()
+    worker = TaskHubGrpcWorker(host_address=address)
+    worker.add_entity(grow)
+    worker.add_orchestrator(grow_and_read)
+    worker.start()
+    try:
+        yield TaskHubGrpcClient(host_address=address)
+    finally:
+        worker.stop()
+        backend.stop()
+
+
+def test_an_entity_state_over_the_limit_fails_the_operation_and_keeps_the_old_state(
+    sdk_worker: TaskHubGrpcClient,
+) -> None:
+    small = sdk_worker.schedule_new_orchestration(grow_and_read, input=1_000)
+    sdk_worker.wait_for_orchestration_completion(small, timeout=60)
+
+    big = sdk_worker.schedule_new_orchestration(grow_and_read, input=PAYLOAD_LIMIT_BYTES + 1)
+    state = sdk_worker.wait_for_orchestration_completion(big, timeout=60)
+
+    assert state is not None and state.serialized_output is not None
+    output = json.loads(state.serialized_output)
+    assert f"{PAYLOAD_LIMIT_BYTES:,} bytes (1 MiB)" in output["failed"]
+    assert "The state of entity '@grow@one'" in output["failed"]
+    assert output["state_kept"] == 1_000

@@ -34,6 +34,7 @@ from .upstream import (
     requeue_activity,
     serve_backend,
     stored_custom_status,
+    stored_entity_state,
     wake_dispatcher,
 )
 
@@ -268,8 +269,10 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
 
     It enforces the scheduler's limits (above) on every worker: a start input or event data
     over the payload limit is refused (INVALID_ARGUMENT), an activity result over it fails
-    the activity, and an orchestrator step with a payload over it, or that would take the
-    history past the history events limit, fails the orchestration; each names the limit.
+    the activity, an entity operation whose result or new state is over it fails (the
+    entity keeps its old state), and an orchestrator step with a payload over it, or that
+    would take the history past the history events limit, fails the orchestration; each
+    names the limit.
 
     Besides keeping custom status (below), it hands work out as the scheduler does to
     several workers: one pump takes each item from the in-memory queues and gives it to the
@@ -682,7 +685,35 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         entity_id = self._leased_entity(request.completionToken)
         if entity_id is None or not self._release(("entity", entity_id, request.completionToken)):
             return pb.CompleteTaskResponse()
+        self._fail_entity_over_limits(entity_id, request)
         return super().CompleteEntityTask(request, context)
+
+    def _fail_entity_over_limits(self, entity_id: str, request: pb.EntityBatchResult) -> None:
+        """Fail the operations whose result, or the batch whose new state, is over the limit.
+
+        A state over the limit is not kept: the entity keeps the state it had, and every
+        operation of the batch fails naming the limit.
+        """
+        state_problem = payload_problem(
+            f"The state of entity '{entity_id}'", request.entityState.value
+        )
+        for index, result in enumerate(request.results):
+            problem = state_problem
+            if problem is None and result.HasField("success"):
+                what = f"The result of operation {index + 1} of entity '{entity_id}'"
+                problem = payload_problem(what, result.success.result.value)
+            if problem is not None:
+                result.ClearField("success")
+                result.failure.failureDetails.errorType = "PayloadTooLargeError"
+                result.failure.failureDetails.errorMessage = problem
+                result.failure.failureDetails.isNonRetriable = True
+                logger.warning("Entity %s: %s", entity_id, problem)
+        if state_problem is not None:
+            kept = stored_entity_state(self, entity_id)
+            if kept is None:
+                request.ClearField("entityState")
+            else:
+                request.entityState.value = kept
 
     def _leased_entity(self, completion_token: str) -> str | None:
         with self._streams_changed:

@@ -66,6 +66,7 @@ __all__ = [
     "serve_backend",
     "split_engine_error",
     "stored_custom_status",
+    "stored_entity_state",
     "stubs",
     "upstream_mismatches",
     "wake_dispatcher",
@@ -189,6 +190,13 @@ def stored_custom_status(backend: InMemoryOrchestrationBackend, instance_id: str
     with backend._lock:
         instance = backend._instances.get(instance_id)
         return instance.custom_status if instance is not None else None
+
+
+def stored_entity_state(backend: InMemoryOrchestrationBackend, entity_id: str) -> str | None:
+    """The state the backend holds for an entity (`_entities`, under `_lock`)."""
+    with backend._lock:
+        entity = backend._entities.get(entity_id)
+        return entity.serialized_state if entity is not None else None
 
 
 def wake_dispatcher(backend: InMemoryOrchestrationBackend) -> None:
