@@ -108,12 +108,15 @@ param appSubnetPrefix string = '10.0.0.0/24'
 @description('Subnet of the private endpoints (privateNetworking only).')
 param privateEndpointSubnetPrefix string = '10.0.1.0/24'
 
-@description('Days the scheduler keeps a completed orchestration before purging it.')
+// The scheduler keeps data at most 30 days on the Consumption SKU and 90 on Dedicated (Durable
+// Task Scheduler billing docs). A decorator cannot depend on the SKU, so the bound is
+// Dedicated's and the descriptions name Consumption's.
+@description('Days the scheduler keeps a completed orchestration before purging it: at most 30 on the Consumption SKU, 90 on Dedicated.')
 @minValue(1)
 @maxValue(90)
 param completedRetentionDays int = 7
 
-@description('Days the scheduler keeps a failed orchestration before purging it.')
+@description('Days the scheduler keeps a failed orchestration before purging it: at most 30 on the Consumption SKU, 90 on Dedicated.')
 @minValue(1)
 @maxValue(90)
 param failedRetentionDays int = 14
@@ -413,7 +416,7 @@ module functionApp 'app/function-app.bicep' = {
     pythonVersion: pythonVersion
     identityId: identity.outputs.id
     identityClientId: identity.outputs.clientId
-    storageAccountName: storage.outputs.name
+    storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerUrl: storage.outputs.deploymentContainerUrl
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     schedulerEndpoint: scheduler.outputs.endpoint
@@ -441,14 +444,22 @@ module functionApp 'app/function-app.bicep' = {
 // dafx:end
     }
   }
-  // The app starts as soon as it exists; its roles, and with privateNetworking its private
-  // endpoints, must be in place by then.
+  // The app starts as soon as it exists; its roles (the model's too, or its first agent calls
+  // get 403), and with privateNetworking its private endpoints, must be in place by then.
   dependsOn: [
     storageRoles
     monitoringRoles
     taskHubRoles
     storagePrivateEndpoint
     schedulerPrivateEndpoint
+// dafx:when model_provider=azure_openai
+    openAiRoles
+    openAiPrivateEndpoint
+// dafx:end
+// dafx:when model_provider=foundry
+    foundryRoles
+    foundryPrivateEndpoint
+// dafx:end
   ]
 }
 

@@ -187,3 +187,54 @@ def test_the_devcontainer_has_python_core_tools_and_azd(
             check=False,
         )
         assert result.returncode == 0 and expected in result.stdout, command
+
+
+def post_create_command(project: Path, name: str) -> str:
+    command: str = devcontainer(project)["postCreateCommand"][name]
+    return command
+
+
+def test_post_create_installs_the_development_requirements(project: Path) -> None:
+    assert post_create_command(project, "dependencies") == (
+        "python -m pip install -r requirements-dev.txt"
+    )
+
+
+def test_post_create_writes_local_settings_from_the_sample_in_a_fresh_clone(
+    project: Path, tmp_path: Path
+) -> None:
+    # A fresh clone has no local.settings.json: git ignores it.
+    clone = tmp_path / "clone"
+    shutil.copytree(project, clone, ignore=shutil.ignore_patterns("local.settings.json"))
+
+    created = subprocess.run(
+        ["sh", "-c", post_create_command(project, "local-settings")],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert created.returncode == 0, created.stderr
+    assert (clone / "local.settings.json").read_text() == (
+        clone / "local.settings.sample.json"
+    ).read_text()
+
+
+def test_post_create_keeps_a_users_local_settings(project: Path, tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    shutil.copytree(project, clone)
+    (clone / "local.settings.json").write_text('{"IsEncrypted": false, "Values": {"MINE": "1"}}')
+
+    kept = subprocess.run(
+        ["sh", "-c", post_create_command(project, "local-settings")],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert kept.returncode == 0, kept.stderr
+    assert '"MINE"' in (clone / "local.settings.json").read_text()

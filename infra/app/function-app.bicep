@@ -31,8 +31,8 @@ param identityId string
 @description('Client id of that identity.')
 param identityClientId string
 
-@description('Name of the host storage account.')
-param storageAccountName string
+@description('Blob service endpoint of the host storage account (https://<account>.blob.<suffix>/).')
+param storageBlobEndpoint string
 
 @description('URL of the blob container Flex Consumption deploys the package from.')
 param deploymentContainerUrl string
@@ -70,8 +70,11 @@ param virtualNetworkSubnetId string = ''
 @description('Further app settings, for example the model endpoint and deployment.')
 param extraAppSettings object = {}
 
+// Host storage is blob-only: with the Durable Task Scheduler the host needs blobs (keys,
+// leases), not queues or tables, and the identity holds a blob role only. A blob service URI
+// (not __accountName, which would point the host at every service) keeps it to that service.
 var baseAppSettings = {
-  AzureWebJobsStorage__accountName: storageAccountName
+  AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identityClientId
   APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString

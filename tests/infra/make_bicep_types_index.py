@@ -54,6 +54,21 @@ def _namespace(resource_type: str) -> str:
     return resource_type.split("/", 1)[0].lower()
 
 
+def _first_indexed(git_dir: Path, ref: str, path: str) -> str:
+    """The day a types.md for this provider and API version first entered the index.
+
+    bicep-types-az moves provider folders (`generated/durabletask/...` became
+    `generated/durabletask_0/...`), so the file's own history starts at the move. Every path
+    that ever held this provider's page for this version counts: the same effect as
+    `git log --follow`, without depending on git's rename detection (which needs similar
+    content and every blob of a large commit).
+    """
+    provider, version = path.split("/")[-3:-1]
+    pages = f":(glob)generated/**/{provider}/{version}/types.md"
+    added = _git(git_dir, "log", "--diff-filter=A", "--format=%cs", ref, "--", pages).split()
+    return added[-1] if added else ""
+
+
 def build_index(git_dir: Path, ref: str, wanted: Iterable[str]) -> dict[str, object]:
     wanted_by_lower = {name.lower(): name for name in wanted}
     namespaces = {_namespace(name) for name in wanted_by_lower}
@@ -71,8 +86,7 @@ def build_index(git_dir: Path, ref: str, wanted: Iterable[str]) -> dict[str, obj
         ]
         if not found:
             continue
-        added = _git(git_dir, "log", "--diff-filter=A", "--format=%cs", ref, "--", path).split()
-        first_indexed = added[-1] if added else ""
+        first_indexed = _first_indexed(git_dir, ref, path)
         for name, version in found:
             known = versions[name].get(version)
             versions[name][version] = min(filter(None, (known, first_indexed)), default="")

@@ -142,6 +142,30 @@ def test_host_storage_uses_the_managed_identity(bake: Bake) -> None:
     assert {f"{HOST_STORAGE}__credential", f"{HOST_STORAGE}__clientId"} <= settings
 
 
+def test_host_storage_reaches_only_the_blob_service_its_identity_has_a_role_for(
+    provider_bake: Bake,
+) -> None:
+    # __accountName would point the host at queues and tables too, where the identity has no
+    # role; a service URI per service reaches only that service.
+    settings = function_app_settings(provider_bake.infra)
+    services = {
+        name.removeprefix(f"{HOST_STORAGE}__").removesuffix("ServiceUri")
+        for name in settings
+        if name.startswith(f"{HOST_STORAGE}__") and name.endswith("ServiceUri")
+    }
+    main = provider_bake.infra / "main.bicep"
+    # Each storage role module gets `roles.<name>`: the name is the accessor's second operand.
+    storage_roles = {
+        module_params(main, module)["roleDefinitionId"]["operator"]["operands"]["operand_2"]
+        for module, target in module_paths(main).items()
+        if target.name == "storage-account-roles.bicep"
+    }
+
+    assert f"{HOST_STORAGE}__accountName" not in settings
+    assert services == {"blob"}
+    assert storage_roles == {"storageBlobDataOwner"}
+
+
 def test_function_app_sets_every_setting_the_python_code_reads(bake: Bake) -> None:
     read = python_settings(bake.project)
     assert MODEL_SETTINGS[bake.model_provider] <= read, "the app no longer reads the agreed names"

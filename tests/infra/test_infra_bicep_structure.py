@@ -276,3 +276,35 @@ def test_scheduler_purges_completed_and_failed_instances_after_their_own_days(
         <= defaults["completedRetentionDays"]["default"]
         <= defaults["failedRetentionDays"]["default"]
     )
+
+
+def test_function_app_waits_for_every_role_and_private_endpoint(provider_bake: Bake) -> None:
+    """The app starts as soon as it exists: each of its role assignments (the model's included)
+    and each private endpoint must be deployed before it, or its first calls get 403."""
+    main = provider_bake.infra / "main.bicep"
+    targets = module_paths(main)
+    needed = {
+        module
+        for module, target in targets.items()
+        if target.parent.name == "rbac" or target.name == "private-endpoint.bicep"
+    }
+    app = next(m for m, target in targets.items() if target.name == "function-app.bicep")
+
+    depends_on = parse(main)["modules"][app]["config"]["dependsOn"]
+
+    assert needed - set(depends_on) == set()
+    assert len(needed) == {"none": 5, "azure_openai": 7, "foundry": 7}[provider_bake.model_provider]
+
+
+CONSUMPTION_RETENTION_DAYS = 30  # the scheduler's Consumption SKU keeps data at most 30 days
+
+
+def test_retention_defaults_fit_the_consumption_sku_the_scheduler_defaults_to(
+    provider_bake: Bake,
+) -> None:
+    parameters = parse(provider_bake.infra / "main.bicep")["parameters"]
+
+    assert parameters["schedulerSkuName"]["default"] == "Consumption"
+    for name in ("completedRetentionDays", "failedRetentionDays"):
+        assert parameters[name]["default"] <= CONSUMPTION_RETENTION_DAYS, name
+        assert "at most 30 on the Consumption SKU" in decorator(parameters[name], "description")

@@ -134,3 +134,34 @@ def test_index_maker_records_each_version_and_the_day_it_entered_the_index(
     assert isinstance(source, dict)
     assert source["date"] == "2025-11-06"
     assert re.fullmatch(r"[0-9a-f]{40}", source["commit"])
+
+
+def test_index_maker_dates_a_version_from_before_its_folder_was_renamed(tmp_path: Path) -> None:
+    # bicep-types-az moved generated/durabletask/ to generated/durabletask_0/ on 2026-07-29;
+    # the versions it held entered the index long before.
+    repository = tmp_path / "bicep-types-az"
+    subprocess.run(["git", "init", "-q", str(repository)], check=True, timeout=60)
+    _commit(
+        repository,
+        "generated/durabletask/microsoft.durabletask/2025-11-01/types.md",
+        "## Resource Microsoft.DurableTask/schedulers@2025-11-01\n",
+        "2025-11-06",
+    )
+    stamp = "2026-07-29T12:00:00+00:00"
+    environment = {**os.environ, "GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp}
+    for command in (
+        ["mv", "generated/durabletask", "generated/durabletask_0"],
+        ["commit", "-q", "-m", "move the provider folder"],
+    ):
+        subprocess.run(
+            ["git", "-C", str(repository), "-c", "user.name=t", "-c", "user.email=t@t", *command],
+            check=True,
+            env=environment,
+            timeout=60,
+        )
+
+    index = build_index(repository / ".git", "HEAD", {"Microsoft.DurableTask/schedulers"})
+
+    assert index["resource_types"] == {
+        "Microsoft.DurableTask/schedulers": {"2025-11-01": "2025-11-06"}
+    }

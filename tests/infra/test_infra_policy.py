@@ -211,6 +211,40 @@ def test_every_skip_comment_suppresses_a_check_checkov_runs(
     assert set(_skip_comments(provider_bake.infra)) == skipped
 
 
+@pytest.fixture(scope="session")
+def reports_without_skips(
+    network_variants: dict[tuple[str, bool], NetworkVariant],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[tuple[str, bool], dict[str, Any]]:
+    """checkov's report on every provider and network setting with every skip comment removed
+    (one checkov run for all of them)."""
+    workdir = tmp_path_factory.mktemp("no-skips")
+    every_check = {"CKV_AZURE_" + str(number) for number in range(1000)}
+    stripped = {
+        key: _without_skips(variant.infra, workdir / f"{key[0]}-{key[1]}", every_check)
+        for key, variant in network_variants.items()
+    }
+    reports = _checkov_reports(
+        list(stripped.values()), _checkov_executable(), tmp_path_factory.mktemp("checkov")
+    )
+    return {key: reports[infra] for key, infra in stripped.items()}
+
+
+def test_every_skip_suppresses_a_check_that_fails_without_it(
+    provider_bake: Bake, reports_without_skips: dict[tuple[str, bool], dict[str, Any]]
+) -> None:
+    """No skip is left over: each one's check fails, with the skips removed, for at least one
+    of the two network settings the template deploys."""
+    failing = {
+        f"{check['check_id']}@{check['file_path']}"
+        for private in (False, True)
+        for check in reports_without_skips[(provider_bake.model_provider, private)]["results"][
+            "failed_checks"
+        ]
+    }
+    assert set(_skip_comments(provider_bake.infra)) - failing == set()
+
+
 def _scheduler_resources(infra: Path) -> list[Any]:
     found = [r for r in resources(infra) if r.type == SCHEDULER_TYPE and not r.existing]
     assert len(found) == 1, found
