@@ -165,3 +165,16 @@ def test_index_maker_dates_a_version_from_before_its_folder_was_renamed(tmp_path
     assert index["resource_types"] == {
         "Microsoft.DurableTask/schedulers": {"2025-11-01": "2025-11-06"}
     }
+
+
+def test_infrastructure_doc_states_the_day_the_newest_version_in_use_reached_the_index() -> None:
+    index = bicep_types_index()["resource_types"]
+    newest = max(
+        index[resource.type][resource.api_version] for resource in resources(TEMPLATE / "infra")
+    )
+    doc = (TEMPLATE / "docs" / "infrastructure.md").read_text(encoding="utf-8")
+
+    stated = re.search(r"newest version in use reached the index on\s+(\d{4}-\d{2}-\d{2})", doc)
+
+    assert stated is not None
+    assert stated[1] == newest
