@@ -154,11 +154,13 @@ def test_host_storage_reaches_only_the_blob_service_its_identity_has_a_role_for(
         if name.startswith(f"{HOST_STORAGE}__") and name.endswith("ServiceUri")
     }
     main = provider_bake.infra / "main.bicep"
-    # Each storage role module gets `roles.<name>`: the name is the accessor's second operand.
+    # The app identity's roles on the storage account (others, such as the deployer's, aside).
+    # Each role module gets `roles.<name>`: the name is the accessor's second operand.
     storage_roles = {
-        module_params(main, module)["roleDefinitionId"]["operator"]["operands"]["operand_2"]
+        params["roleDefinitionId"]["operator"]["operands"]["operand_2"]
         for module, target in module_paths(main).items()
         if target.name == "storage-account-roles.bicep"
+        and "appPrincipal" in json.dumps((params := module_params(main, module))["principals"])
     }
 
     assert f"{HOST_STORAGE}__accountName" not in settings
