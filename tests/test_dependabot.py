@@ -200,12 +200,23 @@ def test_the_ignore_rules_hold_azure_functions_below_the_release_that_drops_pyth
     assert not ignored(update, "azure-functions-durable", Version("2.0.0"))
 
 
-def with_versions(requirements: Path, versions: Mapping[str, str], target: Path) -> Path:
-    """A copy of a requirements file (includes inlined) with some pins moved."""
+def with_versions(
+    requirements: Path, versions: Mapping[str, str], target: Path, local: dict[str, str]
+) -> Path:
+    """A copy of a requirements file (includes inlined) with some pins moved.
+
+    A local file it names (the project's devtools wheel) is named by one absolute path for
+    every provider's copy (``local``, by file name): pip refuses one package from two paths.
+    """
     lines = []
     for line in requirement_lines(requirements):
         name = canonicalize_name(line.split("==", 1)[0])
-        lines.append(f"{name}=={versions[name]}" if name in versions else line)
+        if name in versions:
+            line = f"{name}=={versions[name]}"
+        elif line.startswith(("./", "../")):
+            path = (requirements.parent / line).resolve()
+            line = local.setdefault(path.name, str(path))
+        lines.append(line)
     target.write_text("\n".join(lines) + "\n")
     return target
 
@@ -221,8 +232,9 @@ def test_each_pull_request_dependabot_would_open_installs(
     for title, versions in planned.items():
         workdir = tmp_path / title
         workdir.mkdir()
+        local: dict[str, str] = {}
         files = [
-            with_versions(path, versions, workdir / f"{provider}.txt")
+            with_versions(path, versions, workdir / f"{provider}.txt", local)
             for provider, path in providers_requirements(bake, python_version).items()
         ]
         resolution = subprocess.run(
@@ -242,8 +254,9 @@ def test_azure_functions_1_26_would_not_install_for_python_3_13(
     bake: Callable[..., Path], tmp_path: Path
 ) -> None:
     # Why the ignore rule exists, and that the resolution above catches such a pull request.
+    local: dict[str, str] = {}
     files = [
-        with_versions(path, {"azure-functions": "1.26.0"}, tmp_path / f"{provider}.txt")
+        with_versions(path, {"azure-functions": "1.26.0"}, tmp_path / f"{provider}.txt", local)
         for provider, path in providers_requirements(bake, "3.13").items()
     ]
 
