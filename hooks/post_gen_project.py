@@ -51,6 +51,7 @@ STARTER_FILES = {
         "tests/test_blob_store.py",
         "tests/test_document_batch_hosts.py",
         "scripts/sample_documents.py",
+        "docs/documents.md",
     ),
     # Derived in cookiecutter.json: the agent starter is hosted only with a model provider.
     "__hosted_agent_workflow": (

@@ -77,6 +77,8 @@ def templated(text: str, heading: str) -> str:
         result += f"{{% if {owners[0][2]} %}}\n{section}{{% endif %}}\n"
     for answer, placeholder, _ in STARTERS:
         result = result.replace(placeholder, f"{{{{ cookiecutter.{answer} }}}}")
+        # Link anchors spell the name in lower case.
+        result = result.replace(placeholder.lower(), f"{{{{ cookiecutter.{answer} | lower }}}}")
     return result
 
 

@@ -212,7 +212,10 @@ def test_a_left_out_starter_leaves_nothing_behind(bake: Callable[..., Path], ans
 def test_the_chosen_names_become_the_routes(bake: Callable[..., Path]) -> None:
     project = bake(**COMBINATIONS["renamed-foundry-on-3.11"])
 
-    readme = (project / "README.md").read_text()
+    readme = "".join(
+        page.read_text()
+        for page in [project / "README.md", *sorted((project / "docs").glob("*.md"))]
+    )
     assert project.name == "help_desk_eu"
     assert "workflow/Tickets/run" in readme and "workflow/travel-desk/run" in readme
     assert "travel-desk_fare_check" in readme

@@ -127,11 +127,12 @@ def test_the_emulators_answer_where_local_settings_point(project: Path) -> None:
     assert settings["TASKHUB_NAME"] in hubs
 
 
-def test_the_emulator_image_is_the_one_the_readme_pins(project: Path) -> None:
+def test_the_emulator_image_is_the_one_the_local_hosts_page_pins(project: Path) -> None:
     image = compose(project)["services"]["dts-emulator"]["image"]
 
     assert ":" in image and not image.endswith(":latest")
-    assert f"-e DTS_TASK_HUB_NAMES=default {image}" in (project / "README.md").read_text()
+    page = (project / "docs" / "local-hosts.md").read_text()
+    assert f"-e DTS_TASK_HUB_NAMES=default {image}" in page
 
 
 @pytest.fixture

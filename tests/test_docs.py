@@ -20,6 +20,7 @@ How sentences are counted (``sentences``):
 """
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,22 @@ def test_the_records_average_under_25_words_a_sentence(page: Path) -> None:
         f"{page.name} averages {average:.1f} words a sentence (limit "
         f"{WORDS_PER_SENTENCE_LIMIT}); its longest sentence has {len(words(longest))}: {longest}"
     )
+
+
+def test_the_template_readme_is_short_and_links_its_topic_pages() -> None:
+    readme = (TEMPLATE / "README.md").read_text(encoding="utf-8")
+
+    assert len(readme.splitlines()) < 120
+    assert "](docs/contributing.md)" in readme
+
+
+@pytest.mark.slow
+def test_a_default_bakes_readme_is_short_and_every_guide_it_links_exists(
+    bake: Callable[..., Path],
+) -> None:
+    project = bake()
+    readme = (project / "README.md").read_text(encoding="utf-8")
+
+    assert len(readme.splitlines()) < 200
+    linked = re.findall(r"\]\(((?:docs|devtools)/[^)#]+)", readme)
+    assert linked and [path for path in linked if not (project / path).is_file()] == []

@@ -2,7 +2,7 @@
 
 The durable mapping (agent-framework-durabletask, the same on the Functions host) belongs to
 the library, not to this project. Each behaviour below is asserted as it is today, with the
-way around it the README's "Known limitations" gives, so an upgrade that changes one fails
+way around it the docs/known-limitations.md gives, so an upgrade that changes one fails
 here. ``tests/test_hosts_agree.py`` catches the same kind of difference in the app's own
 workflows.
 """

@@ -1,7 +1,7 @@
 """Every scenario gives the same outputs in-process and on a durable host.
 
 The durable mapping differs from in-process MAF in ways a workflow can trip over (see the
-README's "Known limitations"): a workflow that passes its in-process tests can still end
+docs/known-limitations.md): a workflow that passes its in-process tests can still end
 differently durably. Each scenario of ``tests/scenarios.py`` runs both ways, answering its
 human requests in turn, and the test names the first difference between the two outputs.
 """

@@ -2,7 +2,7 @@
 
 These routes belong to the library, not to this project, so they are pinned here rather
 than patched: when an upgrade changes one of these behaviours, its test fails, and the
-"Known limitations" section of the README is updated with it.
+docs/known-limitations.md is updated with it.
 """
 
 import uuid

@@ -41,7 +41,7 @@ def test_an_agent_workflow_run_fails_naming_the_missing_setting(unconfigured: Ho
 def test_the_agent_route_answers_200_with_an_empty_response_when_the_model_fails(
     unconfigured: Host,
 ) -> None:
-    """AgentFunctionApp's own route, pinned: see "Known limitations" in the README."""
+    """AgentFunctionApp's own route, pinned: see docs/known-limitations.md."""
     response = requests.post(
         unconfigured.url(f"agents/{REVIEW}-writer/run"),
         json={"message": "Dark mode is here"},

@@ -431,10 +431,31 @@ def documentation(workflows: list[Workflow]) -> str:
 
 
 def readme_diagrams(workflows: list[Workflow]) -> str:
+    """One short section per workflow: what runs durably, and a link to its diagram."""
     text = README_BEGIN + "\n"
     for workflow in workflows:
-        text += section([f"### `{workflow.name}`", "", *mermaid_block(workflow)])
+        text += section([f"### `{workflow.name}`", "", summary(workflow)])
     return text + README_END
+
+
+PLURALS = {
+    ACTIVITY: "activities",
+    ENTITY: "entities",
+    CHILD_ORCHESTRATION: "child orchestrations",
+}
+
+
+def summary(workflow: Workflow) -> str:
+    """How many steps of each kind the workflow runs durably, and where its diagram is."""
+    counts: dict[str, int] = {}
+    for step in durable_steps(workflow).values():
+        counts[step.kind] = counts.get(step.kind, 0) + 1
+    steps = ", ".join(
+        f"{count} {kind if count == 1 else PLURALS[kind]}" for kind, count in counts.items()
+    )
+    person = "; a person is asked" if asks_a_person(workflow) else ""
+    anchor = workflow.name.lower()
+    return f"Runs as {steps}{person}. [Diagram and steps](docs/workflows.md#{anchor})."
 
 
 def with_readme_diagrams(readme: str, diagrams: str) -> str:
