@@ -109,6 +109,49 @@ class PayloadStorage:
     managed_identity: bool = False
     client_id: str | None = None
 
+    def credential(self) -> TokenCredential | None:
+        if self.connection_string is not None:
+            return None
+        from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+        if self.managed_identity:
+            return ManagedIdentityCredential(client_id=self.client_id)
+        return DefaultAzureCredential(managed_identity_client_id=self.client_id)
+
+    def check(self) -> None:
+        """Create the payload container if needed; `SettingError` when the account refuses.
+
+        durabletask uploads a large payload while it answers a work item, and a failed upload
+        leaves that work item unanswered (the run stays Running): so a worker whose storage
+        is unreachable or refuses its identity stops at start-up instead, naming the setting.
+        """
+        from azure.core.exceptions import AzureError, ResourceExistsError
+        from azure.storage.blob import BlobServiceClient
+
+        setting = (
+            PAYLOAD_STORAGE_SETTING
+            if self.connection_string is not None
+            else PAYLOAD_SERVICE_URI_SETTING
+        )
+        options: dict[str, Any] = {"api_version": PAYLOAD_STORAGE_API_VERSION, "retry_total": 0}
+        try:
+            if self.connection_string is not None:
+                service = BlobServiceClient.from_connection_string(
+                    self.connection_string, **options
+                )
+            else:
+                service = BlobServiceClient(str(self.service_uri), self.credential(), **options)
+            with service:
+                service.create_container(PAYLOAD_CONTAINER)
+        except ResourceExistsError:
+            return
+        except (AzureError, ValueError) as error:
+            raise SettingError(
+                f"{setting}: the payload container "
+                f"'{PAYLOAD_CONTAINER}' cannot be reached or created: "
+                f"{type(error).__name__}: {str(error).splitlines()[0]}"
+            ) from None
+
     def store(self) -> PayloadStore:
         """durabletask's Blob payload store on this account; connects on first use."""
         from durabletask.extensions.azure_blob_payloads import (
@@ -116,15 +159,7 @@ class PayloadStorage:
             BlobPayloadStoreOptions,
         )
 
-        credential: TokenCredential | None = None
-        if self.connection_string is None:
-            from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
-
-            credential = (
-                ManagedIdentityCredential(client_id=self.client_id)
-                if self.managed_identity
-                else DefaultAzureCredential(managed_identity_client_id=self.client_id)
-            )
+        credential = self.credential()
         return BlobPayloadStore(
             BlobPayloadStoreOptions(
                 container_name=PAYLOAD_CONTAINER,
@@ -299,6 +334,8 @@ def serve(
 
     A second signal stops at once.
     """
+    if payload_storage is not None:
+        payload_storage.check()
     scheduler_worker = DurableTaskSchedulerWorker(
         host_address=connection.endpoint,
         taskhub=connection.task_hub,

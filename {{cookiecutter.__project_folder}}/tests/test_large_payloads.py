@@ -19,7 +19,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 from devhost.backend import PAYLOAD_LIMIT_BYTES, LoopbackBackend
 
-from tests.azurite import Azurite
+from tests.azurite import Azurite, free_port
 from worker import (
     CONNECTION_SETTING,
     PAYLOAD_CONTAINER,
@@ -168,3 +168,28 @@ def test_a_malformed_payload_storage_setting_is_refused_naming_it(
 ) -> None:
     with pytest.raises(SettingError, match=named):
         parse_payload_storage(settings)
+
+
+def test_a_worker_whose_payload_storage_is_unreachable_stops_at_start_naming_it() -> None:
+    nothing_there = (
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+        f"BlobEndpoint=http://127.0.0.1:{free_port()}/devstoreaccount1;"
+    )
+    environment = {
+        **os.environ,
+        CONNECTION_SETTING: "Endpoint=http://127.0.0.1:1;Authentication=None",
+        TASK_HUB_SETTING: "default",
+        PAYLOAD_STORAGE_SETTING: nothing_there,
+    }
+
+    stopped = subprocess.run(
+        [sys.executable, "worker.py", "--workflows", OVERSIZE_WORKFLOWS],
+        cwd=PROJECT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_SECONDS,
+    )
+
+    assert stopped.returncode == 2, stopped.stderr
+    assert f"worker.py: {PAYLOAD_STORAGE_SETTING}: the payload container" in stopped.stderr
