@@ -60,6 +60,8 @@ STARTER_FILES = {
         "tests/test_unconfigured_model.py",
     ),
 }
+# The worker pool's container image, only with a pool.
+WORKER_POOL_FILES = ("Dockerfile", ".dockerignore")
 MODEL_PROVIDER_FILES = (
     "model_client.py",
     "tests/fake_chat_client.py",
@@ -81,6 +83,8 @@ def files_to_remove(answers: Mapping[str, str]) -> list[str]:
             removed.extend(files)
     if answers["model_provider"] == OMIT:
         removed.extend(MODEL_PROVIDER_FILES)
+    if answers.get("worker_pool", OMIT) == OMIT:
+        removed.extend(WORKER_POOL_FILES)
     return removed
 
 

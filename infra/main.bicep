@@ -138,6 +138,35 @@ param instanceMemoryMB int = 2048
 @minValue(40)
 @maxValue(125)
 param maximumInstanceCount int = 100
+// dafx:when __worker_pool_enabled=yes
+
+@description('Worker pool for the executors the workflows place with runs_on(name): a Container App running `python worker.py --pool <name>`.')
+@minLength(1)
+@maxLength(16)
+param workerPoolName string
+
+@description('Durable activities placed on the pool (workflows/placement.py); the Function App disables them, so the scheduler routes their work to the pool.')
+@minLength(1)
+param workerPoolActivities array
+
+@description('Fewest pool replicas (azd env AZURE_WORKER_POOL_MIN_REPLICAS); 0 scales the pool to zero while no activity waits.')
+@minValue(0)
+@maxValue(30)
+param workerPoolMinReplicas int = 0
+
+@description('Most pool replicas (azd env AZURE_WORKER_POOL_MAX_REPLICAS).')
+@minValue(1)
+@maxValue(300)
+param workerPoolMaxReplicas int = 10
+
+@description('Serverless GPU workload profile of the pool (azd env AZURE_WORKER_POOL_GPU_PROFILE), or empty for CPU replicas.')
+@allowed([
+  ''
+  'Consumption-GPU-NC8as-T4'
+  'Consumption-GPU-NC24-A100'
+])
+param workerPoolGpuProfile string = ''
+// dafx:end
 // dafx:when model_provider=azure_openai|foundry
 
 // azd offers only regions where the subscription has this much quota left for the default model
@@ -188,6 +217,7 @@ var roles = {
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
   cognitiveServicesOpenAIUser: '5e0bd9bd-7b93-4f28-af87-19fc36ad61bd'
   azureAIUser: '53ca6127-db72-4b80-b1b0-d745d6d5456d'
+  acrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d'
 }
 // Private endpoint DNS zones, per service (environment() keeps them right in sovereign clouds).
 var privateDnsZones = {
@@ -425,6 +455,9 @@ module functionApp 'app/function-app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     durableAlwaysReadyInstances: durableAlwaysReadyInstances
     virtualNetworkSubnetId: network.outputs.appSubnetId
+// dafx:when __worker_pool_enabled=yes
+    disabledActivities: workerPoolActivities
+// dafx:end
     extraAppSettings: {
       OTEL_SERVICE_NAME: serviceName
 // dafx:when model_provider=azure_openai
@@ -508,6 +541,90 @@ module taskHubRoles 'rbac/task-hub-roles.bicep' = {
   }
 }
 
+// dafx:when __worker_pool_enabled=yes
+// The worker pool runs as an identity of its own, with the roles a Durable Task worker needs.
+module poolIdentity 'core/identity.bicep' = {
+  name: 'pool-identity'
+  scope: rg
+  params: {
+    name: 'id-${workerPoolName}-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+var poolPrincipal = [{ id: poolIdentity.outputs.principalId, type: 'ServicePrincipal' }]
+
+module registry 'core/container-registry.bicep' = {
+  name: 'container-registry'
+  scope: rg
+  params: {
+    name: 'cr${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module poolRegistryRoles 'rbac/registry-roles.bicep' = {
+  name: 'pool-registry-roles'
+  scope: rg
+  params: {
+    registryName: registry.outputs.name
+    roleDefinitionId: roles.acrPull
+    principals: poolPrincipal
+  }
+}
+
+module poolTaskHubRoles 'rbac/task-hub-roles.bicep' = {
+  name: 'pool-task-hub-roles'
+  scope: rg
+  params: {
+    schedulerName: scheduler.outputs.schedulerName
+    taskHubName: scheduler.outputs.taskHubName
+    roleDefinitionId: roles.durableTaskDataContributor
+    principals: poolPrincipal
+  }
+}
+
+module poolMonitoringRoles 'rbac/app-insights-roles.bicep' = {
+  name: 'pool-monitoring-roles'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    roleDefinitionId: roles.monitoringMetricsPublisher
+    principals: poolPrincipal
+  }
+}
+
+module workerPool 'app/worker-pool.bicep' = {
+  name: 'worker-pool'
+  scope: rg
+  params: {
+    poolName: workerPoolName
+    name: '${workerPoolName}-${resourceToken}'
+    environmentName: 'cae-${resourceToken}'
+    location: location
+    tags: tags
+    serviceName: 'worker-${workerPoolName}'
+    identityId: poolIdentity.outputs.id
+    identityClientId: poolIdentity.outputs.clientId
+    registryServer: registry.outputs.loginServer
+    schedulerEndpoint: scheduler.outputs.endpoint
+    taskHubName: scheduler.outputs.taskHubName
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    minReplicas: workerPoolMinReplicas
+    maxReplicas: workerPoolMaxReplicas
+    gpuProfileType: workerPoolGpuProfile
+  }
+  // The pool pulls its image and connects to the scheduler as soon as it exists.
+  dependsOn: [
+    poolRegistryRoles
+    poolTaskHubRoles
+    poolMonitoringRoles
+  ]
+}
+// dafx:end
+
 // Upper-case outputs become azd environment values (`azd env get-values`), which the
 // post-provision scripts turn into local.settings.json.
 output AZURE_LOCATION string = location
@@ -529,4 +646,8 @@ output AZURE_OPENAI_CHAT_MODEL string = openAi.outputs.deploymentName
 // dafx:when model_provider=foundry
 output FOUNDRY_PROJECT_ENDPOINT string = foundry.outputs.projectEndpoint
 output FOUNDRY_MODEL string = foundry.outputs.deploymentName
+// dafx:end
+// dafx:when __worker_pool_enabled=yes
+output AZURE_CONTAINER_REGISTRY_ENDPOINT string = registry.outputs.loginServer
+output WORKER_POOL_APP_NAME string = workerPool.outputs.name
 // dafx:end

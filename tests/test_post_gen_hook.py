@@ -31,7 +31,7 @@ def write_infra(root: Path) -> Path:
     return infra
 
 
-def test_default_answers_remove_only_the_agent_starter_and_model_client() -> None:
+def test_default_answers_remove_the_agent_starter_the_model_client_and_the_pool_image() -> None:
     assert hook.files_to_remove(default_answers()) == [
         "workflows/content_review.py",
         "tests/workflows/test_content_review.py",
@@ -41,12 +41,14 @@ def test_default_answers_remove_only_the_agent_starter_and_model_client() -> Non
         "tests/offline_function_app.py",
         "tests/loopback_model_function_app.py",
         "tests/test_model_client.py",
+        "Dockerfile",
+        ".dockerignore",
     ]
 
 
 def test_a_left_out_starter_loses_its_module_and_its_tests() -> None:
     removed = hook.files_to_remove(
-        default_answers(model_provider="foundry", fanout_workflow="none")
+        default_answers(model_provider="foundry", fanout_workflow="none", worker_pool="gpu")
     )
 
     assert removed == ["workflows/quotes.py", "tests/workflows/test_quotes.py"]

@@ -70,6 +70,18 @@ param virtualNetworkSubnetId string = ''
 @description('Further app settings, for example the model endpoint and deployment.')
 param extraAppSettings object = {}
 
+@description('Activities the app must not run: the ones placed on a worker pool. Each gets AzureWebJobs.<name>.Disabled, so with work item filtering the scheduler hands their work to the pool.')
+param disabledActivities array = []
+
+var appSettingList = [for setting in items(union(baseAppSettings, extraAppSettings)): {
+  name: setting.key
+  value: setting.value
+}]
+var disabledActivitySettings = [for activity in disabledActivities: {
+  name: 'AzureWebJobs.${activity}.Disabled'
+  value: 'true'
+}]
+
 // Host storage is blob-only: with the Durable Task Scheduler the host needs blobs (keys,
 // leases), not queues or tables, and the identity holds a blob role only. A blob service URI
 // (not __accountName, which would point the host at every service) keeps it to that service.
@@ -129,10 +141,7 @@ resource functionApp 'Microsoft.Web/sites@2025-03-01' = {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
-      appSettings: [for setting in items(union(baseAppSettings, extraAppSettings)): {
-        name: setting.key
-        value: setting.value
-      }]
+      appSettings: concat(appSettingList, disabledActivitySettings)
     }
     functionAppConfig: {
       deployment: {

@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from infra_bake import PROVIDER_VARIANTS, VARIANTS, Bake
+from infra_bake import PROVIDER_VARIANTS, VARIANTS, Bake, bake_answers
 from infra_variants import network_variant as resolve_network_variant
 
 from tests.conftest import bake_copy
@@ -30,7 +30,7 @@ def bakes(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Bak
         (provider, version): Bake(
             provider,
             version,
-            bake_copy(tmp_path_factory, model_provider=provider, python_version=version),
+            bake_copy(tmp_path_factory, **bake_answers(provider, version)),
         )
         for provider, version in VARIANTS
     }

@@ -11,6 +11,18 @@ PYTHON_VERSIONS = ("3.12", "3.11", "3.13")
 VARIANTS = [(provider, version) for provider in MODEL_PROVIDERS for version in PYTHON_VERSIONS]
 # Python versions change only main.parameters.json, so the Bicep-only checks bake one per provider.
 PROVIDER_VARIANTS = [(provider, PYTHON_VERSIONS[0]) for provider in MODEL_PROVIDERS]
+# The foundry bakes also ask for a worker pool, so every check reads the pool's Bicep too and
+# the other bakes check the infrastructure without one.
+WORKER_POOL = "gpu"
+POOL_PROVIDERS = ("foundry",)
+
+
+def bake_answers(provider: str, version: str) -> dict[str, str]:
+    """The cookiecutter answers of the infrastructure bake of one variant."""
+    answers = {"model_provider": provider, "python_version": version}
+    if provider in POOL_PROVIDERS:
+        answers["worker_pool"] = WORKER_POOL
+    return answers
 
 
 @dataclass(frozen=True)
@@ -18,6 +30,10 @@ class Bake:
     model_provider: str
     python_version: str
     project: Path
+
+    @property
+    def worker_pool(self) -> str | None:
+        return WORKER_POOL if self.model_provider in POOL_PROVIDERS else None
 
     @property
     def infra(self) -> Path:

@@ -94,6 +94,15 @@ RESOURCE_MODELS: dict[str, ModelRef] = {
     "Microsoft.CognitiveServices/accounts/projects@2025-09-01": ModelRef(
         "azure.mgmt.cognitiveservices.models", "Project"
     ),
+    "Microsoft.ContainerRegistry/registries@2025-11-01": ModelRef(
+        "azure.mgmt.containerregistry.models", "Registry"
+    ),
+    "Microsoft.App/managedEnvironments@2025-07-01": ModelRef(
+        "azure.mgmt.appcontainers.models", "ManagedEnvironment"
+    ),
+    "Microsoft.App/containerApps@2025-07-01": ModelRef(
+        "azure.mgmt.appcontainers.models", "ContainerApp"
+    ),
 }
 
 # The SDK package of each single-version resource provider, by resource type prefix (the longest
@@ -107,6 +116,8 @@ API_VERSION_SOURCES: dict[str, str] = {
     "Microsoft.CognitiveServices": "azure.mgmt.cognitiveservices",
     "Microsoft.Network": "azure.mgmt.network",
     "Microsoft.Network/privateDnsZones": "azure.mgmt.privatedns",
+    "Microsoft.ContainerRegistry": "azure.mgmt.containerregistry",
+    "Microsoft.App": "azure.mgmt.appcontainers",
 }
 # How a generated client states the API version it sends: the configuration's default, or each
 # operation's own default (packages that dropped the configuration default).

@@ -52,8 +52,7 @@ def function_app_settings(infra: Path) -> set[str]:
     app_file = parse(infra / FUNCTION_APP_MODULE)
     base = app_file["variables"]["baseAppSettings"]["value"]
     extra = module_params(main, module).get("extraAppSettings", {})
-    site = app_file["resources"]["functionApp"]["config"]
-    loop = site["properties"]["siteConfig"]["appSettings"]
+    loop = app_file["variables"]["appSettingList"]["value"]
     assert loop["loop_type"]["detail"]["item_name"] == "setting", (
         "appSettings is no longer built from the settings objects"
     )
@@ -211,15 +210,20 @@ def _azure_yaml(project: Path) -> dict[str, Any]:
     return document
 
 
-def test_azure_yaml_deploys_one_python_function_service(bake: Bake) -> None:
+def test_azure_yaml_deploys_one_python_function_service_and_the_pools_image(bake: Bake) -> None:
     services = _azure_yaml(bake.project)["services"]
-    assert list(services) == ["function"]
+    pools = [f"worker-{bake.worker_pool}"] if bake.worker_pool else []
+    assert list(services) == ["function", *pools]
     assert services["function"]["host"] == "function"
     assert services["function"]["language"] == "python"
+    for pool in pools:
+        assert services[pool]["host"] == "containerapp"
+        assert services[pool]["docker"] == {"path": "Dockerfile", "remoteBuild": True}
+        assert (bake.project / "Dockerfile").is_file()
 
 
 def test_function_app_carries_the_azure_yaml_service_tag(bake: Bake) -> None:
-    (service,) = _azure_yaml(bake.project)["services"]
+    service = next(iter(_azure_yaml(bake.project)["services"]))
     main = bake.infra / "main.bicep"
     module = next(
         m for m, target in module_paths(main).items() if target == bake.infra / FUNCTION_APP_MODULE

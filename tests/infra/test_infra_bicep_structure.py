@@ -154,6 +154,8 @@ def test_parameter_file_fallbacks_match_the_bicep_defaults(bake: Bake) -> None:
     declared = parse(bake.infra / "main.bicep")["parameters"]
     drift = {}
     for name, entry in _parameter_file(bake).items():
+        if not isinstance(entry["value"], str):  # a literal (the pool's activities), no fallback
+            continue
         match = re.fullmatch(r"\$\{[A-Z_]+=(.*)\}", entry["value"])
         default = _as_parameter_text(declared[name].get("default"))
         if match and match[1] != default:
@@ -177,8 +179,20 @@ def test_canonical_modules_are_all_reachable_from_main() -> None:
     assert {path.resolve() for path in bicep_files(CANONICAL_INFRA)} - reached == set()
 
 
+# The values of answers cookiecutter.json derives from others (templates, not lists).
+DERIVED_CHOICES = {"__worker_pool_enabled": ["yes", "no"]}
+
+
+def test_derived_answers_take_only_their_listed_values() -> None:
+    from tests.conftest import default_answers
+
+    assert default_answers()["__worker_pool_enabled"] == "no"
+    assert default_answers(worker_pool="gpu")["__worker_pool_enabled"] == "yes"
+
+
 def test_strip_markers_are_balanced_and_name_real_answers() -> None:
     choices = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+    choices.update(DERIVED_CHOICES)
     problems = []
     for path in bicep_files(CANONICAL_INFRA):
         open_block = None

@@ -59,6 +59,7 @@ from workflows.placement import (
     PlacementError,
     disabled_function_settings,
     placements,
+    pools,
     runs_on,
     work_item_filters,
 )
@@ -164,6 +165,17 @@ def test_the_function_apps_settings_disable_exactly_the_placed_activities() -> N
     disabled = {name: value for name, value in sample.items() if name.endswith(".Disabled")}
 
     assert disabled == disabled_function_settings(offline_workflows())
+
+
+def test_the_deployment_runs_every_pool_and_disables_exactly_the_placed_activities() -> None:
+    parameters = json.loads((PROJECT / "infra" / "main.parameters.json").read_text())
+    values = {name: entry["value"] for name, entry in parameters["parameters"].items()}
+    workflows = offline_workflows()
+
+    assert set(pools(workflows)) <= {values.get("workerPoolName")}
+    assert sorted(values.get("workerPoolActivities", [])) == sorted(
+        p.activity for p in placements(workflows)
+    )
 
 
 def test_a_pool_no_executor_is_placed_on_is_refused_by_name(

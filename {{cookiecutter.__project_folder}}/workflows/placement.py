@@ -38,6 +38,8 @@ from durabletask.worker import (
     WorkItemFilters,
 )
 
+from upstream import workflow_executor_activity_name, workflow_scoped_executor_id
+
 # Pool names become part of Azure resource names (a Container App per pool).
 POOL_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?$")
 POOL_ATTRIBUTE = "dafx_worker_pool"
@@ -89,7 +91,7 @@ def pool_of(executor: Executor) -> str | None:
 
 def activity_name(workflow: Workflow, executor: Executor) -> str:
     """The durable activity (and Functions function) name of a plain executor."""
-    return f"{DURABLE_NAME_PREFIX}{workflow.name}-{executor.id}"
+    return workflow_executor_activity_name(workflow.name, executor.id)
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ def hosted_names(workflows: Iterable[Workflow]) -> HostedNames:
             for executor in plan.activity_executors:
                 activities[activity_name(workflow, executor)] = None
             for agent in plan.agent_executors:
-                entities[f"{DURABLE_NAME_PREFIX}{workflow.name}-{agent.id}"] = None
+                scoped = workflow_scoped_executor_id(workflow.name, agent.id)
+                entities[f"{DURABLE_NAME_PREFIX}{scoped}"] = None
     return HostedNames(tuple(orchestrations), tuple(activities), tuple(entities))
 
 
