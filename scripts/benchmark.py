@@ -13,6 +13,7 @@ ratios, not verdicts. Everything runs on 127.0.0.1; children are always stopped.
     /tmp/venv/bin/python scripts/benchmark.py --suite-only   # the bake's own suite alone
     /tmp/venv/bin/python scripts/benchmark.py --batch        # the document batch at N = 10..10,000
     /tmp/venv/bin/python scripts/benchmark.py --loops        # loops of 10 to 1,000 rounds alone
+    /tmp/venv/bin/python scripts/benchmark.py --placement    # a step on a worker pool alone
 """
 
 import argparse
@@ -36,6 +37,7 @@ from typing import Any
 
 import benchmark_batch  # scripts/benchmark_batch.py, beside this file
 import benchmark_loops
+import benchmark_placement
 import requests
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -831,6 +833,24 @@ def main() -> None:
         action="store_true",
         help="also the loop in one workflow, without the template's pattern",
     )
+    parser.add_argument(
+        "--placement",
+        action="store_true",
+        help="only a step on a worker pool: one and two pool workers, and a mixed workload "
+        "with the pool worker killed twice (see scripts/benchmark_placement.py)",
+    )
+    parser.add_argument(
+        "--placement-runs",
+        type=int,
+        default=40,
+        help="placed runs per timed round of the pool comparison (default 40)",
+    )
+    parser.add_argument(
+        "--mixed-runs",
+        type=int,
+        default=1000,
+        help="runs of the mixed workload with the pool worker killed twice (default 1000)",
+    )
     arguments = parser.parse_args()
     if min(arguments.runs, arguments.clients, arguments.scale_rounds, arguments.suite_runs) < 1:
         parser.error("--runs, --clients, --scale-rounds and --suite-runs must be at least 1")
@@ -844,6 +864,24 @@ def main() -> None:
             project, _ = bake(Path(scratch))
             print(machine())
             benchmark_batch.run(project, BATCH_DEFAULT, sizes)
+        return
+
+    if arguments.placement:
+        with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:
+            project, _ = bake(Path(scratch))
+            print(machine())
+            print()
+            benchmark_placement.run(
+                project,
+                Path(scratch),
+                table,
+                runs=arguments.placement_runs,
+                rounds=arguments.scale_rounds,
+                size=COMPUTE_SIZE,
+                mixed_runs=arguments.mixed_runs,
+                clients=arguments.clients,
+                seconds=max(arguments.run_timeout, 600),
+            )
         return
 
     if arguments.loops:
