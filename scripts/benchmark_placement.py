@@ -46,12 +46,18 @@ WORKER_READY = "Waiting for work items"
 FINISHED = {"Completed", "Failed", "Terminated"}
 
 
-def free_port() -> int:
+def free_ports(count: int) -> list[int]:
+    """`count` different free loopback ports (held together while chosen, so none repeats)."""
     import socket
 
-    with socket.socket() as probe:
-        probe.bind((LOOPBACK, 0))
-        return int(probe.getsockname()[1])
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind((LOOPBACK, 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def wait_for_text(process: subprocess.Popen[bytes], log: Path, text: str) -> None:
@@ -136,7 +142,7 @@ def devhost_with_pool(project: Path, scratch: Path) -> Iterator[Setup]:
     shutil.copyfile(WORKLOAD, project / f"{MODULE}.py")
     logs = scratch / "placement"
     logs.mkdir(exist_ok=True)
-    port, backend_port = free_port(), free_port()
+    port, backend_port = free_ports(2)
     environment = {**os.environ, f"AzureWebJobs.{CRUNCH_ACTIVITY}.Disabled": "true"}
     environment.pop("OTEL_TRACES_EXPORTER", None)
     command = [sys.executable, "-m", "devhost", "--host", LOOPBACK, "--port", str(port)]

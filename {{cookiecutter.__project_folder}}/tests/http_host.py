@@ -145,9 +145,19 @@ def run_scenario(host: Host, scenario: Scenario) -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` different free loopback ports (held together while chosen, so none repeats)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 def is_listening(address: tuple[str, int]) -> bool:
@@ -279,7 +289,7 @@ def embedded_host(
 ) -> Iterator[Host]:
     """``python -m devhost`` serving ``app`` from ``instances`` worker processes, with
     ``settings`` over the app settings, and a worker per pool the app's workflows use."""
-    port, backend_port = free_port(), free_port()
+    port, backend_port = free_ports(2)
     command = [sys.executable, "-m", "devhost", "--port", str(port), "--app", app]
     command += ["--instances", str(instances), "--backend-port", str(backend_port)]
     log = log_dir / f"embedded-host-{instances}.log"

@@ -23,6 +23,11 @@ def test_durable_task_uses_the_scheduler_backend() -> None:
     assert durable["storageProvider"] == {
         "type": "azureManaged",
         "connectionStringName": "DURABLE_TASK_SCHEDULER_CONNECTION_STRING",
+{% if cookiecutter.worker_pool != "none" %}
+        # The app sends the scheduler the functions it hosts, without the disabled activities
+        # of the worker pool (docs/deploy.md, "Worker pool").
+        "workItemFilteringEnabled": True,
+{% endif %}
     }
 
 

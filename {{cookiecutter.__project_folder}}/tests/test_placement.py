@@ -42,6 +42,7 @@ from tests.http_host import (
     DEVHOST_READY,
     Host,
     free_port,
+    free_ports,
     serve,
     start_pool_worker,
     stop_processes,
@@ -238,7 +239,7 @@ def placed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Placed]:
     gate = logs / "gate"
     gate.mkdir()
     (gate / "open").touch()
-    port, backend_port = free_port(), free_port()
+    port, backend_port = free_ports(2)
     environment = {
         **os.environ,
         "OTEL_TRACES_EXPORTER": "console",
