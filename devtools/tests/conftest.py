@@ -47,6 +47,8 @@ class DevhostProcess:
         command = [sys.executable, "-m", "devhost", "--port", str(port), "--app", app]
         command += ["--instances", str(instances)]
         command += ["--host", host] if host else []
+        # Tests run side by side: none may take Azurite's fixed port for a baked project.
+        command += ["--no-azurite"]
         self.port = port
         self.process = subprocess.Popen(
             [*command, "--project-dir", str(project_dir)],

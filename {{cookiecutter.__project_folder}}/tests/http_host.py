@@ -292,6 +292,9 @@ def embedded_host(
     port, backend_port = free_ports(2)
     command = [sys.executable, "-m", "devhost", "--port", str(port), "--app", app]
     command += ["--instances", str(instances), "--backend-port", str(backend_port)]
+    # Test files run side by side: none may take Azurite's fixed port (the tests that keep
+    # blobs give devhost their own Azurite through `settings`).
+    command += ["--no-azurite"]
     log = log_dir / f"embedded-host-{instances}.log"
     env = {**os.environ, **settings}
     with serve(command, port, env, log) as host:

@@ -248,7 +248,7 @@ def placed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Placed]:
     }
     backend = f"http://127.0.0.1:{backend_port}"
     command = [sys.executable, "-m", "devhost", "--port", str(port), "--app", DEMO_APP]
-    command += ["--backend-port", str(backend_port)]
+    command += ["--backend-port", str(backend_port), "--no-azurite"]
     log = logs / "devhost.log"
     connection = parse_connection(
         {CONNECTION_SETTING: f"Endpoint={backend};Authentication=None", TASK_HUB_SETTING: "x"}

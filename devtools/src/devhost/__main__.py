@@ -66,6 +66,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         help="loopback port of the durable backend, for workers of your own such as "
         "`python worker.py --pool NAME` (default: a free port, printed at start-up)",
     )
+    parser.add_argument(
+        "--no-azurite",
+        dest="azurite",
+        action="store_false",
+        help="do not start Azurite, even when an app setting is UseDevelopmentStorage=true",
+    )
     return parser.parse_args(argv)
 
 
@@ -138,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         port=arguments.port,
         instances=arguments.instances,
         backend_port=arguments.backend_port,
+        azurite=arguments.azurite,
     )
     try:
         host = DevHost(settings)
@@ -179,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(f"        {line}" for line in host.describe_instances()))
     print("\nDurable backend:\n")
     print("\n".join(f"        {line}" for line in describe_backend(host)))
+    if host.storage_note is not None:
+        print(f"\nStorage:\n\n        {host.storage_note}")
     dashboard = f"{host.base_url}{DASHBOARD_PATH}/"
     if host.key is not None:
         print("\n".join(exposed_warning(arguments.host, host.key)))

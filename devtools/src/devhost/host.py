@@ -15,12 +15,14 @@ import os
 import secrets
 import threading
 from collections.abc import Coroutine
+from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from aiohttp import web
 
 from . import tracing
+from .azurite import LocalAzurite
 from .backend import LoopbackBackend
 from .http_server import HttpServer
 from .indexing import FunctionIndex, index_app, load_app
@@ -108,6 +110,9 @@ class DevHost:
         self.port = settings.port
         # Where the durable backend serves gRPC on loopback (the instances connect there).
         self.backend_address = ""
+        # Azurite, started when an app setting asks for the local storage emulator.
+        self._azurite: LocalAzurite | None = None
+        self.storage_note: str | None = None
 
     def __enter__(self) -> DevHost:
         self.start()
@@ -136,6 +141,8 @@ class DevHost:
             logger.warning("devhost is untested with %s", problem)
         project_dir = self.settings.project_dir.resolve()
         load_local_settings(project_dir)
+        if self.settings.azurite:
+            self._start_azurite(project_dir)
         project = read_project_settings(project_dir)
         provider_warning = storage_provider_warning(project)
         if provider_warning is not None:
@@ -172,6 +179,15 @@ class DevHost:
         except BaseException:
             self.stop()
             raise
+
+    def _start_azurite(self, project_dir: Path) -> None:
+        """Azurite for settings of ``UseDevelopmentStorage=true``; a failure is only noted."""
+        self._azurite = LocalAzurite(project_dir)
+        try:
+            self.storage_note = self._azurite.start_if_needed()
+        except RuntimeError as error:
+            self.storage_note = f"Azurite did not start: {error}"
+            logger.warning("%s", self.storage_note)
 
     def describe_instances(self) -> list[str]:
         """One line per instance serving durable work, with its process id."""
@@ -289,5 +305,8 @@ class DevHost:
         if self._backend is not None:
             self._backend.stop(grace=0)
             self._backend = None
+        if self._azurite is not None:
+            self._azurite.stop()
+            self._azurite = None
         tracing.flush()
         return abandoned

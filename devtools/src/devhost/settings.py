@@ -27,6 +27,8 @@ class HostSettings:
     instances: int = 1
     # Loopback port of the durable backend (gRPC); 0 picks a free one.
     backend_port: int = 0
+    # Start Azurite when an app setting is UseDevelopmentStorage=true (see azurite.py).
+    azurite: bool = True
 
 
 @dataclass(frozen=True)
