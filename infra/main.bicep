@@ -612,6 +612,7 @@ module workerPool 'app/worker-pool.bicep' = {
     schedulerEndpoint: scheduler.outputs.endpoint
     taskHubName: scheduler.outputs.taskHubName
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    telemetryServiceName: serviceName
     minReplicas: workerPoolMinReplicas
     maxReplicas: workerPoolMaxReplicas
     gpuProfileType: workerPoolGpuProfile

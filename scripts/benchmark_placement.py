@@ -15,6 +15,7 @@ Each run's output names the processes its steps ran in (scripts/benchmark_placem
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -43,7 +44,14 @@ STOP_SECONDS = 15
 REQUEST_SECONDS = 30
 SWEEP_PAUSE_SECONDS = 0.1
 WORKER_READY = "Waiting for work items"
+# devhost's line when a stream ends holding work: "... lost its work-item stream; N unfinished
+# work item(s) go back to the queue: ..."
+GIVEN_BACK = re.compile(r"(\d+) unfinished work item\(s\) go back to the queue")
 FINISHED = {"Completed", "Failed", "Terminated"}
+# How long a kill waits for its victim to hold a crunch step, and how many unfinished placed
+# runs it reads per look.
+HOLD_SECONDS = 60
+HOLD_SCAN = 40
 
 
 def free_ports(count: int) -> list[int]:
@@ -178,9 +186,10 @@ def wait_all(
     urls: list[str],
     seconds: float,
     on_progress: Callable[[int], None] = lambda finished: None,
+    finals: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Each run's final status, reading the unfinished ones in sweeps until all are done."""
-    finals: dict[str, dict[str, Any]] = {}
+    finals = {} if finals is None else finals
     deadline = time.monotonic() + seconds
     while len(finals) < len(urls) and time.monotonic() < deadline:
         for url in urls:
@@ -217,6 +226,29 @@ def pool_rates(
     return rates
 
 
+def wait_until_holding(
+    setup: Setup, pid: int, placed_urls: list[str], finals: dict[str, dict[str, Any]]
+) -> bool:
+    """Wait until pool worker `pid` holds a crunch step (devhost's dashboard records who took
+    each work item); False if it took none within HOLD_SECONDS (it is killed anyway)."""
+    taker = f"worker pid {pid}"
+    deadline = time.monotonic() + HOLD_SECONDS
+    while time.monotonic() < deadline:
+        for url in [u for u in placed_urls if u not in finals][:HOLD_SCAN]:
+            instance_id = url.split("/status/")[1].split("?")[0]
+            response = setup.session.get(
+                f"{setup.base}/_devhost/api/instances/{instance_id}", timeout=REQUEST_SECONDS
+            )
+            if response.status_code != 200:
+                continue
+            for placement in response.json().get("placements", []):
+                held = placement["completed"] is None and placement["taken_by"] == taker
+                if held and placement["name"] == CRUNCH_ACTIVITY:
+                    return True
+        time.sleep(SWEEP_PAUSE_SECONDS)
+    return False
+
+
 @dataclass
 class Recovery:
     runs: int
@@ -227,8 +259,9 @@ class Recovery:
     crunched_in_pool: int
     crunched_elsewhere: int
     kills: int
+    killed_holding: int
     seconds: float
-    requeued_lines: int
+    given_back: int
 
 
 def mixed_with_kills(
@@ -244,11 +277,19 @@ def mixed_with_kills(
     ]
     thresholds = [total * (k + 1) // (kills + 1) for k in range(kills)]
     killed: list[int] = []
+    held: list[int] = []
+    urls: list[str] = []
+    placed_urls: list[str] = []
+    finals: dict[str, dict[str, Any]] = {}
 
     def kill_at(finished: int) -> None:
         if thresholds and finished >= thresholds[0]:
             thresholds.pop(0)
             victim = setup.workers.pop(0)
+            # Frozen, it keeps every step it is handed: it surely dies holding work.
+            os.kill(victim.pid, signal.SIGSTOP)
+            if wait_until_holding(setup, victim.pid, placed_urls, finals):
+                held.append(victim.pid)
             victim.kill()
             victim.wait(timeout=STOP_SECONDS)
             killed.append(victim.pid)
@@ -256,7 +297,10 @@ def mixed_with_kills(
 
     started = time.perf_counter()
     urls = start_all(setup, loads, clients)
-    finals = wait_all(setup, urls, seconds, kill_at)
+    placed_urls = [
+        url for url, (workflow, _) in zip(urls, loads, strict=True) if workflow == PLACED
+    ]
+    finals = wait_all(setup, urls, seconds, kill_at, finals)
     elapsed = time.perf_counter() - started
     pool_pids = setup.pool_pids
     completed = [s for s in finals.values() if s["runtimeStatus"] == "Completed"]
@@ -272,8 +316,9 @@ def mixed_with_kills(
         crunched_in_pool=sum(1 for pid in crunched if pid in pool_pids),
         crunched_elsewhere=sum(1 for pid in crunched if pid not in pool_pids),
         kills=len(killed),
+        killed_holding=len(held),
         seconds=elapsed,
-        requeued_lines=devhost_log.count("go back to the queue"),
+        given_back=sum(int(n) for n in GIVEN_BACK.findall(devhost_log)),
     )
 
 
@@ -291,7 +336,7 @@ def run(
     with devhost_with_pool(project, scratch) as setup:
         one = pool_rates(setup, 1, runs, rounds, size, clients, seconds)
         two = pool_rates(setup, 2, runs, rounds, size, clients, seconds)
-        recovery = mixed_with_kills(setup, mixed_runs, size // 10, 2, clients, seconds)
+        recovery = mixed_with_kills(setup, mixed_runs, size // 3, 2, clients, seconds)
     median_one, median_two = statistics.median(one), statistics.median(two)
     print(
         table(
@@ -316,16 +361,17 @@ def run(
     print(
         table(
             [
-                ("mixed workload", "value"),
+                ("mixed workload (crunch of " + f"{size // 3:,} numbers)", "value"),
                 ("runs (half placed, half light)", str(recovery.runs)),
                 ("pool workers killed (SIGKILL) and replaced", str(recovery.kills)),
+                ("  of them killed while holding a crunch step", str(recovery.killed_holding)),
                 ("completed with exactly one output", str(recovery.completed_once)),
                 ("lost (not finished)", str(recovery.lost)),
                 ("doubled (more than one output)", str(recovery.doubled)),
                 ("failed", str(recovery.failed)),
                 ("crunch steps run in a pool worker", str(recovery.crunched_in_pool)),
                 ("crunch steps run anywhere else", str(recovery.crunched_elsewhere)),
-                ("devhost lines giving work back", str(recovery.requeued_lines)),
+                ("work items the killed workers held, given back", str(recovery.given_back)),
                 ("seconds", f"{recovery.seconds:.1f}"),
             ],
             right_aligned=lambda column: column == 1,

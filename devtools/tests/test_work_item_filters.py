@@ -200,3 +200,11 @@ def test_a_disabled_activity_is_left_out_of_the_apps_filters() -> None:
 @pytest.mark.parametrize("value", ["false", "0", ""])
 def test_a_disabled_setting_that_is_not_true_disables_nothing(value: str) -> None:
     assert work_item_filters(app_index(), {"AzureWebJobs.heavy.Disabled": value}) is None
+
+
+def test_a_durabletask_worker_is_named_by_its_process_id() -> None:
+    from devhost.backend import stream_name
+
+    assert stream_name({"workerid": "host-1:4242:0f1e"}) == "worker pid 4242"
+    assert stream_name({"devhost-instance": "instance 2 (pid 7)"}) == "instance 2 (pid 7)"
+    assert stream_name({}) == "worker"

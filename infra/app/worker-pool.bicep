@@ -42,6 +42,9 @@ param taskHubName string
 @description('Application Insights connection string (holds no secret: local auth is disabled).')
 param applicationInsightsConnectionString string
 
+@description('OpenTelemetry service.name the pool\'s telemetry carries (OTEL_SERVICE_NAME), as the app\'s does.')
+param telemetryServiceName string
+
 @description('Fewest replicas; 0 scales to zero while no activity waits.')
 @minValue(0)
 @maxValue(30)
@@ -144,6 +147,10 @@ resource pool 'Microsoft.App/containerApps@2025-07-01' = {
             {
               name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
               value: 'ClientId=${identityClientId};Authorization=AAD'
+            }
+            {
+              name: 'OTEL_SERVICE_NAME'
+              value: telemetryServiceName
             }
           ]
         }

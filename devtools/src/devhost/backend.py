@@ -205,6 +205,21 @@ def entity_name(instance_id: str) -> str:
     return instance_id.split("@")[1] if instance_id.startswith("@") else instance_id
 
 
+def stream_name(metadata: dict[str, object]) -> str:
+    """How the logs and the dashboard name a work-item stream.
+
+    devhost's instances send their name; a durabletask worker sends ``workerid`` as
+    ``host:pid:uuid``, so a worker of your own is named by its process id.
+    """
+    instance = metadata.get(INSTANCE_METADATA_KEY)
+    if instance:
+        return str(instance)
+    parts = str(metadata.get("workerid", "")).split(":")
+    if len(parts) >= 2 and parts[1].isdigit():
+        return f"worker pid {parts[1]}"
+    return "worker"
+
+
 def describe_work_item(item: pb.WorkItem) -> str:
     if item.HasField("orchestratorRequest"):
         return f"orchestration {item.orchestratorRequest.instanceId}"
@@ -575,7 +590,7 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         metadata = dict(context.invocation_metadata() or ())
         outbox: queue.Queue[pb.WorkItem] = queue.Queue()
         filters = request.workItemFilters if request.HasField("workItemFilters") else None
-        stream = _Stream(str(metadata.get(INSTANCE_METADATA_KEY, "worker")), outbox.put, filters)
+        stream = _Stream(stream_name(metadata), outbox.put, filters)
         context.add_callback(lambda: self._drop(stream))
         self._add_stream(stream)
         try:
