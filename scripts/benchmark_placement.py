@@ -154,7 +154,7 @@ def devhost_with_pool(project: Path, scratch: Path) -> Iterator[Setup]:
     environment = {**os.environ, f"AzureWebJobs.{CRUNCH_ACTIVITY}.Disabled": "true"}
     environment.pop("OTEL_TRACES_EXPORTER", None)
     command = [sys.executable, "-m", "devhost", "--host", LOOPBACK, "--port", str(port)]
-    command += ["--backend-port", str(backend_port), "--app", f"{MODULE}:app"]
+    command += ["--backend-port", str(backend_port), "--app", f"{MODULE}:app", "--no-azurite"]
     log = logs / "devhost.log"
     with log.open("wb") as output:
         devhost = subprocess.Popen(
