@@ -1,9 +1,10 @@
 """Drive a default dafx-func project over HTTP and print each exchange (stdlib only).
 
 Runs a ticket through triage, then books a trip whose fare check sub-workflow asks a human:
-the nested request is read from the outer instance's status and answered there.
+the nested request is read from the outer instance's status and answered there. Then, when
+Azurite runs (devhost starts it), uploads sample documents and analyses them in a batch.
 
-    python scripts/drive.py BASE_URL HOST_PID HOST_LOG
+    python scripts/drive.py BASE_URL HOST_PID HOST_LOG [PROJECT_DIR]
 
 It drives only the host it was given: if that process exits before answering (its port
 taken, an import error), it stops, non-zero, pointing at the host's log.
@@ -11,6 +12,8 @@ taken, an import error), it stops, non-zero, pointing at the host's log.
 
 import json
 import os
+import socket
+import subprocess
 import sys
 import time
 import urllib.error
@@ -19,6 +22,8 @@ from typing import Any
 
 STARTUP_SECONDS = 120
 RUN_SECONDS = 60
+AZURITE_BLOB = ("127.0.0.1", 10000)
+SAMPLE_DOCUMENTS = 200
 
 
 def call(method: str, url: str, body: Any = None) -> Any:
@@ -88,7 +93,34 @@ def main(base: str, pid: int, log: str) -> None:
     print(f"\nBooked: {json.dumps(booked['output'][-1])}")
 
 
+def azurite_is_running() -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(AZURITE_BLOB) == 0
+
+
+def analyse_documents(base: str, project: str) -> None:
+    """Upload sample documents to Azurite and analyse them with the document batch."""
+    if not azurite_is_running():
+        print(
+            "\nSkipped the document batch: Azurite is not running (it needs Node.js and npm;"
+            " devhost starts it once they are installed)."
+        )
+        return
+    upload = [sys.executable, "scripts/sample_documents.py", "--count", str(SAMPLE_DOCUMENTS)]
+    print(f"\n$ {' '.join(upload[1:])}")
+    subprocess.run(upload, cwd=project, check=True, timeout=RUN_SECONDS)
+    batch = {"container": "documents", "prefix": "samples/", "chunk_size": 50}
+    started = call("POST", f"{base}/workflow/document_batch/run", batch)
+    analysed = poll(started["statusQueryGetUri"], finished)
+    if analysed["runtimeStatus"] != "Completed":
+        sys.exit("the document batch did not complete")
+    print(f"\nAnalysed: {json.dumps(analysed['output'][-1])}")
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        sys.exit("usage: python scripts/drive.py BASE_URL HOST_PID HOST_LOG")
+    if len(sys.argv) not in (4, 5):
+        sys.exit("usage: python scripts/drive.py BASE_URL HOST_PID HOST_LOG [PROJECT_DIR]")
     main(sys.argv[1], int(sys.argv[2]), sys.argv[3])
+    if len(sys.argv) == 5:
+        analyse_documents(sys.argv[1], sys.argv[4])

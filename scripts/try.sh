@@ -28,12 +28,18 @@ rm -rf "$work"
 "$python" -m cookiecutter --no-input "$template" -o "$work"
 project="$work/agent_workflows"
 "$python" -m pip install --quiet --disable-pip-version-check -r "$project/requirements-dev.txt"
+# Azurite (npm) for the document batch: devhost starts it, as the project's local settings ask
+# for the storage emulator. Without Node.js the batch is skipped and try.sh says so.
+azurite_bin="$(bash "$template/scripts/azurite.sh")"
+if [ -n "$azurite_bin" ]; then
+  export PATH="$azurite_bin:$PATH"
+fi
 
 log="$work/devhost.log"
 (cd "$project" && exec "$python" -m devhost --port "$port") >"$log" 2>&1 &
 host_pid=$!
 trap 'kill "$host_pid" 2>/dev/null || true' EXIT
-if ! "$python" scripts/drive.py "http://127.0.0.1:$port/api" "$host_pid" "$log"; then
+if ! "$python" scripts/drive.py "http://127.0.0.1:$port/api" "$host_pid" "$log" "$project"; then
   echo "try.sh failed. The development host's log ($log) ends with:" >&2
   tail -n 20 "$log" >&2
   exit 1
