@@ -851,6 +851,11 @@ def main() -> None:
         default=1000,
         help="runs of the mixed workload with the pool worker killed twice (default 1000)",
     )
+    parser.add_argument(
+        "--batch-hosts",
+        default=",".join(benchmark_batch.HOSTS),
+        help="hosts of --batch, comma-separated (default %(default)s)",
+    )
     arguments = parser.parse_args()
     if min(arguments.runs, arguments.clients, arguments.scale_rounds, arguments.suite_runs) < 1:
         parser.error("--runs, --clients, --scale-rounds and --suite-runs must be at least 1")
@@ -863,7 +868,11 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:
             project, _ = bake(Path(scratch))
             print(machine())
-            benchmark_batch.run(project, BATCH_DEFAULT, sizes)
+            hosts = tuple(host.strip() for host in arguments.batch_hosts.split(","))
+            unknown = set(hosts) - set(benchmark_batch.HOSTS)
+            if unknown:
+                parser.error(f"--batch-hosts: unknown {', '.join(sorted(unknown))}")
+            benchmark_batch.run(project, BATCH_DEFAULT, sizes, hosts)
         return
 
     if arguments.placement:

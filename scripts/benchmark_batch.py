@@ -324,25 +324,35 @@ def devhost_figures(
 
 
 def measure(
-    project: Path, scratch: Path, workflow: str, sizes: tuple[int, ...], run_seconds: float
+    project: Path,
+    scratch: Path,
+    workflow: str,
+    sizes: tuple[int, ...],
+    run_seconds: float,
+    hosts: tuple[str, ...] = HOSTS,
 ) -> tuple[list[HostFigures], float]:
     with azurite(scratch) as (connection, azurite_pid):
         environment = {**os.environ, "DOCUMENTS_STORAGE": connection}
         seed(project, environment, tuple(sorted({WARM_UP, *sizes})))
         # Each host first runs a small batch untimed: imports, connections, first replays.
         bodies = [body(WARM_UP)] + [body(size) for size in sizes]
-        in_process = run_child(IN_PROCESS, project, environment, {"bodies": bodies})[1:]
-        results = [HostFigures("in-process", [Figure(**f) for f in in_process])]
-        worker_plan = {
-            "bodies": bodies,
-            "workflow": workflow,
-            "run_seconds": run_seconds,
-            "poll_seconds": POLL_SECONDS,
-            "log": str(scratch / "worker.log"),
-        }
-        figures = run_child(WORKER, project, environment, worker_plan)[1:]
-        results.append(HostFigures("worker.py", [Figure(**f) for f in figures]))
+        results = []
+        if "in-process" in hosts:
+            in_process = run_child(IN_PROCESS, project, environment, {"bodies": bodies})[1:]
+            results.append(HostFigures("in-process", [Figure(**f) for f in in_process]))
+        if "worker.py" in hosts:
+            worker_plan = {
+                "bodies": bodies,
+                "workflow": workflow,
+                "run_seconds": run_seconds,
+                "poll_seconds": POLL_SECONDS,
+                "log": str(scratch / "worker.log"),
+            }
+            figures = run_child(WORKER, project, environment, worker_plan)[1:]
+            results.append(HostFigures("worker.py", [Figure(**f) for f in figures]))
         for instances in (1, 2):
+            if f"devhost x{instances}" not in hosts:
+                continue
             figures = devhost_figures(
                 project, environment, scratch, workflow, instances, sizes, run_seconds
             )
@@ -386,8 +396,12 @@ def print_table(results: list[HostFigures], azurite_peak: float) -> None:
 
 
 def run(
-    project: Path, workflow: str, sizes: tuple[int, ...] = SIZES, run_seconds: float = 600
+    project: Path,
+    workflow: str,
+    sizes: tuple[int, ...] = SIZES,
+    hosts: tuple[str, ...] = HOSTS,
+    run_seconds: float = 900,
 ) -> None:
     with tempfile.TemporaryDirectory(prefix="dafx-batch-") as scratch:
-        results, azurite_peak = measure(project, Path(scratch), workflow, sizes, run_seconds)
+        results, azurite_peak = measure(project, Path(scratch), workflow, sizes, run_seconds, hosts)
     print_table(results, azurite_peak)

@@ -27,7 +27,8 @@ python="$template/$venv/bin/python"
 rm -rf "$work"
 "$python" -m cookiecutter --no-input "$template" -o "$work"
 project="$work/agent_workflows"
-"$python" -m pip install --quiet --disable-pip-version-check -r "$project/requirements-dev.txt"
+# From the project: its requirements name the devhost wheel by a path relative to it.
+(cd "$project" && "$python" -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt)
 # Azurite (npm) for the document batch: devhost starts it, as the project's local settings ask
 # for the storage emulator. Without Node.js the batch is skipped and try.sh says so.
 azurite_bin="$(bash "$template/scripts/azurite.sh")"
