@@ -167,7 +167,8 @@ def test_every_providers_pins_resolve_together_for_the_offered_python(
 
 
 def pip_install(python: str, requirements: str) -> list[str]:
-    """Install a project's pins into ``python``'s environment, as its README does.
+    """Install a project's pins into ``python``'s environment, as its README does: from the
+    project's folder, where ``requirements-dev.txt`` names the development tools' wheel.
 
     ``--no-compile``: writing bytecode for every installed module was half the install's time
     (13 of 24 s of CPU); the suite compiles the modules it imports as it goes.
@@ -291,8 +292,9 @@ def test_the_all_options_bake_installs_and_passes_its_suite_on_python_3_13(
 
         installed = chroot_run(
             root,
-            *pip_install(venv_python, f"{inside}/project/requirements-dev.txt"),
+            *pip_install(venv_python, "requirements-dev.txt"),
             timeout=INSTALL_TIMEOUT_S,
+            cwd=f"{inside}/project",
         )
         assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
 
@@ -360,7 +362,8 @@ def test_a_bake_that_answers_3_12_installs_and_passes_its_suite_on_python_3_12(
     assert made.returncode == 0, made.stderr
     venv_python = str(tmp_path / "venv" / "bin" / "python")
     installed = subprocess.run(
-        pip_install(venv_python, str(project / "requirements-dev.txt")),
+        pip_install(venv_python, "requirements-dev.txt"),
+        cwd=project,
         env=environment,
         capture_output=True,
         text=True,
