@@ -110,6 +110,8 @@ def browser(baked_project: Path) -> Iterator[Browser]:
 def page(browser: Browser) -> Iterator[Page]:
     opened = browser.new_page(viewport={"width": 1400, "height": 1000})
     opened.set_default_timeout(PAGE_SECONDS)
+    # Assertions wait as long as actions do: on a busy machine a run takes longer to finish.
+    expect.set_options(timeout=PAGE_SECONDS)
     try:
         yield opened
     finally:
