@@ -6,8 +6,12 @@ one `scripts/azurite.sh` installs on PATH. Without it the tests that need it ski
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +21,7 @@ from devhost.__main__ import _parse
 from devhost.azurite import LocalAzurite, development_storage_settings, is_listening
 
 EMULATOR = {"DOCUMENTS_STORAGE": "UseDevelopmentStorage=true"}
+SOURCE = Path(__file__).resolve().parents[1] / "src"
 
 
 def free_port() -> int:
@@ -63,6 +68,26 @@ def test_azurite_is_started_for_the_setting_and_stopped_with_devhost(
     assert is_listening("127.0.0.1", azurite.port)
     assert (azurite.project_dir / ".azurite").is_dir()
     azurite.stop()
+    assert not is_listening("127.0.0.1", azurite.port)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_azurite_stops_when_devhost_is_killed_outright(azurite: LocalAzurite) -> None:
+    starts = (
+        "import sys, time; from pathlib import Path; from devhost.azurite import LocalAzurite;"
+        f"LocalAzurite(Path({str(azurite.project_dir)!r}), port={azurite.port})"
+        f".start_if_needed({EMULATOR!r}); print('up', flush=True); time.sleep(600)"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(SOURCE)}
+    with subprocess.Popen(
+        [sys.executable, "-c", starts], stdout=subprocess.PIPE, text=True, env=environment
+    ) as host:
+        assert host.stdout is not None and host.stdout.readline().strip() == "up"
+        host.kill()
+    deadline = time.monotonic() + 15
+    while is_listening("127.0.0.1", azurite.port) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
     assert not is_listening("127.0.0.1", azurite.port)
 
 

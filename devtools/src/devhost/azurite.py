@@ -10,11 +10,14 @@ not count: it is the Functions host's own storage, which devhost replaces.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -51,6 +54,16 @@ def find_azurite(project_dir: Path) -> str | None:
     if local.exists():
         return str(local)
     return shutil.which("azurite-blob")
+
+
+# Linux's prctl option that signals a child when its parent dies.
+_PR_SET_PDEATHSIG = 1
+
+
+def _stop_with_parent() -> None:
+    """In the child, before Azurite starts: end it when devhost dies, even by SIGKILL."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def is_listening(host: str, port: int) -> bool:
@@ -94,8 +107,15 @@ class LocalAzurite:
         arguments = [command, "--blobHost", BLOB_HOST, "--blobPort", str(self.port)]
         arguments += ["--location", str(data), "--silent", "--disableTelemetry"]
         with (data / "azurite.log").open("ab") as log:
+            # A devhost that is killed outright takes Azurite with it on Linux; elsewhere Azurite
+            # stops when devhost stops.
             self.process = subprocess.Popen(
-                arguments, cwd=self.project_dir, stdout=log, stderr=log, start_new_session=True
+                arguments,
+                cwd=self.project_dir,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                preexec_fn=_stop_with_parent if sys.platform == "linux" else None,
             )
         deadline = time.monotonic() + STARTUP_SECONDS
         while not is_listening(BLOB_HOST, self.port):
