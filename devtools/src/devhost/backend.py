@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import NoReturn, TypeVar, cast
+from typing import Any, NoReturn, TypeVar, cast
 
 import grpc
 from durabletask.testing import InMemoryOrchestrationBackend
@@ -329,6 +329,28 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         # first worker that connects with a filter taking it (guarded by _streams_changed).
         self._waiting: list[tuple[pb.WorkItem, tuple[str, str, str | None]]] = []
         self._announced_waits: set[str] = set()
+
+    # durabletask 1.12's in-memory backend turns a wait without a limit
+    # (`_wait_for_state(timeout=None)`) into 30 s. Its watcher of each child orchestration waits
+    # that way, so a child that runs longer than 30 s never reports to its parent, which then
+    # waits for good. Here such a wait goes on, slice by slice, while the instance exists.
+    state_wait_slice_seconds = 30.0
+
+    def _wait_for_state(
+        self,
+        instance_id: str,
+        predicate: Callable[[Any], bool],
+        timeout: float | None,
+    ) -> Any:
+        if timeout is not None:
+            return super()._wait_for_state(instance_id, predicate, timeout)
+        while True:
+            found = super()._wait_for_state(instance_id, predicate, self.state_wait_slice_seconds)
+            if found is not None:
+                return found
+            with self._lock:
+                if instance_id not in self._instances:
+                    return None
 
     def start(self, port: int = 0) -> str:
         """Serve on a loopback port (0: a free one); the address workers connect to."""
