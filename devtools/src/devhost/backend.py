@@ -333,7 +333,8 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
     # durabletask 1.12's in-memory backend turns a wait without a limit
     # (`_wait_for_state(timeout=None)`) into 30 s. Its watcher of each child orchestration waits
     # that way, so a child that runs longer than 30 s never reports to its parent, which then
-    # waits for good. Here such a wait goes on, slice by slice, while the instance exists.
+    # waits for good. Here such a wait goes on, slice by slice, while the instance exists and
+    # the backend runs.
     state_wait_slice_seconds = 30.0
 
     def _wait_for_state(
@@ -348,6 +349,9 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
             found = super()._wait_for_state(instance_id, predicate, self.state_wait_slice_seconds)
             if found is not None:
                 return found
+            # A stopped backend ends such waits, so no request thread outlives it.
+            if self._pump_stopped.is_set():
+                return None
             with self._lock:
                 if instance_id not in self._instances:
                     return None
