@@ -8,30 +8,24 @@ qualified with the sub-workflow executor's id), and expects the final output to 
 with an error that contains each of ``problems``.
 """
 
-from dataclasses import asdict, dataclass, field, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any
 
-from workflows.catalog import declared_workflows
+from workflows import catalog
 
 
 @dataclass(frozen=True)
-class Scenario:
-    id: str
-    workflow: str
-    body: Any
-    expected_output: dict[str, Any]
-    answers: tuple[dict[str, Any], ...] = ()
-    request_prefix: str = ""
-    expected_request: dict[str, Any] = field(default_factory=dict)
-    calls_the_model: bool = False
+class Scenario(catalog.Example):
+    """A workflow's declared example, with the workflow's name."""
+
+    workflow: str = ""
 
 
 @dataclass(frozen=True)
-class RejectedStart:
-    id: str
-    workflow: str
-    body: Any
-    problems: tuple[str, ...]
+class RejectedStart(catalog.RejectedStart):
+    """A workflow's declared refused start body, with the workflow's name."""
+
+    workflow: str = ""
 
 
 def output_matches(output: Any, expected: dict[str, Any]) -> bool:
@@ -41,7 +35,7 @@ def output_matches(output: Any, expected: dict[str, Any]) -> bool:
     return isinstance(output, dict) and all(output.get(k) == v for k, v in expected.items())
 
 
-DECLARED = declared_workflows()
+DECLARED = catalog.declared_workflows()
 SCENARIOS = [
     Scenario(workflow=declared.name, **asdict(example))
     for declared in DECLARED
