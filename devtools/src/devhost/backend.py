@@ -35,6 +35,7 @@ from .upstream import (
     serve_backend,
     stored_custom_status,
     stored_entity_state,
+    wait_for_state,
     wake_dispatcher,
 )
 
@@ -344,9 +345,9 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
         timeout: float | None,
     ) -> Any:
         if timeout is not None:
-            return super()._wait_for_state(instance_id, predicate, timeout)
+            return wait_for_state(self, instance_id, predicate, timeout)
         while True:
-            found = super()._wait_for_state(instance_id, predicate, self.state_wait_slice_seconds)
+            found = wait_for_state(self, instance_id, predicate, self.state_wait_slice_seconds)
             if found is not None:
                 return found
             # A stopped backend ends such waits, so no request thread outlives it.

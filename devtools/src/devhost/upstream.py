@@ -157,6 +157,17 @@ def instance_events(
     return InstanceEvents(instance.history, instance.dispatched_events, instance.pending_events)
 
 
+def wait_for_state(
+    backend: InMemoryOrchestrationBackend,
+    instance_id: str,
+    predicate: Callable[[Any], bool],
+    timeout: float | None,
+) -> Any:
+    """durabletask's own wait for an instance to reach a state (its backend's private method),
+    for a subclass that changes how long an unlimited wait lasts."""
+    return InMemoryOrchestrationBackend._wait_for_state(backend, instance_id, predicate, timeout)
+
+
 def instance_name(backend: InMemoryOrchestrationBackend, instance_id: str) -> str | None:
     """The orchestration name of an instance (`_instances`, under `_lock`).
 
