@@ -34,6 +34,7 @@ from typing import Any
 
 import pytest
 import requests
+from devhost.backend import LoopbackBackend
 
 from tests.scenarios import Scenario, output_matches
 from worker import CONNECTION_SETTING, TASK_HUB_SETTING, load_workflow_factory
@@ -281,6 +282,54 @@ def pool_workers(
         yield started
     finally:
         stop_processes(*started)
+
+
+@dataclass
+class StandaloneWorker:
+    """A ``python worker.py`` process connected to a loopback durable backend."""
+
+    process: subprocess.Popen[bytes]
+    # The backend's gRPC address (host:port), for clients that read it directly.
+    address: str
+    environment: dict[str, str]
+    log: Path
+
+
+@contextmanager
+def standalone_worker(
+    backend: LoopbackBackend,
+    log_dir: Path,
+    settings: dict[str, str] | None = None,
+    workflows: str | None = None,
+) -> Iterator[StandaloneWorker]:
+    """``python worker.py`` (serving ``workflows`` when given) on ``backend``, once connected.
+
+    Its environment is ``os.environ`` with ``settings`` and the backend's connection over it;
+    its output goes to ``worker.log`` in ``log_dir``. The worker and the backend stop after.
+    """
+    address = backend.start()
+    environment = {
+        **os.environ,
+        CONNECTION_SETTING: f"Endpoint=http://{address};Authentication=None",
+        TASK_HUB_SETTING: "default",
+        **(settings or {}),
+    }
+    command = [sys.executable, "worker.py"] + (["--workflows", workflows] if workflows else [])
+    log = log_dir / "worker.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, cwd=PROJECT, env=environment, stdout=output, stderr=output
+        )
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not backend.connected_instances():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker.py did not connect:\n{log.read_text()}")
+            time.sleep(0.05)
+        yield StandaloneWorker(process, address, environment, log)
+    finally:
+        stop_processes(process)
+        backend.stop()
 
 
 @contextmanager

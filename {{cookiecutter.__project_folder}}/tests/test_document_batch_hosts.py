@@ -8,10 +8,6 @@ with the batch.
 """
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,9 +20,9 @@ from durabletask.client import TaskHubGrpcClient
 
 from scripts.sample_documents import SENTENCES, expected_totals, upload
 from tests.azurite import Azurite
-from tests.http_host import EMBEDDED_APP, embedded_host
+from tests.http_host import EMBEDDED_APP, embedded_host, standalone_worker
 from tests.scenarios import output_matches
-from worker import CONNECTION_SETTING, TASK_HUB_SETTING, WorkflowRuns, parse_connection
+from worker import WorkflowRuns, parse_connection
 from workflows.blob_store import STORAGE_SETTING
 from workflows.document_batch import WORKFLOW_NAME
 
@@ -88,40 +84,18 @@ def standalone_run(
     azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[StandaloneRun, dict[str, Any]]]:
     backend = LoopbackBackend()
-    address = backend.start()
-    environment = {
-        **os.environ,
-        CONNECTION_SETTING: f"Endpoint=http://{address};Authentication=None",
-        TASK_HUB_SETTING: "default",
-        STORAGE_SETTING: azurite.connection_string,
-    }
-    log = Path(tmp_path_factory.mktemp("worker")) / "worker.log"
-    with log.open("wb") as output:
-        worker = subprocess.Popen(
-            [sys.executable, "worker.py"],
-            cwd=Path(__file__).resolve().parents[1],
-            env=environment,
-            stdout=output,
-            stderr=output,
-        )
-    try:
-        runs = WorkflowRuns(parse_connection(environment))
+    settings = {STORAGE_SETTING: azurite.connection_string}
+    with standalone_worker(backend, tmp_path_factory.mktemp("worker"), settings) as worker:
+        runs = WorkflowRuns(parse_connection(worker.environment))
         instance_id = runs.start(WORKFLOW_NAME, seeded(azurite))
         deadline = time.monotonic() + RUN_SECONDS
         status = runs.status(instance_id)
         while status["runtimeStatus"] not in {"COMPLETED", "FAILED", "TERMINATED"}:
-            assert worker.poll() is None, log.read_text()
+            assert worker.process.poll() is None, worker.log.read_text()
             assert time.monotonic() < deadline, f"{instance_id} is still {status}"
             time.sleep(POLL_SECONDS)
             status = runs.status(instance_id)
-        yield StandaloneRun(backend, address, instance_id), status
-    finally:
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        backend.stop()
+        yield StandaloneRun(backend, worker.address, instance_id), status
 
 
 def test_a_batch_completes_on_worker_py(

@@ -20,6 +20,7 @@ from azure.storage.blob import BlobServiceClient
 from devhost.backend import PAYLOAD_LIMIT_BYTES, LoopbackBackend
 
 from tests.azurite import Azurite, free_port
+from tests.http_host import standalone_worker
 from worker import (
     CONNECTION_SETTING,
     PAYLOAD_CONTAINER,
@@ -52,38 +53,13 @@ def storage(azurite: Azurite) -> str:
 @pytest.fixture(scope="module")
 def runs(storage: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkflowRuns]:
     """worker.py with the payload store, on devhost's backend (the scheduler's limits)."""
-    backend = LoopbackBackend()
-    address = backend.start()
-    environment = {
-        **os.environ,
-        CONNECTION_SETTING: f"Endpoint=http://{address};Authentication=None",
-        TASK_HUB_SETTING: "default",
-        PAYLOAD_STORAGE_SETTING: storage,
-    }
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    with log.open("wb") as output:
-        worker = subprocess.Popen(
-            [sys.executable, "worker.py", "--workflows", OVERSIZE_WORKFLOWS],
-            cwd=PROJECT,
-            env=environment,
-            stdout=output,
-            stderr=output,
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not backend.connected_instances():
-            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(POLL_SECONDS)
+    log_dir = tmp_path_factory.mktemp("worker")
+    settings = {PAYLOAD_STORAGE_SETTING: storage}
+    with standalone_worker(LoopbackBackend(), log_dir, settings, OVERSIZE_WORKFLOWS) as worker:
         yield WorkflowRuns(
-            parse_connection(environment), payload_storage=parse_payload_storage(environment)
+            parse_connection(worker.environment),
+            payload_storage=parse_payload_storage(worker.environment),
         )
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        backend.stop()
 
 
 def finished(runs: WorkflowRuns, instance_id: str) -> dict[str, Any]:

@@ -11,9 +11,6 @@ limit: on devhost in its console (AgentFunctionApp's routes answer such a body w
 """
 
 import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,8 +22,8 @@ import pytest
 import requests
 from devhost.backend import HISTORY_EVENTS_LIMIT_SETTING, PAYLOAD_LIMIT_BYTES, LoopbackBackend
 
-from tests.http_host import embedded_host
-from worker import CONNECTION_SETTING, TASK_HUB_SETTING, WorkflowRuns, parse_connection
+from tests.http_host import embedded_host, standalone_worker
+from worker import WorkflowRuns, parse_connection
 
 PROJECT = Path(__file__).resolve().parents[1]
 OVERSIZE_WORKFLOWS = "tests.oversize_workflows:build_oversize_workflows"
@@ -271,34 +268,9 @@ def on_devhost(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Battery]:
 @pytest.fixture(scope="module")
 def on_worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Battery]:
     backend = LoopbackBackend(history_events=HISTORY_EVENTS)
-    address = backend.start()
-    environment = {
-        **os.environ,
-        CONNECTION_SETTING: f"Endpoint=http://{address};Authentication=None",
-        TASK_HUB_SETTING: "default",
-    }
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
-    with log.open("wb") as output:
-        worker = subprocess.Popen(
-            [sys.executable, "worker.py", "--workflows", OVERSIZE_WORKFLOWS],
-            cwd=PROJECT,
-            env=environment,
-            stdout=output,
-            stderr=output,
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not backend.connected_instances():
-            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(POLL_SECONDS)
-        yield after_the_battery(Worker(WorkflowRuns(parse_connection(environment))))
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-        backend.stop()
+    log_dir = tmp_path_factory.mktemp("worker")
+    with standalone_worker(backend, log_dir, workflows=OVERSIZE_WORKFLOWS) as worker:
+        yield after_the_battery(Worker(WorkflowRuns(parse_connection(worker.environment))))
 
 
 @pytest.fixture(params=["on_devhost", "on_worker"])
