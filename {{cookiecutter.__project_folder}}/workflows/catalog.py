@@ -52,6 +52,13 @@ class SubWorkflow:
     activities: tuple[str, ...]
 
 
+# AgentFunctionApp names a workflow's HTTP functions ``dafx-{workflow}-{route}`` and a plain
+# executor's activity ``dafx-{workflow}-{executor id}``, so an executor named after a route
+# gives two functions one name: the Functions worker refuses to index the app, while
+# worker.py and in-process runs work. Refusing it here fails on every host alike.
+ROUTE_FUNCTIONS = ("start", "status", "respond")
+
+
 @dataclass(frozen=True)
 class DeclaredWorkflow:
     """A hosted workflow and what AgentFunctionApp registers for it.
@@ -68,6 +75,17 @@ class DeclaredWorkflow:
     examples: tuple[Example, ...] = ()
     rejected_starts: tuple[RejectedStart, ...] = ()
     uses_model: bool = False
+
+    def __post_init__(self) -> None:
+        clashing = [a for a in self.activities if a.casefold() in ROUTE_FUNCTIONS]
+        if clashing:
+            raise ValueError(
+                f"Workflow '{self.name}': executor id '{clashing[0]}' would name its activity "
+                f"'dafx-{self.name}-{clashing[0]}', the name of the workflow's "
+                f"{clashing[0].casefold()} route function, and the Functions host refuses to "
+                f"index two functions of one name. Rename the executor (not one of "
+                f"{', '.join(ROUTE_FUNCTIONS)})."
+            )
 
 
 def declared_workflows() -> list[DeclaredWorkflow]:
