@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import requests
 
+from devhost.backend import LoopbackBackend
 from devhost.host import DevHost
 from devhost.invocation import functions_loop
 from devhost.settings import HostSettings
@@ -89,6 +90,17 @@ def serving(app_dir: str, app: str, instances: int = 1) -> DevHost:
     """A devhost in this process for one of the test apps, on a free port (not started)."""
     settings = HostSettings(project_dir=APPS / app_dir, app=app, port=0, instances=instances)
     return DevHost(settings)
+
+
+@pytest.fixture
+def backend() -> Iterator[LoopbackBackend]:
+    """A durable backend on a free loopback port, for tests that drive it directly."""
+    started = LoopbackBackend()
+    started.start()
+    try:
+        yield started
+    finally:
+        started.stop(grace=0)
 
 
 @pytest.fixture(scope="session", autouse=True)

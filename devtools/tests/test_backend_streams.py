@@ -7,24 +7,11 @@ got it, and ending the stream gives back what it held, for another stream to tak
 from __future__ import annotations
 
 import queue
-from collections.abc import Iterator
-
-import pytest
 
 from devhost.backend import LoopbackBackend, call_in_process
 from devhost.upstream import pb
 
 ITEM_SECONDS = 10.0
-
-
-@pytest.fixture
-def backend() -> Iterator[LoopbackBackend]:
-    started = LoopbackBackend()
-    started.start()
-    try:
-        yield started
-    finally:
-        started.stop(grace=0)
 
 
 def start(backend: LoopbackBackend, instance_id: str) -> None:

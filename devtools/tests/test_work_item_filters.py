@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -23,16 +22,6 @@ from devhost.work_items import disabled_activities, work_item_filters
 
 ITEM_SECONDS = 10.0
 POLL_SECONDS = 0.01
-
-
-@pytest.fixture
-def backend() -> Iterator[LoopbackBackend]:
-    started = LoopbackBackend()
-    started.start()
-    try:
-        yield started
-    finally:
-        started.stop(grace=0)
 
 
 def filters(
