@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import struct
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +50,8 @@ TRIP_ANSWER = '{"confirm": true, "note": "aisle"}'
 # A folder to keep the screenshots in, to look at them.
 SCREENSHOTS = os.environ.get("DEVHOST_DASHBOARD_SCREENSHOTS")
 PAGE_SECONDS = 30_000  # Playwright waits in milliseconds
+# Generous: a run of a few steps on a machine other tests share; nothing hangs longer.
+RUN_SECONDS = 60
 
 
 def missing_browser_tools() -> str | None:
@@ -208,10 +211,7 @@ def test_a_run_page_shows_its_history_where_each_step_ran_its_child_and_a_waterf
     planned = page.locator("table.timeline tr", has_text="dafx-trip_booking-plan_trip")
     expect(planned.locator("td.where")).to_contain_text("instance 1")
     expect(planned).to_contain_text('"destination": "lisbon"')
-    expect(page.locator(".waterfall .bar.activity").first).to_be_visible()
-    expect(
-        page.locator(".span-name", has_text="activity:dafx-trip_booking-plan_trip")
-    ).to_be_visible()
+    waterfall_is_the_trace(page)
     keep(page, tmp_path, "run")
 
     page.locator("ul.children a.run-link").click()
@@ -220,6 +220,61 @@ def test_a_run_page_shows_its_history_where_each_step_ran_its_child_and_a_waterf
     expect(page.locator("#run-output")).to_contain_text('"confirmed": true')
     page.get_by_role("link", name=instance_id).click()
     expect(page.locator("#run-id")).to_have_text(instance_id)
+
+
+def span_row(page: Page, name: str, count: int = 1) -> Locator:
+    """The waterfall's rows for the spans named `name`, checked to be `count` of them."""
+    row = page.locator(f".waterfall .bar-row[data-name='{name}']")
+    expect(row).to_have_count(count)
+    return row
+
+
+def waterfall_is_the_trace(page: Page) -> None:
+    """The trip's waterfall: the spans of its trace, each under its parent, with its process."""
+    start = span_row(page, "POST /api/workflow/trip_booking/run")
+    created = span_row(page, "create_orchestration:dafx-trip_booking")
+    top = span_row(page, "orchestration:dafx-trip_booking")
+    planned = span_row(page, "activity:dafx-trip_booking-plan_trip")
+    fare_check = span_row(page, "orchestration:dafx-trip_booking_fare_check")
+    # The fare hold runs twice: once to ask the traveller, once with the answer.
+    held = span_row(page, "activity:dafx-trip_booking_fare_check-fare_hold", count=2)
+    answered = page.locator(".waterfall .bar-row[data-name^='orchestration_event:']")
+    expect(answered).to_have_count(1)
+    for child, parent in [
+        (created, start),
+        (top, created),
+        (planned, top),
+        (fare_check, top),
+        (held.first, fare_check),
+        (held.last, fare_check),
+    ]:
+        expect(child).to_have_attribute("data-parent-id", str(parent.get_attribute("data-span-id")))
+    expect(start).to_have_attribute("data-depth", "0")
+    expect(held.first).to_have_attribute("data-depth", "4")
+    for row in (start, top, planned, held.first):
+        expect(row).to_have_attribute("data-process", re.compile(r"^instance 1 \(pid \d+\)$"))
+        expect(row.locator(".where")).to_contain_text("instance 1 (pid")
+    expect(planned.locator(".bar")).to_have_class(re.compile(r"\bactivity\b"))
+    expect(page.locator(".waterfall .bar.open")).to_have_count(0)
+    expect(page.locator(".waterfall .bar.failed")).to_have_count(0)
+
+
+@pytest.mark.slow
+def test_a_failed_step_shows_red_under_its_orchestration_with_its_message(
+    basics: DevHost, page: Page, tmp_path: Path
+) -> None:
+    run = finished_run(basics, "fails", None)
+    page.goto(f"{basics.base_url}/_devhost/")
+    page.locator(f"tr[data-instance-id='{run['status']['instanceId']}'] a.run-link").click()
+
+    expect(page.locator("#run-status")).to_have_text("Failed")
+    failed = span_row(page, "orchestration:fails")
+    explode = span_row(page, "activity:explode")
+    expect(explode).to_have_attribute("data-parent-id", str(failed.get_attribute("data-span-id")))
+    expect(explode.locator(".bar")).to_have_class(re.compile(r"\bfailed\b"))
+    expect(explode.locator(".span-error")).to_contain_text("boom")
+    expect(failed.locator(".span-error")).to_contain_text("boom")
+    keep(page, tmp_path, "failed-run")
 
 
 @pytest.mark.slow
@@ -320,6 +375,14 @@ def test_reachable_on_two_instances_the_page_uses_its_key_and_names_both_process
         ran_on = page.locator("table.timeline td.where")
         expect(ran_on.filter(has_text="instance 1").first).to_be_visible()
         expect(ran_on.filter(has_text="instance 2").first).to_be_visible()
+        # The spans say the same: each step's span was made in the process that ran it, the
+        # orchestration's in the front door, which sees a run's whole life.
+        spans = page.locator(".waterfall .bar-row")
+        expect(spans.filter(has_text="instance 1 (pid").first).to_be_visible()
+        expect(spans.filter(has_text="instance 2 (pid").first).to_be_visible()
+        expect(
+            page.locator(".waterfall .bar-row[data-name='orchestration:dafx-supplier_quotes']")
+        ).to_have_attribute("data-process", re.compile(r"^front door \(pid \d+\)$"))
         keep(page, tmp_path, "two-instances")
         page.locator("header a", has_text="Runs").click()
         question = page.locator(f"tr.requests-row[data-instance-id='{claim}'] .request")
@@ -412,3 +475,79 @@ def test_a_run_names_the_trace_it_belongs_to(agentic: DevHost) -> None:
     run = requests.get(f"{agentic.base_url}/_devhost/api/instances/{started['id']}", timeout=10)
 
     assert run.json()["traceId"] == trace_id
+
+
+def finished_run(host: DevHost, orchestrator: str, body: Any) -> dict[str, Any]:
+    """A run of `orchestrator` started through the management API, as the page reads it once
+    it has ended and its spans have been kept."""
+    started = requests.post(
+        f"{host.base_url}/runtime/webhooks/durabletask/orchestrators/{orchestrator}",
+        json=body,
+        timeout=10,
+    ).json()
+    url = f"{host.base_url}/_devhost/api/instances/{started['id']}"
+    deadline = time.monotonic() + RUN_SECONDS
+    while time.monotonic() < deadline:
+        run: dict[str, Any] = requests.get(url, timeout=10).json()
+        ended = run["status"]["runtimeStatus"] in ("Completed", "Failed")
+        if ended and run["spans"] and all(span["end"] is not None for span in run["spans"]):
+            return run
+        time.sleep(0.05)
+    raise AssertionError(f"{orchestrator} did not end with its spans within {RUN_SECONDS} s")
+
+
+def one_span(run: dict[str, Any], name: str) -> dict[str, Any]:
+    (span,) = [span for span in run["spans"] if span["name"] == name]
+    return span
+
+
+def test_a_runs_waterfall_is_its_trace_each_span_under_its_parent_with_its_process(
+    basics: DevHost,
+) -> None:
+    run = finished_run(basics, "greetings", ["Ada", "Bob"])
+
+    top = one_span(run, "orchestration:greetings")
+    child = one_span(run, "orchestration:shout")
+    hellos = [span for span in run["spans"] if span["name"] == "activity:say_hello"]
+    upper = one_span(run, "activity:to_upper")
+    started = one_span(run, "create_orchestration:greetings")
+    assert {span["traceId"] for span in run["spans"]} == {run["traceId"]}
+    assert top["parentId"] == started["spanId"]
+    assert len(hellos) == 2
+    assert all(span["parentId"] == top["spanId"] for span in hellos)
+    assert child["parentId"] == top["spanId"]
+    assert upper["parentId"] == child["spanId"]
+    assert {span["process"] for span in run["spans"]} == {f"instance 1 (pid {os.getpid()})"}
+    assert top["attributes"]["durabletask.task.instance_id"] == run["status"]["instanceId"]
+
+
+def test_a_child_runs_waterfall_is_its_part_of_the_trace_and_what_led_to_it(
+    basics: DevHost,
+) -> None:
+    parent = finished_run(basics, "greetings", ["Ada"])
+    url = f"{basics.base_url}/_devhost/api/instances/{parent['status']['instanceId']}::shout::0"
+
+    child = requests.get(url, timeout=10).json()
+
+    names = [span["name"] for span in child["spans"]]
+    assert sorted(names) == sorted(
+        [
+            "create_orchestration:greetings",
+            "orchestration:greetings",
+            "orchestration:shout",
+            "activity:to_upper",
+        ]
+    )
+
+
+def test_a_failed_step_is_a_failed_span_with_its_message_in_the_waterfall(
+    basics: DevHost,
+) -> None:
+    run = finished_run(basics, "fails", None)
+
+    explode = one_span(run, "activity:explode")
+    failed = one_span(run, "orchestration:fails")
+    assert run["status"]["runtimeStatus"] == "Failed"
+    assert explode["error"] is not None and "boom" in explode["error"]
+    assert explode["parentId"] == failed["spanId"]
+    assert failed["error"] is not None and "boom" in failed["error"]

@@ -8,7 +8,9 @@ own `status` and `respond` routes. The server side adds what only devhost knows:
 workflows the app hosts (from its routes) with their diagrams drawn as SVG (from the project's
 `docs/workflows.md`, see diagram.py), instance search and paging by any filter, values decoded
 from the Agent Framework's checkpoint encoding, and where each work item ran and when
-(placements.py), which the page shows beside the history and as a waterfall.
+(placements.py), which the page shows beside the history. The waterfall is the run's trace:
+the spans devhost and the app made for it, kept by each process (span_log.py), with the
+process that made each one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .diagram import to_svg
 from .history import history_events
 from .indexing import FunctionIndex
 from .management import ManagementApi, status_body
+from .span_log import LOG, of_run
 from .upstream import backend_lock, decode_workflow_value, instance_events, pb
 
 DASHBOARD_PATH = "/_devhost"
@@ -234,6 +237,8 @@ class Dashboard:
         events = self._management.history(instance_id)
         history = history_events(events, show_output=True)
         trace_parent = self._trace_parent(instance_id)
+        trace_id = trace_parent.split("-")[1] if trace_parent.count("-") == 3 else None
+        spans, spans_dropped = LOG.of_trace(trace_id) if trace_id else ([], 0)
         for event in history:
             for key in ("Result", "Input"):
                 if key in event:
@@ -258,7 +263,9 @@ class Dashboard:
             },
             "parent": parent or backend.work_log.parent_of(instance_id),
             # W3C trace id of the run's trace, to find its spans in your exporter.
-            "traceId": trace_parent.split("-")[1] if trace_parent.count("-") == 3 else None,
+            "traceId": trace_id,
+            "spans": of_run(spans, instance_id),
+            "spansDropped": spans_dropped,
             "children": children,
         }
 
@@ -324,13 +331,16 @@ pre { background: #f6f8fa; padding: .5em; overflow: auto; max-height: 24em; marg
   max-width: 100%; overflow: auto; }
 .workflow h3 { margin: .1em 0 .4em; font-size: 1.05em; }
 .diagram svg { max-width: 100%; height: auto; }
-.waterfall .bar-row { display: grid; grid-template-columns: 22em 1fr; align-items: center;
+.waterfall .bar-row { display: grid; grid-template-columns: 34em 1fr; align-items: center;
   font-size: 12px; border-bottom: 1px solid #eef1f4; }
 .waterfall .track { position: relative; height: 1.3em; }
 .waterfall .bar { position: absolute; top: .2em; height: .9em; border-radius: 3px;
   min-width: 2px; }
-.bar.orchestrator { background: #8250df; } .bar.activity { background: #1f6feb; }
-.bar.entity { background: #c2410c; } .bar.lost { background: #b42318; opacity: .5; }
+.bar.orchestration { background: #8250df; } .bar.activity { background: #1f6feb; }
+.bar.entity { background: #c2410c; } .bar.message { background: #57606a; }
+.bar.http { background: #1a7f37; } .bar.app { background: #9a6700; }
+.bar.open { opacity: .45; } .bar.failed { background: #b42318; }
+.span-error { font-size: 12px; }
 .where { font-size: 12px; color: #424a53; white-space: nowrap; }
 .tag { display: inline-block; padding: 0 .4em; border-radius: 3px; background: #eaeef2;
   font-size: 12px; }
@@ -639,39 +649,69 @@ function timeline(run) {
     element("tbody", {}, ...rows));
 }
 
+function spanKind(span) {
+  if (span.kind === "PRODUCER") return "message";
+  const type = span.attributes["durabletask.type"];
+  if (type) return type;
+  if (span.attributes["http.request.method"]) return "http";
+  return "app";
+}
+
 function waterfall(run) {
-  const bars = [...run.placements.map((placement) => ({...placement, owner: null}))];
-  for (const [child, placements] of Object.entries(run.childPlacements)) {
-    for (const placement of placements) bars.push({...placement, owner: null, child});
+  const spans = run.spans;
+  if (!spans.length) {
+    return element("p", {class: "muted", id: "no-spans"}, "No spans kept for this run: its "
+      + "trace started before this devhost, or the caller's traceparent asked for no sampling.");
   }
-  for (const [entity, placements] of Object.entries(run.entityPlacements)) {
-    for (const placement of placements) bars.push({...placement, owner: entity});
+  // Each span under its parent, children in the order they started: the trace's nesting.
+  const ids = new Set(spans.map((span) => span.spanId));
+  const children = new Map();
+  for (const span of spans) {
+    const parent = ids.has(span.parentId) ? span.parentId : null;
+    if (!children.has(parent)) children.set(parent, []);
+    children.get(parent).push(span);
   }
-  if (!bars.length) return element("p", {class: "muted"}, "No work items recorded for this run.");
-  const start = Math.min(...bars.map((bar) => bar.handed_out));
-  const end = Math.max(...bars.map((bar) => bar.completed || Date.now() / 1000));
-  const span = Math.max(end - start, 0.001);
-  const prefix = {orchestrator: "orchestration", activity: "activity", entity: "entity"};
-  const rows = bars.sort((a, b) => a.handed_out - b.handed_out).map((bar) => {
-    const left = ((bar.handed_out - start) / span) * 100;
-    const width = (((bar.completed || end) - bar.handed_out) / span) * 100;
-    const took = bar.completed ? `${((bar.completed - bar.handed_out) * 1000).toFixed(1)} ms`
-      : "not completed there";
-    const owner = bar.owner ? bar.owner + ":" : "";
-    const label = `${prefix[bar.kind]}:${owner}${bar.name || run.status.name}`
-      + (bar.child ? " (child)" : "");
-    return element("div", {class: "bar-row", "data-kind": bar.kind},
-      element("div", {}, element("span", {class: "span-name"}, label), " ",
-        element("span", {class: "where"}, `${bar.taken_by}, ${took}`)),
+  for (const list of children.values()) list.sort((a, b) => a.start - b.start);
+  const ordered = [];
+  const visit = (parent, depth) => {
+    for (const span of children.get(parent) || []) {
+      ordered.push([span, depth]);
+      visit(span.spanId, depth + 1);
+    }
+  };
+  visit(null, 0);
+  const now = Date.now() / 1000;
+  const start = Math.min(...spans.map((span) => span.start));
+  const end = Math.max(...spans.map((span) => span.end ?? now));
+  const total = Math.max(end - start, 0.001);
+  const rows = ordered.map(([span, depth]) => {
+    const kind = spanKind(span);
+    const failed = span.error !== null;
+    const took = span.end === null ? "not ended"
+      : `${((span.end - span.start) * 1000).toFixed(1)} ms`;
+    const left = ((span.start - start) / total) * 100;
+    const width = (((span.end ?? now) - span.start) / total) * 100;
+    return element("div", {class: `bar-row${failed ? " failed" : ""}`, "data-kind": kind,
+      "data-span-id": span.spanId, "data-parent-id": span.parentId || "",
+      "data-name": span.name, "data-process": span.process, "data-depth": String(depth)},
+      element("div", {style: `padding-left:${depth * 1.1}em`},
+        element("span", {class: "span-name"}, span.name), " ",
+        element("span", {class: "where"}, `${span.process}, ${took}`),
+        failed ? element("div", {class: "span-error error"}, span.error || "failed") : null),
       element("div", {class: "track"}, element("div", {
-        class: `bar ${bar.kind}${bar.completed ? "" : " lost"}`,
+        class: `bar ${kind}${failed ? " failed" : ""}${span.end === null ? " open" : ""}`,
         style: `left:${left.toFixed(2)}%;width:${Math.max(width, 0.3).toFixed(2)}%`,
-        title: `${label} on ${bar.taken_by}: ${took}`})));
+        title: `${span.name} in ${span.process}: ${took}`})));
   });
+  const workers = [...new Set([...run.placements, ...Object.values(run.childPlacements).flat()]
+    .map((placement) => placement.taken_by).filter((where) => where.startsWith("worker")))];
   return element("div", {class: "waterfall"}, ...rows,
-    element("p", {class: "muted"}, `0 to ${(span * 1000).toFixed(1)} ms: each bar is one work `
-      + "item, from when devhost handed it to a process to when that process completed it "
-      + "(the span of the same name covers it)."));
+    element("p", {class: "muted"}, `0 to ${(total * 1000).toFixed(1)} ms: the spans devhost `
+      + `and the app made for this run in trace ${run.traceId}, each under its parent, with `
+      + "the process that made it. A pale bar has not ended; a red one failed."
+      + (run.spansDropped ? ` ${run.spansDropped} more spans of this trace were not kept.` : "")
+      + (workers.length ? ` Steps run by ${workers.join(", ")} are not here: a worker of `
+        + "your own sends its spans to its own exporter." : "")));
 }
 
 async function showRun(instanceId) {

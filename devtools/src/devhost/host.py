@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from . import tracing
+from . import span_log, tracing
 from .azurite import LocalAzurite
 from .backend import LoopbackBackend
 from .http_server import HttpServer
@@ -91,6 +91,7 @@ class DevHost:
         # With one instance the host process is that instance; with more, it is the front door.
         where = instance_label(1) if settings.instances == 1 else "front door"
         self._log = log or InvocationLog(instance=f"{where}, pid {os.getpid()}")
+        self._where = f"{where} (pid {os.getpid()})"
         self._instances: InstancePool | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -149,6 +150,7 @@ class DevHost:
             logger.warning("%s", provider_warning)
         if self.settings.instances > 1:
             start_fork_server()
+        span_log.set_process(self._where)
         app = load_app(project_dir, self.settings.app)
         self.index = index_app(app, project.route_prefix)
         self._backend = LoopbackBackend(OrchestrationSpans())

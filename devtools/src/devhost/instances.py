@@ -31,7 +31,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from . import tracing
+from . import span_log, tracing
 from .backend import LoopbackBackend
 from .indexing import index_app, load_app
 from .invocation import InvocationLog, UserCode, configure_console_logging
@@ -169,16 +169,22 @@ class InstancePool:
 
     def _spawn(self, number: int) -> _Instance:
         instance_end, host_end = _FORKS.Pipe(duplex=False)
+        # The instance's spans come back over a pipe of their own, until it exits.
+        spans_in, spans_out = _FORKS.Pipe(duplex=False)
         arguments = InstanceArguments(
             self._address, number, self._settings.app, self._settings.project_dir.resolve()
         )
         process = _FORKS.Process(
-            target=serve_instance, args=(arguments, instance_end), name=instance_label(number)
+            target=serve_instance,
+            args=(arguments, instance_end, spans_out),
+            name=instance_label(number),
         )
         process.start()
-        # Only the instance may hold its end: the end of file it waits for is the host's end
-        # closing.
+        # Only the instance may hold its ends: the end of file it waits for is the host's end
+        # closing, and the one the span reader waits for is the instance's exit.
         instance_end.close()
+        spans_out.close()
+        span_log.receive(spans_in)
         return _Instance(number, process, host_end)
 
     def _watch(self) -> None:
@@ -215,9 +221,13 @@ def _exit_when_the_host_goes(from_host: Connection) -> None:
     os._exit(0)
 
 
-def serve_instance(arguments: InstanceArguments, from_host: Connection) -> None:
+def serve_instance(
+    arguments: InstanceArguments, from_host: Connection, spans_to_host: Connection
+) -> None:
     """Run one instance: import the app, then run its durable work until the host goes."""
     configure_console_logging()
+    span_log.set_process(f"{instance_label(arguments.number)} (pid {os.getpid()})")
+    span_log.send_to(spans_to_host)
     threading.Thread(target=_exit_when_the_host_goes, args=(from_host,), daemon=True).start()
     project_dir = arguments.project_dir
     load_local_settings(project_dir)

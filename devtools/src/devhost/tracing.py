@@ -2,8 +2,9 @@
 
 The Functions host in OpenTelemetry mode makes a span per function invocation and hands its
 trace context to the worker; devhost does the same with the OpenTelemetry API only. It never
-sets up the SDK: spans go to whatever tracer provider the app configured in the process (its
-``telemetry.py``), and cost nothing when there is none.
+sets up the app's SDK: spans go to whatever tracer provider the app configured in the process
+(its ``telemetry.py``), and with none to a provider of devhost's own that exports nothing.
+Either way the process keeps them for the dashboard's waterfall (span_log.py).
 
 Names and attributes follow durabletask's own spans (``durabletask.internal.tracing``), so an
 app's span processors treat devhost's spans as they treat durabletask's:
@@ -40,6 +41,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
+from . import span_log
 from .upstream import pb
 
 TRACER_NAME = "devhost"
@@ -68,8 +70,9 @@ _FINAL_STATUS = {
 
 
 def _tracer() -> trace.Tracer:
-    # Looked up on each use: the app sets its provider when it is imported, after devhost.
-    return trace.get_tracer(TRACER_NAME)
+    # The app's provider when it set one up, else devhost's own: either way this process
+    # keeps the spans for the dashboard (span_log.py).
+    return span_log.tracer(TRACER_NAME)
 
 
 def flush(timeout_seconds: float = 2.0) -> None:
