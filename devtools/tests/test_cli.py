@@ -5,13 +5,16 @@ from __future__ import annotations
 import signal
 import socket
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 import requests
 
 from .conftest import APPS, DevhostProcess, finished, free_port, wait_for
+
+# Generous bound for "it exits, it does not hang" on a shared machine; how fast devhost stops
+# is not what these tests measure.
+EXIT_BOUND_SECONDS = 60
 
 
 @pytest.fixture
@@ -58,7 +61,7 @@ def test_website_hostname_is_set_as_core_tools_sets_it(
 def test_ctrl_c_stops_the_host_cleanly(cli_host: tuple[DevhostProcess, str]) -> None:
     child, _ = cli_host
     child.process.send_signal(signal.SIGINT)
-    assert child.process.wait(timeout=20) == 0
+    assert child.process.wait(timeout=EXIT_BOUND_SECONDS) == 0
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{child.port}/ping", timeout=2)
 
@@ -80,12 +83,13 @@ def test_stopping_exits_at_once_naming_running_calls_and_unfinished_instances(
     )
     assert waiting.status_code == 202
     threading.Thread(target=call_cut_off, args=(f"{base}/slow",), daemon=True).start()
-    time.sleep(0.5)
+    child.read_until("slow call started")
 
     child.process.send_signal(stop_signal)
 
-    assert child.process.wait(timeout=2) == 0
-    said = child.read_until("Abandoned", timeout=5) + child.read_until("(held)", timeout=5)
+    # The call would run for an hour: devhost exits without waiting for it.
+    assert child.process.wait(timeout=EXIT_BOUND_SECONDS) == 0
+    said = child.read_until("Abandoned") + child.read_until("(held)")
     assert "Abandoned 2 unfinished item(s)" in said
     assert "HTTP GET /slow (slow)" in said
     assert "orchestration waits (held)" in said
@@ -99,7 +103,7 @@ def test_a_burst_of_stop_signals_still_exits_at_once(
     for _ in range(200):
         child.process.send_signal(signal.SIGTERM)
 
-    assert child.process.wait(timeout=2) == 0
+    assert child.process.wait(timeout=EXIT_BOUND_SECONDS) == 0
 
 
 def test_a_taken_port_is_reported_and_exits_non_zero() -> None:

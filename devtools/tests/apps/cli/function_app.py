@@ -22,9 +22,15 @@ def hostname(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(os.environ.get("WEBSITE_HOSTNAME", "(not set)"))
 
 
+# Longer than any test waits: a host that waited for this call would never stop.
+STUCK_SECONDS = 3600
+
+
 @app.route(route="slow", methods=["GET"])
 def slow(req: func.HttpRequest) -> func.HttpResponse:
-    time.sleep(30)
+    # The tests stop the host once it has printed this: the call is running by then.
+    print("slow call started", flush=True)
+    time.sleep(STUCK_SECONDS)
     return func.HttpResponse("too late")
 
 
