@@ -62,9 +62,6 @@ WORKERS = 2
 RUNS_PER_SCENARIO = 1
 STARTUP_SECONDS = 60
 RUN_SECONDS = 30
-# A backend that hands a dead stream's work items out again does so as soon as it sees the
-# stream close, which the kernel reports the moment the process is killed.
-REDELIVERY_SECONDS = 3
 STOP_SECONDS = 30
 POLL_SECONDS = 0.01
 FINISHED = {"COMPLETED", "FAILED", "TERMINATED"}
@@ -289,7 +286,10 @@ def after_a_kill(cluster: Cluster) -> AfterAKill:
     held = [r for r in moving if any(r.instance_id in owner for owner in in_its_hands)]
     not_held = [r for r in moving if r not in held]
     cluster.drive(paused + not_held, RUN_SECONDS)
-    cluster.drive(held, REDELIVERY_SECONDS)
+    # devhost's backend has no lease timeout: it hands a work item out again only when the
+    # stream holding it closes (the kernel reports that the moment the process is killed).
+    # So a held run that finishes at all proves the redelivery; the bound is only "no hang".
+    cluster.drive(held, RUN_SECONDS)
     started_after = cluster.start_runs()
     cluster.drive(started_after, RUN_SECONDS)
     return AfterAKill(paused, held, not_held + started_after)
