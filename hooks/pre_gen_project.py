@@ -101,11 +101,6 @@ def check_workflow_name(name: str, source: str) -> list[str]:
 
 def check_workflows(answers: Mapping[str, str]) -> list[str]:
     names = hosted_workflow_names(answers)
-    if not names:
-        return [
-            "every starter workflow is left out: keep at least one (the agent workflow only"
-            " counts with a model provider)."
-        ]
     problems = [error for name, source in names for error in check_workflow_name(name, source)]
     first_of: dict[str, str] = {}
     for name, source in names:

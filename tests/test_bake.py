@@ -54,6 +54,14 @@ COMBINATIONS = {
         "batch_workflow": "none",
         "model_provider": "azure_openai",
     },
+    # Every starter left out: a project that serves only health until a workflow is added.
+    "no-starter": {
+        "triage_workflow": "none",
+        "fanout_workflow": "none",
+        "approval_workflow": "none",
+        "composition_workflow": "none",
+        "batch_workflow": "none",
+    },
 }
 LEFT_OUT = {
     "triage_workflow": ("build_triage_workflow", "workflows.triage", "support_triage"),

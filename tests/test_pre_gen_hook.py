@@ -120,18 +120,27 @@ def test_the_agent_workflow_needs_a_model_provider() -> None:
     assert ("content_review", "agent_workflow") in with_provider
 
 
-def test_leaving_every_workflow_out_is_rejected() -> None:
-    answers = default_answers(
-        triage_workflow="none",
-        fanout_workflow="none",
-        approval_workflow="none",
-        composition_workflow="none",
-        batch_workflow="none",
-    )
+NO_STARTER = {
+    "triage_workflow": "none",
+    "fanout_workflow": "none",
+    "approval_workflow": "none",
+    "composition_workflow": "none",
+    "batch_workflow": "none",
+}
 
-    (problem,) = hook.validate(answers)
 
-    assert problem.startswith("every starter workflow is left out")
+def test_leaving_every_workflow_out_is_accepted_and_hosts_none() -> None:
+    answers = default_answers(**NO_STARTER)
+
+    assert hook.validate(answers) == []
+    assert hook.hosted_workflow_names(answers) == []
+
+
+def test_a_worker_pool_with_every_workflow_left_out_is_refused_saying_to_answer_none() -> None:
+    (problem,) = hook.validate(default_answers(worker_pool="gpu", **NO_STARTER))
+
+    assert problem.startswith("worker_pool 'gpu' places ")
+    assert "worker_pool=none" in problem
 
 
 @pytest.mark.parametrize("key", ["project_name", "description", "author"])

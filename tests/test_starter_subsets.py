@@ -1,10 +1,11 @@
 """Every set of starters a user can choose makes a project that passes its own checks.
 
-Each non-empty subset of the starter answers bakes, passes ruff and ``mypy --strict``, and its
-suite collects. The other answers that change the generated files (model provider, auth
-level, Python version) are cycled over the subsets, so each of their values meets many
-starter sets. Every pair of starters hosted alone together runs its whole suite. Leaving
-every starter out is refused by the pre-generation hook (``test_pre_gen_hook.py``).
+Each subset of the starter answers, the empty one included, bakes, passes ruff and
+``mypy --strict``, and its suite collects. The other answers that change the generated files
+(model provider, auth level, Python version) are cycled over the subsets, so each of their
+values meets many starter sets. Every pair of starters hosted alone together runs its whole
+suite, and so does the project with no starter: it serves only health until its developer
+adds a workflow, and ``devhost new-workflow`` gives it one whose suite passes.
 """
 
 import subprocess
@@ -22,7 +23,7 @@ AGENT = "agent_workflow"
 PROVIDERS = ("azure_openai", "foundry")
 AUTH_LEVELS = ("function", "anonymous")
 PYTHONS = ("3.11", "3.12", "3.13")
-SUBSETS = [kept for size in range(1, len(STARTERS) + 1) for kept in combinations(STARTERS, size)]
+SUBSETS = [kept for size in range(len(STARTERS) + 1) for kept in combinations(STARTERS, size)]
 PAIRS = list(combinations(STARTERS, 2))
 
 
@@ -36,7 +37,7 @@ def answers_for(kept: tuple[str, ...], index: int) -> dict[str, str]:
 
 
 def subset_id(kept: tuple[str, ...]) -> str:
-    return "+".join(starter.removesuffix("_workflow") for starter in kept)
+    return "+".join(starter.removesuffix("_workflow") for starter in kept) or "no-starter"
 
 
 @pytest.mark.parametrize(
@@ -68,5 +69,22 @@ def test_every_pair_of_starters_hosted_alone_passes_its_suite(
     bake: Callable[..., Path], kept: tuple[str, ...]
 ) -> None:
     project = bake(**answers_for(kept, 0))
+
+    assert_suite_passed(run_python(project, "-m", "pytest", *ONE_PROCESS_SUITE))
+
+
+def test_the_project_with_no_starter_passes_its_suite(bake: Callable[..., Path]) -> None:
+    project = bake(**answers_for((), 0))
+
+    assert_suite_passed(run_python(project, "-m", "pytest", *ONE_PROCESS_SUITE))
+
+
+def test_workflows_added_to_the_project_with_no_starter_pass_its_suite(
+    bake: Callable[..., Path],
+) -> None:
+    project = bake(**answers_for((), 1))
+    for name, shape in (("order_intake", "chain"), ("leave_request", "approval")):
+        added = run_python(project, "-m", "devhost", "new-workflow", name, "--shape", shape)
+        assert added.returncode == 0, added.stdout + added.stderr
 
     assert_suite_passed(run_python(project, "-m", "pytest", *ONE_PROCESS_SUITE))

@@ -319,7 +319,7 @@ def filters_for(workflows: Sequence[Workflow], pool: str | None) -> WorkItemFilt
 def describe_work(workflows: Sequence[Workflow], filters: WorkItemFilters, pool: str | None) -> str:
     if pool is not None:
         return f"pool {pool} ({', '.join(f.name for f in filters.activities)})"
-    served = ", ".join(workflow.name for workflow in workflows)
+    served = ", ".join(workflow.name for workflow in workflows) or "no workflow (none declared)"
     elsewhere = [f"{p.activity} on pool {p.pool}" for p in placements(workflows)]
     return served + (f" (not {', '.join(elsewhere)})" if elsewhere else "")
 

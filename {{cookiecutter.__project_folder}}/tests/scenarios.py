@@ -11,6 +11,8 @@ with an error that contains each of ``problems``.
 from dataclasses import asdict, dataclass, is_dataclass
 from typing import Any
 
+import pytest
+
 from workflows import catalog
 
 
@@ -46,6 +48,19 @@ REJECTED_STARTS = [
     for declared in DECLARED
     for rejected in declared.rejected_starts
 ]
+
+NO_EXAMPLE_RUN = (
+    "no workflow of this project declares an example run yet: add a workflow with"
+    " `devhost new-workflow NAME` (docs/adding-a-workflow.md)"
+)
+
+
+def first_scenario() -> Scenario:
+    """The first declared example run; the calling test skips, naming what to add, if none."""
+    if not SCENARIOS:
+        pytest.skip(NO_EXAMPLE_RUN)
+    return SCENARIOS[0]
+
 
 # Answers that no human step accepts: each must be refused and the question asked again.
 INVALID_ANSWERS: tuple[Any, ...] = ([True], "yes", None, {}, {"approved": "true", "confirm": 1})

@@ -69,23 +69,25 @@ def test_every_agent_executor_is_an_entity(registered: list[dict[str, Any]]) -> 
     assert names_of(registered, "entityTrigger") == expected
 
 
+@pytest.mark.parametrize("name", TOP_LEVEL_WORKFLOWS)
 def test_every_top_level_workflow_has_run_status_and_respond_routes(
-    registered: list[dict[str, Any]],
+    registered: list[dict[str, Any]], name: str
 ) -> None:
     routes = {
         (f["route"], tuple(f["methods"])) for f in registered if f["trigger"] == "httpTrigger"
     }
 
-    for name in TOP_LEVEL_WORKFLOWS:
-        for action, method in ROUTE_ACTIONS.items():
-            assert (f"workflow/{name}/{action}", (method,)) in routes
+    for action, method in ROUTE_ACTIONS.items():
+        assert (f"workflow/{name}/{action}", (method,)) in routes
 
 
-def test_sub_workflows_have_no_routes_of_their_own(registered: list[dict[str, Any]]) -> None:
+@pytest.mark.parametrize("name", SUB_WORKFLOWS)
+def test_sub_workflows_have_no_routes_of_their_own(
+    registered: list[dict[str, Any]], name: str
+) -> None:
     routes = [f["route"] for f in registered if f["trigger"] == "httpTrigger"]
 
-    for name in SUB_WORKFLOWS:
-        assert not [route for route in routes if route.startswith(f"workflow/{name}/")]
+    assert not [route for route in routes if route.startswith(f"workflow/{name}/")]
 
 
 def test_only_the_expected_routes_exist(registered: list[dict[str, Any]]) -> None:

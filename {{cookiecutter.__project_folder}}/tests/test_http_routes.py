@@ -17,6 +17,7 @@ from tests.scenarios import (
     SCENARIOS,
     RejectedStart,
     Scenario,
+    first_scenario,
     output_matches,
 )
 
@@ -87,7 +88,7 @@ def test_a_refused_answer_is_asked_again_under_the_request_id_the_caller_was_giv
 
 
 def test_status_of_an_unknown_instance_is_404(host: Host) -> None:
-    workflow = SCENARIOS[0].workflow
+    workflow = first_scenario().workflow
 
     response = requests.get(
         host.url(f"workflow/{workflow}/status/no-such-instance"), headers=host.headers, timeout=10
@@ -97,7 +98,7 @@ def test_status_of_an_unknown_instance_is_404(host: Host) -> None:
 
 
 def test_run_without_a_body_is_400(host: Host) -> None:
-    workflow = SCENARIOS[0].workflow
+    workflow = first_scenario().workflow
 
     response = requests.post(host.url(f"workflow/{workflow}/run"), headers=host.headers, timeout=10)
 

@@ -13,7 +13,7 @@ import requests
 from devhost.backend import PAYLOAD_LIMIT_BYTES
 
 from tests.http_host import Host
-from tests.scenarios import SCENARIOS, Scenario, output_matches
+from tests.scenarios import SCENARIOS, Scenario, first_scenario, output_matches
 
 pytestmark = pytest.mark.http
 ASKING = [scenario for scenario in SCENARIOS if scenario.answers]
@@ -206,7 +206,7 @@ def test_run_id_of_a_running_instance_is_500_with_an_empty_body(
 def test_a_start_body_over_the_payload_limit_is_500_with_an_empty_body_and_starts_nothing(
     host: Host,
 ) -> None:
-    scenario = SCENARIOS[0]
+    scenario = first_scenario()
     run_id = f"too-big-{uuid.uuid4().hex}"
 
     response = host.start(scenario.workflow, oversized(scenario.body), run_id)

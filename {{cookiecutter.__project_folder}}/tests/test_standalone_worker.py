@@ -25,6 +25,7 @@ from typing import Any
 import grpc
 import pytest
 from devhost.backend import LoopbackBackend
+from durabletask.worker import WorkItemFilters
 {% if cookiecutter.composition_workflow != "none" %}
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
@@ -35,7 +36,7 @@ from tests.http_host import free_port, start_pool_worker, stop_processes
 {% if cookiecutter.composition_workflow != "none" %}
 from tests.run_spans import FARE_CHECK, TRIP, WORKFLOW, ancestors, printed_spans
 {% endif %}
-from tests.scenarios import SCENARIOS, Scenario, output_matches
+from tests.scenarios import NO_EXAMPLE_RUN, SCENARIOS, Scenario, output_matches
 from worker import (
     CONNECTION_SETTING,
     TASK_HUB_SETTING,
@@ -43,6 +44,7 @@ from worker import (
     SettingError,
     WorkflowRuns,
     credential_for,
+    describe_work,
     export_local_settings,
     parse_connection,
     read_settings,
@@ -238,6 +240,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 
 def test_two_workers_share_the_runs_of_every_starter(cluster: Cluster) -> None:
+    if not SCENARIOS:
+        pytest.skip(NO_EXAMPLE_RUN)
     runs = cluster.start_runs()
 
     cluster.drive(runs, RUN_SECONDS)
@@ -266,6 +270,8 @@ def after_a_kill(cluster: Cluster) -> AfterAKill:
     the frozen worker a work item it is killed: so it surely dies holding work. The paused runs
     are answered after it died; then a fresh batch is started on the survivor.
     """
+    if not SCENARIOS:
+        pytest.skip(NO_EXAMPLE_RUN)
     paused = cluster.start_runs([scenario for scenario in SCENARIOS if scenario.answers])
     for run in paused:
         wait_for_request(cluster, run)
@@ -317,6 +323,8 @@ def test_runs_held_by_the_killed_worker_complete_on_the_survivor(after_a_kill: A
 def test_the_client_command_starts_reads_and_answers_a_run(
     cluster: Cluster, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    if not SCENARIOS:
+        pytest.skip(NO_EXAMPLE_RUN)
     scenario = max(SCENARIOS, key=lambda s: len(s.answers))
     for setting in (CONNECTION_SETTING, TASK_HUB_SETTING):
         monkeypatch.setenv(setting, cluster.environment[setting])
@@ -366,6 +374,10 @@ def wait_for_request(cluster: Cluster, run: Run) -> dict[str, Any]:
             return dict(fresh[0])
         time.sleep(POLL_SECONDS)
     raise AssertionError(f"{run.instance_id} asked nothing within {RUN_SECONDS}s")
+
+
+def test_a_worker_of_a_project_with_no_workflow_says_it_serves_none() -> None:
+    assert describe_work([], WorkItemFilters(), None) == "no workflow (none declared)"
 
 
 def test_a_missing_connection_setting_is_named() -> None:
