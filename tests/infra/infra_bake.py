@@ -15,6 +15,16 @@ PROVIDER_VARIANTS = [(provider, PYTHON_VERSIONS[0]) for provider in MODEL_PROVID
 # the other bakes check the infrastructure without one.
 WORKER_POOL = "gpu"
 POOL_PROVIDERS = ("foundry",)
+# The bakes without a model provider also leave every starter out, so the checks read the
+# infrastructure of a project with no workflow (no document storage) as well.
+NO_STARTER_PROVIDERS = ("none",)
+STARTERS = (
+    "triage_workflow",
+    "fanout_workflow",
+    "approval_workflow",
+    "composition_workflow",
+    "batch_workflow",
+)
 
 
 def bake_answers(provider: str, version: str) -> dict[str, str]:
@@ -22,6 +32,8 @@ def bake_answers(provider: str, version: str) -> dict[str, str]:
     answers = {"model_provider": provider, "python_version": version}
     if provider in POOL_PROVIDERS:
         answers["worker_pool"] = WORKER_POOL
+    if provider in NO_STARTER_PROVIDERS:
+        answers |= dict.fromkeys(STARTERS, "none")
     return answers
 
 
@@ -30,6 +42,10 @@ class Bake:
     model_provider: str
     python_version: str
     project: Path
+
+    @property
+    def hosts_document_batch(self) -> bool:
+        return self.model_provider not in NO_STARTER_PROVIDERS
 
     @property
     def worker_pool(self) -> str | None:

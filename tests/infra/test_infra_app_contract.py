@@ -305,11 +305,17 @@ def test_outputs_include_what_users_need(provider_bake: Bake) -> None:
     assert expected <= main_outputs(provider_bake.infra)
 
 
-def test_document_storage_uses_the_managed_identity(bake: Bake) -> None:
+def test_document_storage_is_set_with_the_managed_identity_exactly_when_the_batch_is_hosted(
+    bake: Bake,
+) -> None:
     settings = function_app_settings(bake.infra)
-    assert "DOCUMENTS_STORAGE" not in settings, "a plain value would be a connection string"
-    assert {
+    expected = {
         "DOCUMENTS_STORAGE__blobServiceUri",
         "DOCUMENTS_STORAGE__credential",
         "DOCUMENTS_STORAGE__clientId",
-    } <= settings
+    }
+
+    # A plain DOCUMENTS_STORAGE would be a connection string.
+    assert {name for name in settings if name.startswith("DOCUMENTS_STORAGE")} == (
+        expected if bake.hosts_document_batch else set()
+    )
