@@ -260,6 +260,39 @@ def waterfall_is_the_trace(page: Page) -> None:
 
 
 @pytest.mark.slow
+def test_an_answer_the_run_cannot_use_is_refused_on_the_page_and_the_first_one_is_used(
+    baked_devhost: Served, page: Page, tmp_path: Path
+) -> None:
+    instance_id = start_run(baked_devhost.base_url, "expense_approval", CLAIM)
+    page.goto(f"{baked_devhost.dashboard_url}#/run/{instance_id}")
+    question = page.locator(".request")
+    expect(question).to_have_count(1)
+    request_id = str(question.get_attribute("data-request-id"))
+    respond = f"{baked_devhost.base_url}/api/workflow/expense_approval/respond/{instance_id}"
+
+    # Suspended, the run takes no answer: the question stays on the page after the first.
+    page.get_by_role("button", name="Suspend").click()
+    expect(page.locator("#run-status")).to_have_text("Suspended")
+    answer_on_the_page(question, VALID_ANSWER)
+    expect(page.locator(".reply-text")).to_contain_text(f"{request_id}: 200")
+    answer_on_the_page(question, '{"approved": false}')
+    expect(page.locator(".reply-text")).to_contain_text(f"{request_id}: 409")
+    expect(page.locator(".reply-text")).to_contain_text("has not taken it yet")
+    unknown = requests.post(f"{respond}/no-such-request", json={"approved": False}, timeout=30)
+    keep(page, tmp_path, "answer-refused")
+    page.get_by_role("button", name="Resume").click()
+
+    expect(page.locator("#run-status")).to_have_text("Completed")
+    expect(page.locator("#run-output")).to_contain_text('"decided_by": "manager"')
+    expect(page.locator("#run-output")).to_contain_text('"comment": "fine"')
+    assert unknown.status_code == 404
+    assert unknown.json()["pendingHumanInputRequests"][0]["requestId"] == request_id
+    late = requests.post(f"{respond}/{request_id}", json={"approved": False}, timeout=30)
+    assert late.status_code == 409
+    assert "has ended (Completed)" in late.json()["error"]
+
+
+@pytest.mark.slow
 def test_a_failed_step_shows_red_under_its_orchestration_with_its_message(
     basics: DevHost, page: Page, tmp_path: Path
 ) -> None:

@@ -359,7 +359,8 @@ def embedded_host(
 
 
 @contextmanager
-def running_host(log_dir: Path) -> Iterator[Host]:
+def running_host(log_dir: Path, devhost_settings: dict[str, str] | None = None) -> Iterator[Host]:
+    """The host the HTTP tests drive; ``devhost_settings`` are set for devhost only."""
     base_url = os.environ.get("DAFX_BASE_URL")
     if base_url:
         key = os.environ.get("DAFX_FUNCTION_KEY")
@@ -367,7 +368,7 @@ def running_host(log_dir: Path) -> Iterator[Host]:
         return
     kind = os.environ.get("DAFX_HTTP_HOST", "embedded")
     if kind == "embedded":
-        with embedded_host(log_dir, EMBEDDED_APP, {}) as host:
+        with embedded_host(log_dir, EMBEDDED_APP, devhost_settings or {}) as host:
             host.offline_model = True
             yield host
         return

@@ -3,16 +3,22 @@
 These routes belong to the library, not to this project, so they are pinned here rather
 than patched: when an upgrade changes one of these behaviours, its test fails, and the
 docs/known-limitations.md is updated with it.
+
+devhost checks an answer before the respond route runs and refuses, with a 4xx naming what to
+answer, one the route would acknowledge and drop. The Functions host has no such check, so
+these tests turn it off (``DEVHOST_ANSWER_CHECK=off``) and pin the route as Azure serves it.
 """
 
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from devhost.backend import PAYLOAD_LIMIT_BYTES
 
-from tests.http_host import Host
+from tests.http_host import Host, running_host
 from tests.scenarios import SCENARIOS, Scenario, first_scenario, output_matches
 
 pytestmark = pytest.mark.http
@@ -30,6 +36,14 @@ def oversized(message: Any) -> Any:
 
 # A sub-workflow's request reaches the top-level run under a qualified id ("executor~n~id").
 NESTED = "~"
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Host]:
+    """The host, with devhost's answer check off: the route as the Functions host serves it."""
+    log_dir = Path(tmp_path_factory.mktemp("route-host"))
+    with running_host(log_dir, {"DEVHOST_ANSWER_CHECK": "off"}) as running:
+        yield running
 
 
 def first_or_skip(scenarios: list[Scenario], none_because: str) -> Scenario:

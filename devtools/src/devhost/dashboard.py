@@ -341,6 +341,7 @@ pre { background: #f6f8fa; padding: .5em; overflow: auto; max-height: 24em; marg
 .bar.http { background: #1a7f37; } .bar.app { background: #9a6700; }
 .bar.open { opacity: .45; } .bar.failed { background: #b42318; }
 .span-error { font-size: 12px; }
+.reply-text { white-space: pre-wrap; overflow-wrap: anywhere; }
 .where { font-size: 12px; color: #424a53; white-space: nowrap; }
 .tag { display: inline-block; padding: 0 .4em; border-radius: 3px; background: #eaeef2;
   font-size: 12px; }

@@ -12,12 +12,13 @@ import logging
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import azure.functions as func
 from aiohttp import web
 from opentelemetry import context as otel_context
 
-from . import __version__
+from . import __version__, answers
 from .dashboard import Dashboard
 from .indexing import FunctionIndex, HttpRoute
 from .invocation import InvocationLog, UserCode
@@ -85,6 +86,16 @@ class HttpServer:
         self._log = log
         self._rpc_origin = ""
         self._dashboard = Dashboard(index, project_dir, management)
+        # AgentFunctionApp's status route of each workflow that has a respond route, for the
+        # check before an answer (answers.py).
+        self._answer_check = answers.check_enabled()
+        self._status_routes = {
+            workflow: status
+            for route in index.http_routes
+            if (workflow := answers.respond_workflow(route.template)) is not None
+            for status in index.http_routes
+            if status.template == answers.status_template(workflow) and status.accepts("GET")
+        }
 
     def set_rpc_origin(self, origin: str) -> None:
         """Where the durable client reaches the management API (loopback, known once bound)."""
@@ -153,9 +164,12 @@ class HttpServer:
         params: dict[str, str],
         invocation: str,
     ) -> dict[str, Any]:
-        values: dict[str, Any] = {
-            str(route.function.trigger["name"]): _build_request(request, body, params)
-        }
+        return self._bound(route, request, _build_request(request, body, params), invocation)
+
+    def _bound(
+        self, route: HttpRoute, request: web.Request, trigger: func.HttpRequest, invocation: str
+    ) -> dict[str, Any]:
+        values: dict[str, Any] = {str(route.function.trigger["name"]): trigger}
         origin = f"{request.scheme}://{request.host}"
         for binding in route.function.bindings:
             if binding.get("type") == "durableClient":
@@ -177,12 +191,16 @@ class HttpServer:
             # The function's durable client names this invocation in its management calls.
             invocation = self._management.invocations.add(otel_context.get_current())
             try:
-                values = self._binding_values(route, request, body, params, invocation)
-                what = f"HTTP {request.method} {request.path_qs} ({function.name})"
-                result = await self._user_code.call(
-                    function.user_function, values, function.name, what
-                )
-                response = _to_aiohttp(result)
+                refused = await self._unusable_answer(route, params, request, invocation)
+                if refused is not None:
+                    response = refused
+                else:
+                    values = self._binding_values(route, request, body, params, invocation)
+                    what = f"HTTP {request.method} {request.path_qs} ({function.name})"
+                    result = await self._user_code.call(
+                        function.user_function, values, function.name, what
+                    )
+                    response = _to_aiohttp(result)
             except Exception:
                 logger.exception("Function '%s' raised", function.name)
                 response = web.Response(status=500)
@@ -191,3 +209,55 @@ class HttpServer:
             record_http_status(span, response.status)
         self._log.http(request.method, request.path_qs, function.name, response.status, started)
         return response
+
+    async def _unusable_answer(
+        self, route: HttpRoute, params: dict[str, str], request: web.Request, invocation: str
+    ) -> web.Response | None:
+        """devhost's refusal of an answer the respond route would acknowledge and drop."""
+        workflow = answers.respond_workflow(route.template)
+        status_route = self._status_routes.get(workflow) if workflow else None
+        if not self._answer_check or status_route is None:
+            return None
+        instance_id, request_id = params.get("instanceId", ""), params.get("requestId", "")
+        if not instance_id or not request_id:
+            return None
+        # The workflow's own status route lists what the run waits for, as a caller sees it.
+        path = "/".join(
+            part
+            for part in (self._index.route_prefix, answers.status_template(workflow or ""))
+            if part
+        ).replace("{instanceId}", quote(instance_id, safe=""))
+        trigger = func.HttpRequest(
+            method="GET",
+            url=f"{request.scheme}://{request.host}/{path}",
+            headers=dict(request.headers),
+            params={},
+            route_params={"instanceId": instance_id},
+            body=b"",
+        )
+        function = status_route.function
+        values = self._bound(status_route, request, trigger, invocation)
+        what = f"HTTP GET /{path} ({function.name}, before an answer)"
+        status = answers.status_body(
+            await self._user_code.call(function.user_function, values, function.name, what)
+        )
+        if status is None:
+            # No such run of this workflow: the respond route says so itself.
+            return None
+        refusal = answers.refusal(status, instance_id, request_id)
+        if refusal is None and answers.answer_in_flight(
+            self._management.backend, instance_id, request_id
+        ):
+            refusal = answers.in_flight_refusal(instance_id, request_id)
+        if refusal is None:
+            return None
+        logger.warning(
+            "Refused an answer to request '%s' of run %s (%d): %s The Functions host has no "
+            "such check (%s=off turns it off).",
+            request_id,
+            instance_id,
+            refusal.status,
+            refusal.body["error"],
+            answers.CHECK_VARIABLE,
+        )
+        return refusal.response()

@@ -459,3 +459,23 @@ def decode_workflow_value(value: Any) -> Any:
         return deserialize_value(value)
     except Exception:
         return value
+
+
+def instance_ids(backend: InMemoryOrchestrationBackend) -> list[str]:
+    """Every instance id the backend holds (call under `backend_lock`); the in-memory
+    backend's public query pages through full states, far more than a membership test needs."""
+    return list(backend._instances)
+
+
+def bare_request_id(request_id: str) -> str:
+    """The request id a (possibly nested) sub-workflow waits on: the last part of a qualified
+    ``{executor}~{ordinal}~{id}`` id, as AgentFunctionApp's respond route reads it.
+
+    agent-framework-durabletask keeps `split_subworkflow_request_id` in a private module;
+    using it keeps devhost's reading of an id the library's own.
+    """
+    from agent_framework_durabletask._workflows.naming import split_subworkflow_request_id
+
+    while (hop := split_subworkflow_request_id(request_id)) is not None:
+        request_id = hop[2]
+    return request_id
