@@ -123,3 +123,13 @@ def test_an_answer_to_the_pending_request_is_delivered_as_the_route_delivers_it(
     assert response.status_code == 200
     assert response.json()["message"] == "Response delivered successfully"
     wait_for(started["statusQueryGetUri"], lambda r: pending_ids(r) == [] and finished(r))
+
+
+def test_an_answer_with_no_request_id_is_404_saying_where_to_answer(agentic: DevHost) -> None:
+    started, pending = waiting(agentic, "signoff", "budget")
+
+    response = requests.post(respond_url(pending, ""), json=APPROVE, timeout=30)
+
+    assert response.status_code == 404
+    assert "respondUrl" in response.json()["error"]
+    assert pending_ids_now(started) == [pending["requestId"]]

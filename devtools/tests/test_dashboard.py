@@ -28,6 +28,7 @@ import requests
 from devhost.dashboard import diagrams
 from devhost.diagram import parse, to_svg
 from devhost.host import DevHost
+from devhost.span_log import KEPT_SPANS_PER_TRACE, SpanLog
 from devtools.tests.conftest import DevhostProcess, free_port
 from tests import mermaid_browser
 from tests.conftest import bake_project
@@ -584,3 +585,21 @@ def test_a_failed_step_is_a_failed_span_with_its_message_in_the_waterfall(
     assert explode["error"] is not None and "boom" in explode["error"]
     assert explode["parentId"] == failed["spanId"]
     assert failed["error"] is not None and "boom" in failed["error"]
+
+
+def span_record(trace_id: str, span_id: str) -> dict[str, Any]:
+    return {"traceId": trace_id, "spanId": span_id, "parentId": None, "attributes": {}}
+
+
+def test_the_span_log_keeps_the_latest_traces_and_counts_the_spans_past_its_limit() -> None:
+    log = SpanLog(kept_traces=2)
+    for trace_id in ("a", "b", "c"):
+        log.add(span_record(trace_id, "1"))
+    for number in range(KEPT_SPANS_PER_TRACE + 3):
+        log.add(span_record("c", f"span-{number}"))
+
+    kept, dropped = log.of_trace("c")
+
+    assert log.of_trace("a") == ([], 0)
+    assert len(log.of_trace("b")[0]) == 1
+    assert (len(kept), dropped) == (KEPT_SPANS_PER_TRACE, 4)

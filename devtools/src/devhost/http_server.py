@@ -143,7 +143,7 @@ class HttpServer:
             return await self._management.handle(request, subpath)
         matches = self._index.match(path.rstrip("/") or "/")
         if not matches:
-            return web.Response(status=404)
+            return self._not_found(path)
         for route, route_params in matches:
             if route.accepts(request.method):
                 if not self.ready:
@@ -155,6 +155,20 @@ class HttpServer:
                     return self._key_required()
                 return await self._invoke(route, route_params, request)
         return web.Response(status=405)
+
+    def _not_found(self, path: str) -> web.Response:
+        """404; for a respond route with no request id, what to post to instead."""
+        if path.endswith("/") and any(
+            answers.respond_workflow(route.template) for route, _ in self._index.match(path + "-")
+        ):
+            return web.json_response(
+                {
+                    "error": "The request id is missing. Answer at the respondUrl of a request "
+                    "in the run's pendingHumanInputRequests (GET its status)."
+                },
+                status=404,
+            )
+        return web.Response(status=404)
 
     def _binding_values(
         self,
