@@ -42,8 +42,8 @@ DERIVED_SUFFIXES = {
 }
 # The same rule as workflows/placement.py: a pool name is part of Azure resource names.
 POOL_PATTERN = re.compile(r"^[a-z](?:[a-z0-9-]{0,14}[a-z0-9])?$")
-# The starter whose heavy step the worker pool runs.
-POOL_STARTER = "triage_workflow"
+# The starter whose heavy step the worker pool runs: the document batch's per-chunk analysis.
+POOL_STARTER = "batch_workflow"
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -125,8 +125,11 @@ def check_worker_pool(answers: Mapping[str, str]) -> list[str]:
             f" digits or '-', starting with a letter (for example gpu), or {OMIT!r}."
         ]
     if answers[POOL_STARTER] == OMIT:
+        # Refused rather than moved to another starter: the pool's Container App, its storage
+        # access and its docs are built for the chunk analysis, and a pool with no step to run
+        # would idle at a cost.
         return [
-            f"worker_pool {pool!r} places the triage workflow's classify step, but"
+            f"worker_pool {pool!r} places the document batch's per-chunk analysis on a pool, but"
             f" {POOL_STARTER} is {OMIT!r}: keep that starter or answer worker_pool={OMIT}."
         ]
     return []

@@ -586,6 +586,18 @@ module poolTaskHubRoles 'rbac/task-hub-roles.bicep' = {
   }
 }
 
+// The pool analyses the document batch's chunks: it reads the documents and manifests and
+// writes the results, in the same account the Function App uses.
+module poolStorageRoles 'rbac/storage-account-roles.bicep' = {
+  name: 'pool-storage-roles'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    roleDefinitionId: roles.storageBlobDataContributor
+    principals: poolPrincipal
+  }
+}
+
 module poolMonitoringRoles 'rbac/app-insights-roles.bicep' = {
   name: 'pool-monitoring-roles'
   scope: rg
@@ -613,6 +625,7 @@ module workerPool 'app/worker-pool.bicep' = {
     taskHubName: scheduler.outputs.taskHubName
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     telemetryServiceName: serviceName
+    documentsBlobEndpoint: storage.outputs.blobEndpoint
     minReplicas: workerPoolMinReplicas
     maxReplicas: workerPoolMaxReplicas
     gpuProfileType: workerPoolGpuProfile
@@ -621,6 +634,7 @@ module workerPool 'app/worker-pool.bicep' = {
   dependsOn: [
     poolRegistryRoles
     poolTaskHubRoles
+    poolStorageRoles
     poolMonitoringRoles
   ]
 }

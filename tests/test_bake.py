@@ -33,7 +33,12 @@ COMBINATIONS = {
         "python_version": "3.11",
         "worker_pool": "gpu-a100",
     },
-    "without-triage": {"triage_workflow": "none", "model_provider": "azure_openai"},
+    # The pool runs the document batch's analysis, so it needs no triage workflow.
+    "without-triage": {
+        "triage_workflow": "none",
+        "model_provider": "azure_openai",
+        "worker_pool": "gpu",
+    },
     "without-quotes": {"fanout_workflow": "none"},
     "without-approval": {"approval_workflow": "none"},
     "without-trip-booking": {"composition_workflow": "none"},

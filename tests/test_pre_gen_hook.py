@@ -182,7 +182,13 @@ def test_a_worker_pool_outside_the_resource_name_rule_is_rejected(pool: str) -> 
     assert problem.startswith(f"worker_pool {pool!r} is not a valid pool name")
 
 
-def test_a_worker_pool_needs_the_starter_whose_step_it_runs() -> None:
-    (problem,) = hook.validate(default_answers(worker_pool="gpu", triage_workflow="none"))
+def test_a_worker_pool_needs_the_document_batch_whose_analysis_it_runs() -> None:
+    (problem,) = hook.validate(default_answers(worker_pool="gpu", batch_workflow="none"))
 
-    assert "triage_workflow is 'none'" in problem
+    assert "document batch's per-chunk analysis" in problem
+    assert "batch_workflow is 'none'" in problem
+    assert "worker_pool=none" in problem
+
+
+def test_a_worker_pool_does_not_need_the_triage_workflow() -> None:
+    assert hook.validate(default_answers(worker_pool="gpu", triage_workflow="none")) == []

@@ -45,6 +45,9 @@ param applicationInsightsConnectionString string
 @description('OpenTelemetry service.name the pool\'s telemetry carries (OTEL_SERVICE_NAME), as the app\'s does.')
 param telemetryServiceName string
 
+@description('Blob endpoint of the document storage the placed steps read and write (DOCUMENTS_STORAGE), reached with the pool\'s identity.')
+param documentsBlobEndpoint string
+
 @description('Fewest replicas; 0 scales to zero while no activity waits.')
 @minValue(0)
 @maxValue(30)
@@ -151,6 +154,18 @@ resource pool 'Microsoft.App/containerApps@2025-07-01' = {
             {
               name: 'OTEL_SERVICE_NAME'
               value: telemetryServiceName
+            }
+            {
+              name: 'DOCUMENTS_STORAGE__blobServiceUri'
+              value: documentsBlobEndpoint
+            }
+            {
+              name: 'DOCUMENTS_STORAGE__credential'
+              value: 'managedidentity'
+            }
+            {
+              name: 'DOCUMENTS_STORAGE__clientId'
+              value: identityClientId
             }
           ]
         }

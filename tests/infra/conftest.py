@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from infra_bake import PROVIDER_VARIANTS, VARIANTS, Bake, bake_answers
+from infra_bake import POOL_PROVIDERS, PROVIDER_VARIANTS, VARIANTS, Bake, bake_answers
 from infra_variants import network_variant as resolve_network_variant
 
 from tests.conftest import bake_copy
@@ -43,6 +43,15 @@ def bake(request: pytest.FixtureRequest, bakes: dict[tuple[str, str], Bake]) -> 
 
 @pytest.fixture(params=PROVIDER_VARIANTS, ids=_variant_id)
 def provider_bake(request: pytest.FixtureRequest, bakes: dict[tuple[str, str], Bake]) -> Bake:
+    return bakes[request.param]
+
+
+POOL_VARIANTS = [variant for variant in PROVIDER_VARIANTS if variant[0] in POOL_PROVIDERS]
+
+
+@pytest.fixture(params=POOL_VARIANTS, ids=_variant_id)
+def pool_bake(request: pytest.FixtureRequest, bakes: dict[tuple[str, str], Bake]) -> Bake:
+    """A bake that answers a worker pool (the foundry bakes)."""
     return bakes[request.param]
 
 

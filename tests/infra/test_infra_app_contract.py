@@ -319,3 +319,48 @@ def test_document_storage_is_set_with_the_managed_identity_exactly_when_the_batc
     assert {name for name in settings if name.startswith("DOCUMENTS_STORAGE")} == (
         expected if bake.hosts_document_batch else set()
     )
+
+
+WORKER_POOL_MODULE = "app/worker-pool.bicep"
+DOCUMENT_STORAGE_IDENTITY = {
+    "DOCUMENTS_STORAGE__blobServiceUri": "documentsBlobEndpoint",
+    "DOCUMENTS_STORAGE__credential": "managedidentity",
+    "DOCUMENTS_STORAGE__clientId": "identityClientId",
+}
+
+
+def _pool_environment(infra: Path) -> dict[str, Any]:
+    pool = parse(infra / WORKER_POOL_MODULE)["resources"]["pool"]["config"]
+    (container,) = pool["properties"]["template"]["containers"]
+    return {entry["name"]: entry["value"] for entry in container["env"]}
+
+
+def _accessor(node: Any) -> list[str]:
+    """`a.b.c` in pycep's nested property accessors, as ['a', 'b', 'c']."""
+    if isinstance(node, str):
+        return [node]
+    operands = node["operator"]["operands"]
+    return [*_accessor(operands["operand_1"]), *_accessor(operands["operand_2"])]
+
+
+def test_the_pool_reaches_the_document_storage_with_its_own_identity(pool_bake: Bake) -> None:
+    """The pool runs the document batch's chunk analysis, which reads and writes blobs."""
+    bake = pool_bake
+    environment = _pool_environment(bake.infra)
+    assert "DOCUMENTS_STORAGE" not in environment, "a plain value would be a connection string"
+    assert {name: environment.get(name) for name in DOCUMENT_STORAGE_IDENTITY} == (
+        DOCUMENT_STORAGE_IDENTITY
+    )
+    main = bake.infra / "main.bicep"
+    endpoint = module_params(main, "workerPool")["documentsBlobEndpoint"]
+    assert _accessor(endpoint) == ["storage", "outputs", "blobEndpoint"]
+
+
+def test_the_pool_identity_has_a_blob_data_role_on_the_document_storage(pool_bake: Bake) -> None:
+    bake = pool_bake
+    main = bake.infra / "main.bicep"
+    assert module_paths(main)["poolStorageRoles"] == bake.infra / "rbac/storage-account-roles.bicep"
+    grant = module_params(main, "poolStorageRoles")
+    assert grant["principals"] == "poolPrincipal"
+    assert _accessor(grant["storageAccountName"]) == ["storage", "outputs", "name"]
+    assert _accessor(grant["roleDefinitionId"]) == ["roles", "storageBlobDataContributor"]

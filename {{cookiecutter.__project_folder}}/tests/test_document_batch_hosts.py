@@ -4,7 +4,8 @@ documents in Azurite.
 A batch of 200 documents cut into chunks of 10, four chunks a group, runs as one top-level
 orchestration, 5 group and 20 chunk child orchestrations. The worker.py run also reads every
 orchestration's history back from the backend: none holds a document's text, and none grows
-with the batch.
+with the batch. When the project places the chunk analysis on a worker pool, both hosts get a
+``worker.py --pool`` process beside them, as in Azure.
 """
 
 import asyncio
@@ -20,7 +21,7 @@ from durabletask.client import TaskHubGrpcClient
 
 from scripts.sample_documents import SENTENCES, expected_totals, upload
 from tests.azurite import Azurite
-from tests.http_host import EMBEDDED_APP, embedded_host, standalone_worker
+from tests.http_host import EMBEDDED_APP, embedded_host, pool_workers, standalone_worker
 from tests.scenarios import output_matches
 from worker import WorkflowRuns, parse_connection
 from workflows.blob_store import STORAGE_SETTING
@@ -85,7 +86,11 @@ def standalone_run(
 ) -> Iterator[tuple[StandaloneRun, dict[str, Any]]]:
     backend = LoopbackBackend()
     settings = {STORAGE_SETTING: azurite.connection_string}
-    with standalone_worker(backend, tmp_path_factory.mktemp("worker"), settings) as worker:
+    log_dir = tmp_path_factory.mktemp("worker")
+    with (
+        standalone_worker(backend, log_dir, settings) as worker,
+        pool_workers(f"http://{worker.address}", worker.environment, log_dir),
+    ):
         runs = WorkflowRuns(parse_connection(worker.environment))
         instance_id = runs.start(WORKFLOW_NAME, seeded(azurite))
         deadline = time.monotonic() + RUN_SECONDS

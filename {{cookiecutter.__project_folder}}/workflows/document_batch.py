@@ -34,10 +34,17 @@ from pydantic import Field, StringConstraints, model_validator
 from workflows import blob_store
 from workflows.catalog import DeclaredWorkflow, SubWorkflow
 from workflows.messages import InboundMessage, parse_start_message
+{% if cookiecutter.worker_pool != "none" %}
+from workflows.placement import runs_on
+{% endif %}
 
 WORKFLOW_NAME = "{{ cookiecutter.batch_workflow }}"
 GROUP_WORKFLOW_NAME = "{{ cookiecutter.batch_workflow }}_group"
 CHUNK_WORKFLOW_NAME = "{{ cookiecutter.batch_workflow }}_chunk"
+{% if cookiecutter.worker_pool != "none" %}
+# The worker pool that analyses chunks: `python worker.py --pool {{ cookiecutter.worker_pool }}`.
+ANALYSIS_POOL = "{{ cookiecutter.worker_pool }}"
+{% endif %}
 
 MAX_CHUNK_SIZE = 1_000
 MAX_CHUNKS_PER_GROUP = 100
@@ -383,7 +390,13 @@ async def summarize_batch(plan: BatchPlan, ctx: WorkflowContext[None, BatchSumma
 
 
 def build_chunk_workflow() -> Workflow:
+{% if cookiecutter.worker_pool != "none" %}
+    # Analysing a chunk is the heavy step (a model per document, on a GPU, in a real project):
+    # it runs on the pool's workers; planning, grouping and adding up run where the workflow runs.
+    analyzer = runs_on(ANALYSIS_POOL)(executor(id="analyze_chunk")(analyze_chunk))
+{% else %}
     analyzer = executor(id="analyze_chunk")(analyze_chunk)
+{% endif %}
     return WorkflowBuilder(name=CHUNK_WORKFLOW_NAME, start_executor=analyzer).build()
 
 

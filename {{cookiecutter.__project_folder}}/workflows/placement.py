@@ -2,7 +2,7 @@
 
 Mark an executor with the pool it needs, next to its definition::
 
-    classifier = runs_on("gpu")(executor(id="classify_ticket")(classify_ticket))
+    analyzer = runs_on("gpu")(executor(id="analyze_chunk")(analyze_chunk))
 
     @runs_on("gpu")
     class Embedder(Executor): ...

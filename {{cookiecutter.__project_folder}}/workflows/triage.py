@@ -15,15 +15,8 @@ from agent_framework import (
 
 from workflows.catalog import DeclaredWorkflow, Example, RejectedStart
 from workflows.messages import InboundMessage, NonEmptyText, parse_start_message
-{% if cookiecutter.worker_pool != "none" %}
-from workflows.placement import runs_on
-{% endif %}
 
 WORKFLOW_NAME = "{{ cookiecutter.triage_workflow }}"
-{% if cookiecutter.worker_pool != "none" %}
-# The worker pool that classifies tickets: `python worker.py --pool {{ cookiecutter.worker_pool }}`.
-CLASSIFIER_POOL = "{{ cookiecutter.worker_pool }}"
-{% endif %}
 
 BILLING_WORDS = ("invoice", "refund", "charge", "payment", "billing")
 TECHNICAL_WORDS = ("error", "crash", "bug", "login", "timeout", "outage")
@@ -90,13 +83,7 @@ def desk(queue: str) -> FunctionExecutor:
 
 
 def build_triage_workflow() -> Workflow:
-{% if cookiecutter.worker_pool != "none" %}
-    # Classifying is the heavy step (a model on a GPU, in a real project): it runs on the
-    # pool's workers; the desks run wherever the workflow runs.
-    classifier = runs_on(CLASSIFIER_POOL)(executor(id="classify_ticket")(classify_ticket))
-{% else %}
     classifier = executor(id="classify_ticket")(classify_ticket)
-{% endif %}
     billing, technical, general = desk("billing"), desk("technical"), desk("general")
     return (
         WorkflowBuilder(name=WORKFLOW_NAME, start_executor=classifier)
