@@ -6,8 +6,9 @@ Two measurements, side by side in one table each:
 - pool scale-out: runs/s of `placed_work` (its `crunch` step holds the CPU in Python) with one
   and with two pool workers, after a warm-up round, median of the timed rounds;
 - recovery: a mixed workload (`placed_work` and `light_work` interleaved) with one pool worker
-  killed (SIGKILL) and replaced twice while it runs; every run must complete with exactly one
-  output, and every crunch step must have run in a pool worker, never in devhost.
+  killed (SIGKILL) and replaced twice while it runs, each time while the victim is computing a
+  crunch step; every run must complete with exactly one output, and every crunch step must have
+  run in a pool worker, never in devhost.
 
 Each run's output names the processes its steps ran in (scripts/benchmark_placement_workload.py).
 """
@@ -21,6 +22,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -48,10 +50,11 @@ WORKER_READY = "Waiting for work items"
 # work item(s) go back to the queue: ..."
 GIVEN_BACK = re.compile(r"(\d+) unfinished work item\(s\) go back to the queue")
 FINISHED = {"Completed", "Failed", "Terminated"}
-# How long a kill waits for its victim to hold a crunch step, and how many unfinished placed
-# runs it reads per look.
-HOLD_SECONDS = 60
-HOLD_SCAN = 40
+# How long a kill waits for its victim to start computing a crunch step.
+RUNNING_SECONDS = 60
+MARK_PAUSE_SECONDS = 0.005
+# The folder each crunch step keeps a file in while it computes (benchmark_placement_workload.py).
+STEP_MARKS = "PLACEMENT_STEP_MARKS"
 
 
 def free_ports(count: int) -> list[int]:
@@ -97,6 +100,8 @@ class Setup:
     endpoint: str
     environment: dict[str, str]
     devhost_pid: int
+    # Where the crunch steps keep a file while they compute, named after their process.
+    marks: Path
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
     # Every pool worker process started, running or not.
     pool_pids: set[int] = field(default_factory=set)
@@ -150,8 +155,14 @@ def devhost_with_pool(project: Path, scratch: Path) -> Iterator[Setup]:
     shutil.copyfile(WORKLOAD, project / f"{MODULE}.py")
     logs = scratch / "placement"
     logs.mkdir(exist_ok=True)
+    marks = logs / "running-steps"
+    (marks / "done").mkdir(parents=True, exist_ok=True)
     port, backend_port = free_ports(2)
-    environment = {**os.environ, f"AzureWebJobs.{CRUNCH_ACTIVITY}.Disabled": "true"}
+    environment = {
+        **os.environ,
+        f"AzureWebJobs.{CRUNCH_ACTIVITY}.Disabled": "true",
+        STEP_MARKS: str(marks),
+    }
     environment.pop("OTEL_TRACES_EXPORTER", None)
     command = [sys.executable, "-m", "devhost", "--host", LOOPBACK, "--port", str(port)]
     command += ["--backend-port", str(backend_port), "--app", f"{MODULE}:app", "--no-azurite"]
@@ -167,6 +178,7 @@ def devhost_with_pool(project: Path, scratch: Path) -> Iterator[Setup]:
         f"http://{LOOPBACK}:{backend_port}",
         environment,
         devhost.pid,
+        marks,
     )
     try:
         wait_for_text(devhost, log, "devhost is listening on")
@@ -226,26 +238,24 @@ def pool_rates(
     return rates
 
 
-def wait_until_holding(
-    setup: Setup, pid: int, placed_urls: list[str], finals: dict[str, dict[str, Any]]
-) -> bool:
-    """Wait until pool worker `pid` holds a crunch step (devhost's dashboard records who took
-    each work item); False if it took none within HOLD_SECONDS (it is killed anyway)."""
-    taker = f"worker pid {pid}"
-    deadline = time.monotonic() + HOLD_SECONDS
+def running_steps(setup: Setup, pid: int) -> int:
+    """How many crunch steps process `pid` is computing (or was, when it died)."""
+    return sum(1 for _ in setup.marks.glob(f"{pid}-*"))
+
+
+def steps_done(setup: Setup) -> int:
+    """How many crunch steps have finished computing, in any pool worker."""
+    return sum(1 for _ in (setup.marks / "done").iterdir())
+
+
+def wait_until_running(setup: Setup, pid: int) -> bool:
+    """Wait until pool worker `pid` computes a crunch step; False if it started none within
+    RUNNING_SECONDS (it is killed anyway)."""
+    deadline = time.monotonic() + RUNNING_SECONDS
     while time.monotonic() < deadline:
-        for url in [u for u in placed_urls if u not in finals][:HOLD_SCAN]:
-            instance_id = url.split("/status/")[1].split("?")[0]
-            response = setup.session.get(
-                f"{setup.base}/_devhost/api/instances/{instance_id}", timeout=REQUEST_SECONDS
-            )
-            if response.status_code != 200:
-                continue
-            for placement in response.json().get("placements", []):
-                held = placement["completed"] is None and placement["taken_by"] == taker
-                if held and placement["name"] == CRUNCH_ACTIVITY:
-                    return True
-        time.sleep(SWEEP_PAUSE_SECONDS)
+        if running_steps(setup, pid):
+            return True
+        time.sleep(MARK_PAUSE_SECONDS)
     return False
 
 
@@ -259,7 +269,8 @@ class Recovery:
     crunched_in_pool: int
     crunched_elsewhere: int
     kills: int
-    killed_holding: int
+    # Crunch steps the victim was computing when it was killed, one count per kill.
+    running_at_kill: list[int]
     seconds: float
     given_back: int
 
@@ -275,32 +286,39 @@ def mixed_with_kills(
         (PLACED if n % 2 == 0 else LIGHT, {"label": f"mixed-{n}", "size": size})
         for n in range(total)
     ]
-    thresholds = [total * (k + 1) // (kills + 1) for k in range(kills)]
+    placed = sum(1 for workflow, _ in loads if workflow == PLACED)
+    # Each kill comes when a further share of the placed runs' crunch steps is done, so the
+    # pool is busy: at 1/3 and 2/3 of them for two kills.
+    before = steps_done(setup)
+    thresholds = [before + placed * (k + 1) // (kills + 1) for k in range(kills)]
     killed: list[int] = []
-    held: list[int] = []
-    urls: list[str] = []
-    placed_urls: list[str] = []
-    finals: dict[str, dict[str, Any]] = {}
+    running_at_kill: list[int] = []
+    finished = threading.Event()
 
-    def kill_at(finished: int) -> None:
-        if thresholds and finished >= thresholds[0]:
-            thresholds.pop(0)
+    def kill_during_steps() -> None:
+        for threshold in thresholds:
+            while steps_done(setup) < threshold:
+                if finished.wait(MARK_PAUSE_SECONDS):
+                    return
             victim = setup.workers.pop(0)
-            # Frozen, it keeps every step it is handed: it surely dies holding work.
-            os.kill(victim.pid, signal.SIGSTOP)
-            if wait_until_holding(setup, victim.pid, placed_urls, finals):
-                held.append(victim.pid)
+            # Killed as soon as it computes a step: the step dies with it, mid-computation.
+            wait_until_running(setup, victim.pid)
             victim.kill()
             victim.wait(timeout=STOP_SECONDS)
             killed.append(victim.pid)
+            # A step that finished moved its file away; a file left behind is a step cut short.
+            running_at_kill.append(running_steps(setup, victim.pid))
             setup.start_worker()
 
+    killer = threading.Thread(target=kill_during_steps, name="pool-killer")
     started = time.perf_counter()
-    urls = start_all(setup, loads, clients)
-    placed_urls = [
-        url for url, (workflow, _) in zip(urls, loads, strict=True) if workflow == PLACED
-    ]
-    finals = wait_all(setup, urls, seconds, kill_at, finals)
+    killer.start()
+    try:
+        urls = start_all(setup, loads, clients)
+        finals = wait_all(setup, urls, seconds)
+    finally:
+        finished.set()
+        killer.join()
     elapsed = time.perf_counter() - started
     pool_pids = setup.pool_pids
     completed = [s for s in finals.values() if s["runtimeStatus"] == "Completed"]
@@ -316,7 +334,7 @@ def mixed_with_kills(
         crunched_in_pool=sum(1 for pid in crunched if pid in pool_pids),
         crunched_elsewhere=sum(1 for pid in crunched if pid not in pool_pids),
         kills=len(killed),
-        killed_holding=len(held),
+        running_at_kill=running_at_kill,
         seconds=elapsed,
         given_back=sum(int(n) for n in GIVEN_BACK.findall(devhost_log)),
     )
@@ -364,7 +382,10 @@ def run(
                 ("mixed workload (crunch of " + f"{size // 3:,} numbers)", "value"),
                 ("runs (half placed, half light)", str(recovery.runs)),
                 ("pool workers killed (SIGKILL) and replaced", str(recovery.kills)),
-                ("  of them killed while holding a crunch step", str(recovery.killed_holding)),
+                (
+                    "crunch steps running in the victim at each kill",
+                    ", ".join(str(n) for n in recovery.running_at_kill),
+                ),
                 ("completed with exactly one output", str(recovery.completed_once)),
                 ("lost (not finished)", str(recovery.lost)),
                 ("doubled (more than one output)", str(recovery.doubled)),

@@ -7,10 +7,17 @@ each step reports the process it ran in. `light_work` is one step where the work
 `python -m devhost --app benchmark_placement_workload:app` (the crunch activity disabled) and
 runs the pool as `python worker.py --workflows benchmark_placement_workload:build_workflows
 --pool gpu`.
+
+With `PLACEMENT_STEP_MARKS` set to a folder, each crunch step keeps a file named
+`<pid>-<random>` there while it computes, then moves it into the folder's `done/`: the benchmark
+times its kills by the steps done, kills a pool worker while it runs a step, and counts the files
+that process left behind (the steps it was running when it died).
 """
 
 import os
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from agent_framework import Workflow, WorkflowBuilder, WorkflowContext, executor
 from agent_framework_azurefunctions import AgentFunctionApp
@@ -20,6 +27,7 @@ PLACED = "placed_work"
 LIGHT = "light_work"
 POOL = "gpu"
 CRUNCH_ACTIVITY = f"dafx-{PLACED}-crunch"
+STEP_MARKS = "PLACEMENT_STEP_MARKS"
 
 
 @dataclass
@@ -48,7 +56,14 @@ async def prepare(body: dict[str, object], ctx: WorkflowContext[Job]) -> None:
 
 
 async def crunch(job: Job, ctx: WorkflowContext[Crunched]) -> None:
-    await ctx.send_message(Crunched(job, checksum(job.size), os.getpid()))
+    marks = os.environ.get(STEP_MARKS)
+    mark = Path(marks, f"{os.getpid()}-{uuid.uuid4().hex}") if marks else None
+    if mark is not None:
+        mark.write_text(job.label)
+    result = checksum(job.size)
+    if mark is not None:
+        mark.replace(mark.parent / "done" / mark.name)
+    await ctx.send_message(Crunched(job, result, os.getpid()))
 
 
 async def finish(result: Crunched, ctx: WorkflowContext[None, dict[str, object]]) -> None:
