@@ -9,8 +9,8 @@ targetScope = 'subscription'
 @maxLength(64)
 param environmentName string
 
-// Regions that offer Flex Consumption and the Durable Task Scheduler; how the list was made and
-// how to refresh it is in docs/deploy.md ("Regions").
+// Regions that offer Flex Consumption (the scheduler publishes no region list to check it
+// against); how the list was made and how to refresh it is in docs/deploy.md ("Regions").
 @description('Azure region for every resource except the model.')
 @metadata({
   azd: {

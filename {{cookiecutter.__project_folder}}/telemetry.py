@@ -29,7 +29,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import upstream
 
@@ -58,15 +58,7 @@ DURABLE_INSTANCE_ATTRIBUTE = "durabletask.task.instance_id"
 # devhost names the orchestration that called an entity operation (an entity's own instance
 # id, ``@name@key``, names no run).
 ENTITY_CALLER_ATTRIBUTE = "devhost.entity.caller_instance_id"
-# The Agent Framework's span names and attributes (agent_framework.observability.OtelAttr).
-AF_WORKFLOW_RUN_SPAN = "workflow.run"
-AF_WORKFLOW_NAME = "workflow.name"
-AF_EXECUTOR_SPAN = "executor.process"
-AF_EXECUTOR_ID = "executor.id"
-AF_MESSAGE_SEND_SPAN = "message.send"
-AF_OPERATION = "gen_ai.operation.name"
-AF_AGENT_NAME = "gen_ai.agent.name"
-AF_INVOKE_AGENT = "invoke_agent"
+
 
 METER_NAME = "dafx"
 # name: (kind, unit, description). Names are stable: dashboards and alerts query them.
@@ -92,6 +84,46 @@ DURATION_BUCKETS = (
 REMEMBERED_RUNS = 1_000
 
 logger = logging.getLogger(__name__)
+
+
+class AgentFrameworkNames(NamedTuple):
+    """The span names and attributes the Agent Framework's instrumentation uses, read from its
+    own ``OtelAttr``, so that they are the installed release's whatever it calls them."""
+
+    workflow_run_span: str
+    workflow_name: str
+    executor_span: str
+    executor_id: str
+    message_send_span: str
+    operation: str
+    agent_name: str
+    invoke_agent: str
+
+    def is_workflow_run(self, span_name: str) -> bool:
+        """True for a workflow run's span: ``<name>`` or ``<name> <workflow>``."""
+        return span_name == self.workflow_run_span or span_name.startswith(
+            f"{self.workflow_run_span} "
+        )
+
+    def is_executor(self, span_name: str) -> bool:
+        """True for an executor invocation's span, ``<name> <executor id>``."""
+        return span_name == self.executor_span or span_name.startswith(f"{self.executor_span} ")
+
+
+def agent_framework_names() -> AgentFrameworkNames:
+    """The installed Agent Framework's span names and attributes."""
+    from agent_framework.observability import OtelAttr
+
+    return AgentFrameworkNames(
+        workflow_run_span=OtelAttr.WORKFLOW_RUN_SPAN.value,
+        workflow_name=OtelAttr.WORKFLOW_NAME.value,
+        executor_span=OtelAttr.EXECUTOR_PROCESS_SPAN.value,
+        executor_id=OtelAttr.EXECUTOR_ID.value,
+        message_send_span=OtelAttr.MESSAGE_SEND_SPAN.value,
+        operation=OtelAttr.OPERATION.value,
+        agent_name=OtelAttr.AGENT_NAME.value,
+        invoke_agent=OtelAttr.AGENT_INVOKE_OPERATION.value,
+    )
 
 
 class TelemetrySettingError(RuntimeError):
@@ -173,7 +205,7 @@ def run_attributes(workflows: Iterable[Workflow] = ()) -> SpanProcessor:
     then ``::``), the workflow is the orchestration's, or the activity's owner among
     ``workflows``. An entity span names the entity, not a run: its run is the calling
     orchestration's when the host names it (devhost does), its workflow the agent's owner.
-    An in-process run's ``workflow.run`` span names its workflow but has no instance id.
+    An in-process run's workflow run span names its workflow but has no instance id.
     Every span started under a stamped span in this process inherits both.
     """
     from agent_framework_durabletask import workflow_name_from_orchestrator
@@ -181,6 +213,7 @@ def run_attributes(workflows: Iterable[Workflow] = ()) -> SpanProcessor:
     from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
     owners = activity_workflows(workflows)
+    af = agent_framework_names()
 
     class RunAttributes(SpanProcessor):
         def on_start(self, span: Span, parent_context: Context | None = None) -> None:
@@ -194,8 +227,8 @@ def run_attributes(workflows: Iterable[Workflow] = ()) -> SpanProcessor:
                         span.set_attribute(key, str(inherited[key]))
                 return
             own = span.attributes or {}
-            if span.name == AF_WORKFLOW_RUN_SPAN and AF_WORKFLOW_NAME in own:
-                span.set_attribute(WORKFLOW_NAME_ATTRIBUTE, str(own[AF_WORKFLOW_NAME]))
+            if af.is_workflow_run(span.name) and af.workflow_name in own:
+                span.set_attribute(WORKFLOW_NAME_ATTRIBUTE, str(own[af.workflow_name]))
                 return
             kind = own.get(DURABLE_TYPE_ATTRIBUTE)
             task_name = str(own.get(DURABLE_NAME_ATTRIBUTE, ""))
@@ -225,7 +258,7 @@ def run_metrics(
     Add it after `run_attributes`, whose attributes it reads. Executors: the Agent Framework's
     ``executor.process`` spans, and its ``invoke_agent`` spans where no executor span encloses
     them (the durable hosts run agents as entities, outside any executor span). Workflows:
-    the Agent Framework's ``workflow.run`` span of an in-process run, and each orchestration
+    the Agent Framework's workflow run span of an in-process run, and each orchestration
     span the host makes in this process (devhost, ``worker.py``). A message's wait is measured
     from the end of the last ``message.send`` (or agent reply) of one of the executor's
     predecessors in the same run, when both happened in this process. Metrics carry
@@ -249,16 +282,17 @@ def run_metrics(
                 explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
             )
     sources_of = predecessors(workflows)
+    af = agent_framework_names()
 
     def executor_of(span: ReadableSpan, parent: object) -> str | None:
         """The executor a span is an invocation of, or None."""
         own = span.attributes or {}
-        if span.name.startswith(AF_EXECUTOR_SPAN) and AF_EXECUTOR_ID in own:
-            return str(own[AF_EXECUTOR_ID])
-        if own.get(AF_OPERATION) == AF_INVOKE_AGENT and AF_AGENT_NAME in own:
+        if af.is_executor(span.name) and af.executor_id in own:
+            return str(own[af.executor_id])
+        if own.get(af.operation) == af.invoke_agent and af.agent_name in own:
             if isinstance(parent, ReadableSpan) and executor_of(parent, None) is not None:
                 return None
-            return str(own[AF_AGENT_NAME])
+            return str(own[af.agent_name])
         return None
 
     def run_key(span: ReadableSpan) -> str:
@@ -314,7 +348,7 @@ def run_metrics(
         def on_end(self, span: ReadableSpan) -> None:
             own = span.attributes or {}
             failed = span.status.status_code == StatusCode.ERROR
-            if span.name == AF_MESSAGE_SEND_SPAN and span.parent is not None:
+            if span.name == af.message_send_span and span.parent is not None:
                 with self._lock:
                     source = self._open.get(span.parent.span_id)
                 if source is not None:
@@ -330,12 +364,12 @@ def run_metrics(
                 instruments["dafx.executor.duration"].record(seconds(span), attributes)
                 if failed:
                     instruments["dafx.executor.failures"].add(1, attributes)
-                if own.get(AF_OPERATION) == AF_INVOKE_AGENT:
+                if own.get(af.operation) == af.invoke_agent:
                     self._remember_send(run_key(span), executor, span.end_time or 0)
                 return
             workflow = None
-            if span.name == AF_WORKFLOW_RUN_SPAN:
-                workflow = own.get(AF_WORKFLOW_NAME)
+            if af.is_workflow_run(span.name):
+                workflow = own.get(af.workflow_name)
             elif own.get(DURABLE_TYPE_ATTRIBUTE) == "orchestration":
                 workflow = workflow_name_from_orchestrator(str(own.get(DURABLE_NAME_ATTRIBUTE)))
             if workflow is None:
@@ -388,15 +422,23 @@ def join_configured_providers(workflows: Iterable[Workflow]) -> bool:
 
 
 def export_logs_from_root_logger() -> None:
-    """Send the records of every logger to the configured OpenTelemetry logger provider."""
+    """Send the records of every logger, once each, to the configured logger provider.
+
+    The Agent Framework's set-up attaches its handler to the root logger or, in newer releases,
+    to its own ``agent_framework`` logger only. A handler there as well as on the root logger
+    would export each of its records twice, so it moves to the root logger.
+    """
     from opentelemetry._logs import get_logger_provider
     from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 
     provider = get_logger_provider()
+    if not isinstance(provider, LoggerProvider):
+        return
     root = logging.getLogger()
-    if isinstance(provider, LoggerProvider) and not any(
-        isinstance(handler, LoggingHandler) for handler in root.handlers
-    ):
+    framework = logging.getLogger("agent_framework")
+    for handler in [h for h in framework.handlers if isinstance(h, LoggingHandler)]:
+        framework.removeHandler(handler)
+    if not any(isinstance(handler, LoggingHandler) for handler in root.handlers):
         root.addHandler(LoggingHandler(logger_provider=provider))
 
 

@@ -427,7 +427,7 @@ print(json.dumps({
     assert "Overriding of current" not in result.stderr
 
 
-def test_console_telemetry_names_the_project_and_exports_logs_and_metrics() -> None:
+def test_console_telemetry_names_the_project_and_exports_metrics_and_each_log_record_once() -> None:
     code = """
 import logging
 import telemetry
@@ -438,6 +438,7 @@ attributes = {"durabletask.type": "orchestration",
     "durabletask.task.name": "dafx-other", "durabletask.task.instance_id": "run-8"}
 trace.get_tracer("test").start_span("orchestration", attributes=attributes).end()
 logging.getLogger("workflows.other").warning("a warning from the app")
+logging.getLogger("agent_framework").warning("a warning from the Agent Framework")
 trace.get_tracer_provider().force_flush()
 _logs.get_logger_provider().force_flush()
 metrics.get_meter_provider().force_flush()
@@ -451,7 +452,9 @@ metrics.get_meter_provider().force_flush()
     metric_data = [d for d in documents if "resource_metrics" in d]
     services = [span["resource"]["attributes"]["service.name"] for span in spans]
     assert services == [PROJECT_SLUG]
-    assert [log["body"] for log in logs] == ["a warning from the app"]
+    bodies = [log["body"] for log in logs]
+    assert bodies.count("a warning from the app") == 1
+    assert bodies.count("a warning from the Agent Framework") == 1
     runs = [
         point["value"]
         for data in metric_data

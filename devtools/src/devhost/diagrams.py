@@ -68,7 +68,7 @@ CLASS_DEFINITIONS = {
     "person": "fill:#e9f8ee,stroke:#15803d,color:#0b2e17",
 }
 
-# The lines WorkflowViz.to_mermaid() writes (agent-framework-core 1.23). Anything else is an
+# The lines WorkflowViz.to_mermaid() writes (agent-framework-core 1.26). Anything else is an
 # error, so a framework upgrade that changes the drawing is noticed rather than mis-annotated.
 NODE_LINE = re.compile(r'^(?P<indent>\s*)(?P<id>\w+)\["(?P<label>[^"]*)"\];$')
 FAN_IN_LINE = re.compile(r"^\s*(?P<id>\w+)\(\(fan-in\)\)$")
