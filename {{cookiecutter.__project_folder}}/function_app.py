@@ -13,7 +13,8 @@ import telemetry
 from workflows import build_workflows
 
 workflows = build_workflows()
-telemetry.configure_from_environment(workflows)
+if telemetry.configure_from_environment(workflows) is not None:
+    telemetry.name_runs_of_function_invocations(workflows)
 app = AgentFunctionApp(
     workflows=workflows,
     http_auth_level=func.AuthLevel.{{ cookiecutter.http_auth_level.upper() }},

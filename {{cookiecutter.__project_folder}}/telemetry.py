@@ -18,17 +18,20 @@ Telemetry already configured in this process
 
 Whichever way, the Agent Framework's instrumentation is turned on (workflow, executor and model
 call spans), `RunAttributes` stamps each span with its run's workflow name and top-level
-instance id, and `RunMetrics` turns the spans into the run metrics named in `METRICS`.
+instance id, and `RunMetrics` turns the spans into the run metrics named in `METRICS`. On the
+Functions host, `name_runs_of_function_invocations` tells `RunAttributes` each invocation's run.
 Otherwise nothing happens. Importing this module imports no exporter and no SDK.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import upstream
@@ -84,6 +87,10 @@ DURATION_BUCKETS = (
 REMEMBERED_RUNS = 1_000
 
 logger = logging.getLogger(__name__)
+
+# The run (top-level instance id, workflow) of the Functions invocation running in this context,
+# set by `FunctionInvocationRuns` before each invocation; None outside one.
+invocation_run: ContextVar[tuple[str, str] | None] = ContextVar("dafx_invocation_run", default=None)
 
 
 class AgentFrameworkNames(NamedTuple):
@@ -229,6 +236,10 @@ def run_attributes(workflows: Iterable[Workflow] = ()) -> SpanProcessor:
             own = span.attributes or {}
             if af.is_workflow_run(span.name) and af.workflow_name in own:
                 span.set_attribute(WORKFLOW_NAME_ATTRIBUTE, str(own[af.workflow_name]))
+                return
+            if DURABLE_TYPE_ATTRIBUTE not in own and (running := invocation_run.get()):
+                span.set_attribute(RUN_INSTANCE_ATTRIBUTE, running[0])
+                span.set_attribute(WORKFLOW_NAME_ATTRIBUTE, running[1])
                 return
             kind = own.get(DURABLE_TYPE_ATTRIBUTE)
             task_name = str(own.get(DURABLE_NAME_ATTRIBUTE, ""))
@@ -392,6 +403,109 @@ def run_metrics(
                     self._sent.popitem(last=False)
 
     return RunMetrics()
+
+
+def function_invocation_run(
+    function_name: str, arguments: Mapping[str, object], owners: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """The run (top-level instance id, workflow) a Functions invocation works for, or None.
+
+    ``owners`` is `activity_workflows`. An executor's activity input names the top-level
+    instance in its ``host_context`` (agent-framework-durabletask's orchestrator puts it there
+    for executors). An agent entity's key is the instance id of the orchestration that called
+    it (its session key), a sub-workflow's holding its parent's before ``::``.
+    """
+    workflow = owners.get(function_name, owners.get(function_name.casefold()))
+    if workflow is None:
+        return None
+    for value in arguments.values():
+        data = _json_object(getattr(value, "body", value)) or {}
+        host_context, entity = data.get("host_context"), data.get("self")
+        if isinstance(host_context, dict) and isinstance(host_context.get("instance_id"), str):
+            return host_context["instance_id"], workflow
+        if isinstance(entity, dict) and isinstance(entity.get("key"), str):
+            return entity["key"].partition("::")[0], workflow
+    return None
+
+
+def _json_object(value: object) -> dict[str, Any] | None:
+    """``value`` as a JSON object: itself if a dict, parsed if a string holding one."""
+    if isinstance(value, dict):
+        return value
+    if not isinstance(value, str) or not value.lstrip().startswith("{"):
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def name_runs_of_function_invocations(workflows: Iterable[Workflow]) -> bool:
+    """Register a Python worker extension that names each invocation's run on its spans.
+
+    In Azure the Functions host makes the durable spans, so nothing in the Python worker names
+    the run. Before each invocation, the worker calls the application extension's
+    ``pre_invocation_app_level`` hook with the invocation context and arguments, in the thread
+    that then runs the function. The hook sets `invocation_run` from the arguments (see
+    `function_invocation_run`), which `run_attributes` stamps on every span the invocation
+    starts, and so on its metric points. It also continues the host's trace from the
+    invocation's ``traceparent`` when the worker has not. Worker extensions run on Python
+    3.11 and 3.12; the Python 3.13 worker no longer calls them. Returns False when telemetry
+    is off (no SDK tracer provider) or the hooks are registered already.
+    """
+    if not already_configured() or _registered_hooks:
+        return False
+    from azure.functions import AppExtensionBase
+    from opentelemetry import context as otel_context
+    from opentelemetry import trace
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    owners = activity_workflows(workflows)
+    propagator = TraceContextTextMapPropagator()
+
+    class FunctionInvocationRuns(AppExtensionBase):
+        @classmethod
+        def pre_invocation_app_level(
+            cls,
+            logger: logging.Logger,
+            context: Any,
+            func_args: dict[str, object] | None = None,
+            *args: Any,
+            **kwargs: Any,
+        ) -> None:
+            name = str(getattr(context, "function_name", ""))
+            invocation_run.set(function_invocation_run(name, func_args or {}, owners))
+            trace_context = getattr(context, "trace_context", None)
+            carrier = {
+                "traceparent": str(getattr(trace_context, "trace_parent", "") or ""),
+                "tracestate": str(getattr(trace_context, "trace_state", "") or ""),
+            }
+            host = trace.get_current_span(propagator.extract(carrier)).get_span_context()
+            # What the worker does when it configured OpenTelemetry itself: the invocation's
+            # spans become children of the host's span.
+            if host.is_valid and trace.get_current_span().get_span_context() != host:
+                otel_context.attach(propagator.extract(carrier))
+
+        @classmethod
+        def post_invocation_app_level(
+            cls,
+            logger: logging.Logger,
+            context: Any,
+            func_args: dict[str, object] | None = None,
+            func_ret: object | None = None,
+            *args: Any,
+            **kwargs: Any,
+        ) -> None:
+            invocation_run.set(None)
+
+    _registered_hooks.append(FunctionInvocationRuns)
+    return True
+
+
+# The worker extension `name_runs_of_function_invocations` registered, so that a second call
+# registers none.
+_registered_hooks: list[type] = []
 
 
 def already_configured() -> bool:

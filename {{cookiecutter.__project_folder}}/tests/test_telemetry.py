@@ -427,6 +427,124 @@ print(json.dumps({
     assert "Overriding of current" not in result.stderr
 
 
+def test_a_function_invocation_names_its_run_on_the_spans_and_metrics_it_makes() -> None:
+    """In Azure the host makes the durable spans; the Python worker calls the app's extension
+    hooks around each invocation (azure-functions-python-worker, ExtensionManager), and the
+    executor's activity input names its run. The worker's invocation is replayed here: its
+    hooks, then the real activity function AgentFunctionApp registers, then its hooks."""
+    code = """
+import json, logging
+from agent_framework import WorkflowBuilder, WorkflowContext, executor
+from agent_framework_azurefunctions import AgentFunctionApp
+from azure.functions import ExtensionMeta
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+import telemetry
+
+@executor(id="shout")
+async def shout(text: str, ctx: WorkflowContext[str]) -> None:
+    await ctx.send_message(text.upper())
+
+@executor(id="echo")
+async def echo(text: str, ctx: WorkflowContext[None, str]) -> None:
+    await ctx.yield_output(text)
+
+workflow = WorkflowBuilder(name="loud", start_executor=shout).add_edge(shout, echo).build()
+reader, exporter, provider = InMemoryMetricReader(), InMemorySpanExporter(), TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+metrics.set_meter_provider(MeterProvider([reader]))
+environ = {"APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=k"}
+telemetry.configure_from_environment([workflow], environ)
+registered = [telemetry.name_runs_of_function_invocations([workflow]) for _ in range(2)]
+app = AgentFunctionApp(workflows=[workflow])
+functions = {f.get_function_name(): f.get_user_function() for f in app.get_functions()}
+
+class TraceContext:
+    trace_parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    trace_state = ""
+    attributes = {}
+
+class Context:
+    function_name = "dafx-loud-shout"
+    invocation_id = "invocation-1"
+    trace_context = TraceContext()
+
+arguments = {"inputData": json.dumps({
+    "executor_id": "shout", "message": "hi", "shared_state_snapshot": {},
+    "source_executor_ids": ["__orchestrator__"],
+    "host_context": {"instance_id": "run-42", "workflow_name": "loud", "request_path_prefix": ""},
+})}
+hooks = ExtensionMeta.get_application_hooks()
+log = logging.getLogger("extension")
+for hook in hooks.pre_invocation_app_level:
+    hook.ext_impl(log, Context(), arguments)
+result = functions[Context.function_name](**arguments)
+for hook in hooks.post_invocation_app_level:
+    hook.ext_impl(log, Context(), arguments, result)
+trace.get_tracer("test").start_span("after the invocation").end()
+spans = {span.name: {
+    "run": span.attributes.get("dafx.run.instance_id"),
+    "workflow": span.attributes.get("dafx.workflow.name"),
+    "trace": format(span.context.trace_id, "032x"),
+    "parent": format(span.parent.span_id, "016x") if span.parent else None,
+} for span in exporter.get_finished_spans()}
+points = [dict(point.attributes) for resource in reader.get_metrics_data().resource_metrics
+    for scope in resource.scope_metrics for metric in scope.metrics
+    if metric.name == "dafx.executor.invocations" for point in metric.data.data_points]
+print(json.dumps({"registered": registered, "sent": json.loads(result)["sent_messages"] != [],
+    "spans": spans, "points": points}))
+"""
+    result = run_python(code, {})
+
+    assert result.returncode == 0, result.stderr
+    outcome = json.loads(result.stdout.strip().splitlines()[-1])
+    assert outcome["registered"] == [True, False]
+    assert outcome["sent"]
+    spans = outcome["spans"]
+    assert spans["executor.process shout"] == {
+        "run": "run-42",
+        "workflow": "loud",
+        "trace": "0af7651916cd43dd8448eb211c80319c",
+        "parent": "b7ad6b7169203331",
+    }
+    assert spans["message.send"]["run"] == "run-42"
+    assert spans["after the invocation"]["run"] is None
+    assert outcome["points"] == [
+        {
+            "dafx.workflow.name": "loud",
+            "dafx.run.instance_id": "run-42",
+            "dafx.executor.id": "shout",
+        }
+    ]
+
+
+def test_an_agent_entity_invocation_names_the_run_of_the_orchestration_that_called_it() -> None:
+    """An agent entity's key is the calling orchestration's instance id; a sub-workflow's holds
+    its top-level run's before ``::``. The worker hands the entity its batch as an EntityContext."""
+    from azure.functions import EntityContext
+
+    owners = {"dafx-trip-writer": "trip"}
+    batch = {"self": {"name": "dafx-trip-writer", "key": "run-7::book::0"}, "state": None}
+
+    found = telemetry.function_invocation_run(
+        "dafx-Trip-Writer", {"context": EntityContext(json.dumps(batch))}, owners
+    )
+
+    assert found == ("run-7", "trip")
+
+
+def test_an_invocation_of_no_workflow_function_names_no_run() -> None:
+    owners = {"dafx-loud-shout": "loud"}
+
+    assert telemetry.function_invocation_run("health", {"req": object()}, owners) is None
+    assert telemetry.function_invocation_run("dafx-loud-shout", {"inputData": "[]"}, owners) is None
+
+
 def test_console_telemetry_names_the_project_and_exports_metrics_and_each_log_record_once() -> None:
     code = """
 import logging
