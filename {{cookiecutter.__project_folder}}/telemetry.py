@@ -411,20 +411,28 @@ def function_invocation_run(
     """The run (top-level instance id, workflow) a Functions invocation works for, or None.
 
     ``owners`` is `activity_workflows`. An executor's activity input names the top-level
-    instance in its ``host_context`` (agent-framework-durabletask's orchestrator puts it there
-    for executors). An agent entity's key is the instance id of the orchestration that called
-    it (its session key), a sub-workflow's holding its parent's before ``::``.
+    instance (see `upstream.activity_input_instance_id`). An agent entity's key is the
+    instance id of the orchestration that called it (its session key), a sub-workflow's
+    holding its parent's before ``::``; the worker hands the entity its batch as JSON, which
+    azure-functions-durable's ``DurableEntityContext.from_json`` reads.
     """
+    from azure.durable_functions.models import DurableEntityContext
+
     workflow = owners.get(function_name, owners.get(function_name.casefold()))
     if workflow is None:
         return None
     for value in arguments.values():
-        data = _json_object(getattr(value, "body", value)) or {}
-        host_context, entity = data.get("host_context"), data.get("self")
-        if isinstance(host_context, dict) and isinstance(host_context.get("instance_id"), str):
-            return host_context["instance_id"], workflow
-        if isinstance(entity, dict) and isinstance(entity.get("key"), str):
-            return entity["key"].partition("::")[0], workflow
+        body = getattr(value, "body", None)
+        if isinstance(body, str):
+            try:
+                key = DurableEntityContext.from_json(body)[0].entity_key
+            except (KeyError, TypeError, ValueError):
+                continue
+            return key.partition("::")[0], workflow
+        data = _json_object(value)
+        instance_id = upstream.activity_input_instance_id(data) if data else None
+        if instance_id is not None:
+            return instance_id, workflow
     return None
 
 

@@ -1,8 +1,9 @@
 """Everything the app takes from its libraries beyond their public API, in one place.
 
-The app needs one thing no public API offers: the names under which agent-framework-durabletask
-registers each executor's activity and each agent's entity, so that ``telemetry.py`` can tell
-which workflow a durable span belongs to. The library keeps those functions in a private module.
+The app needs two things no public API offers, both for ``telemetry.py``: the names under which
+agent-framework-durabletask registers each executor's activity and each agent's entity, to tell
+which workflow a durable span belongs to; and where an executor's activity input names its run.
+The library keeps both in private modules.
 
 `UPSTREAM_VERSIONS` names the releases this module was written and tested against.
 `version_mismatches()` lists the installed releases that differ, and ``tests/test_telemetry.py``
@@ -13,7 +14,7 @@ package and the release this module expects, never an obscure ``ImportError``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from typing import cast
 
@@ -69,3 +70,27 @@ def workflow_executor_activity_name(workflow_name: str, executor_id: str) -> str
 def workflow_scoped_executor_id(workflow_name: str, executor_id: str) -> str:
     """An agent executor's workflow-scoped id, from which its entity name is made."""
     return _durabletask_naming("workflow_scoped_executor_id")(workflow_name, executor_id)
+
+
+def activity_input_instance_id(activity_input: Mapping[str, object]) -> str | None:
+    """The top-level instance id in an executor's activity input, or None if it names none.
+
+    agent-framework-durabletask's orchestrator adds ``host_context`` to every executor's
+    activity input, naming the top-level instance under its ``HOST_METADATA_INSTANCE_ID`` key.
+    """
+    package = "agent-framework-durabletask"
+    try:
+        # Private: the activity input's format, shared by the library's orchestrator and activity.
+        from agent_framework_durabletask._workflows.runner_context import (
+            HOST_METADATA_INSTANCE_ID,
+        )
+    except ImportError as error:
+        raise UpstreamChangedError(
+            f"{package} no longer has _workflows.runner_context.HOST_METADATA_INSTANCE_ID "
+            f"(written against {UPSTREAM_VERSIONS[package]})."
+        ) from error
+    host_context = activity_input.get("host_context")
+    if not isinstance(host_context, Mapping):
+        return None
+    instance_id = host_context.get(HOST_METADATA_INSTANCE_ID)
+    return instance_id if isinstance(instance_id, str) else None

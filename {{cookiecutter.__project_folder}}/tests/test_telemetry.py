@@ -529,7 +529,12 @@ def test_an_agent_entity_invocation_names_the_run_of_the_orchestration_that_call
     from azure.functions import EntityContext
 
     owners = {"dafx-trip-writer": "trip"}
-    batch = {"self": {"name": "dafx-trip-writer", "key": "run-7::book::0"}, "state": None}
+    batch = {
+        "self": {"name": "dafx-trip-writer", "key": "run-7::book::0"},
+        "exists": True,
+        "state": None,
+        "batch": [{"name": "run", "signal": False, "input": "{}"}],
+    }
 
     found = telemetry.function_invocation_run(
         "dafx-Trip-Writer", {"context": EntityContext(json.dumps(batch))}, owners
