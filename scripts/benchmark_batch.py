@@ -104,7 +104,7 @@ try:
                 break
             if time.perf_counter() > deadline or worker.poll() is not None:
                 log = Path(plan["log"]).read_text(errors="replace")[-3000:]
-                raise SystemExit(f"batch {instance_id} did not finish: {state}\n{log}")
+                raise SystemExit(f"batch {instance_id} did not finish: {state}\\n{log}")
             time.sleep(plan["poll_seconds"])
         seconds = time.perf_counter() - started
         status = runs.status(instance_id)

@@ -61,7 +61,7 @@ from durabletask import history
 from durabletask.azuremanaged.client import DurableTaskSchedulerClient
 from durabletask.azuremanaged.worker import DurableTaskSchedulerWorker
 from durabletask.grpc_options import GrpcChannelOptions
-from durabletask.worker import WorkItemFilters
+from durabletask.worker import ConcurrencyOptions, WorkItemFilters
 from pydantic_core import to_jsonable_python
 
 import telemetry
@@ -90,6 +90,11 @@ PAYLOAD_STORAGE_API_VERSION = "2026-06-06"
 PAYLOAD_STORE_CAP_BYTES = sys.maxsize
 # No gRPC message size limit (-1): the backend's limits decide, and name themselves.
 ANY_MESSAGE_SIZE = GrpcChannelOptions(max_receive_message_length=-1, max_send_message_length=-1)
+# Work items of each kind (activities, orchestrations, entities) a worker runs at once, per
+# processor: the Durable Functions extension's default on Dedicated and Premium plans
+# (maxConcurrentActivityFunctions, maxConcurrentOrchestratorFunctions), so a worker takes as
+# much work as a Function App instance would.
+WORK_ITEMS_PER_PROCESSOR = 10
 # How long `client status` waits for a completed run's output to be read.
 OUTPUT_READ_SECONDS = 10
 
@@ -324,6 +329,24 @@ def describe_work(workflows: Sequence[Workflow], filters: WorkItemFilters, pool:
     return served + (f" (not {', '.join(elsewhere)})" if elsewhere else "")
 
 
+def concurrency_options(processors: int | None = None) -> ConcurrencyOptions:
+    """A limit for each kind of work item, and a thread for every work item the limits allow.
+
+    agent-framework-durabletask's activities and agent entities are synchronous: each holds
+    a thread of durabletask's one pool while it runs, and orchestrations replay on the same
+    pool. With durabletask's default pool (processors + 4 threads), long activities take
+    every thread and each orchestration step waits behind them. Sized to the sum of the
+    limits, the pool always has a thread for an orchestration step.
+    """
+    per_kind = WORK_ITEMS_PER_PROCESSOR * (processors or os.cpu_count() or 1)
+    return ConcurrencyOptions(
+        maximum_concurrent_activity_work_items=per_kind,
+        maximum_concurrent_orchestration_work_items=per_kind,
+        maximum_concurrent_entity_work_items=per_kind,
+        maximum_thread_pool_workers=3 * per_kind,
+    )
+
+
 def serve(
     connection: Connection,
     workflow_factory: WorkflowFactory,
@@ -343,6 +366,7 @@ def serve(
         secure_channel=connection.secure,
         channel_options=ANY_MESSAGE_SIZE,
         payload_store=None if payload_storage is None else payload_storage.store(),
+        concurrency_options=concurrency_options(),
         logger=logging.getLogger("durabletask.worker"),
     )
     worker = DurableAIAgentWorker(scheduler_worker)

@@ -15,6 +15,7 @@ from workflows.blob_store import (
     StorageSettingError,
     credential_from_settings,
     open_storage,
+    proxy_configured,
 )
 
 
@@ -52,6 +53,12 @@ async def test_without_a_credential_setting_the_developer_signs_in_as_themselves
 def test_an_unknown_credential_kind_is_refused_naming_the_setting() -> None:
     with pytest.raises(StorageSettingError, match=CREDENTIAL_SETTING):
         credential_from_settings({CREDENTIAL_SETTING: "connectionstring"})
+
+
+def test_the_client_reads_the_environment_per_request_only_when_a_proxy_is_named() -> None:
+    assert proxy_configured({"HTTPS_PROXY": "http://proxy.example:3128"})
+    assert proxy_configured({"http_proxy": "http://proxy.example:3128"})
+    assert not proxy_configured({"HTTPS_PROXY": " ", "PATH": "/usr/bin"})
 
 
 async def test_a_json_document_written_by_reference_reads_back_the_same(azurite: Azurite) -> None:

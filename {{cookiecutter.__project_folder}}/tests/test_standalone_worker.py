@@ -24,7 +24,11 @@ from typing import Any
 
 import grpc
 import pytest
+from agent_framework_durabletask import DurableAIAgentWorker
 from devhost.backend import LoopbackBackend
+from durabletask.azuremanaged.client import DurableTaskSchedulerClient
+from durabletask.azuremanaged.worker import DurableTaskSchedulerWorker
+from durabletask.task import ActivityContext, OrchestrationContext, Task
 from durabletask.worker import WorkItemFilters
 {% if cookiecutter.composition_workflow != "none" %}
 from opentelemetry import trace
@@ -43,6 +47,7 @@ from worker import (
     Connection,
     SettingError,
     WorkflowRuns,
+    concurrency_options,
     credential_for,
     describe_work,
     export_local_settings,
@@ -595,3 +600,47 @@ def test_every_running_worker_finishes_and_exits_cleanly_on_sigterm(
     }
     for worker in stopped_workers.values():
         assert f"worker {worker.pid} stopped" in worker.log
+
+
+def test_activities_at_their_limit_leave_a_thread_for_every_orchestration_step() -> None:
+    options = concurrency_options(processors=1)
+    limit = options.maximum_concurrent_activity_work_items
+    release, holding_threads = threading.Event(), threading.Semaphore(0)
+
+    def hold(ctx: ActivityContext, _: None) -> None:
+        holding_threads.release()
+        release.wait()  # set when the test ends, pass or fail
+
+    def long_run(ctx: OrchestrationContext, _: None) -> Iterator[Task[None]]:
+        yield ctx.call_activity(hold)
+
+    def short_run(ctx: OrchestrationContext, _: None) -> str:
+        return "done"
+
+    backend = LoopbackBackend()
+    address = backend.start()
+    where: dict[str, Any] = {"host_address": address, "taskhub": "default"}
+    where |= {"token_credential": None, "secure_channel": False}
+    worker = DurableTaskSchedulerWorker(**where, concurrency_options=options)
+    worker.add_orchestrator(long_run)
+    worker.add_orchestrator(short_run)
+    worker.add_activity(hold)
+    # The Agent Framework's wrapper starts and stops it, as worker.py does.
+    running = DurableAIAgentWorker(worker)
+    running.start()
+    client = DurableTaskSchedulerClient(**where)
+    try:
+        for _ in range(limit):
+            client.schedule_new_orchestration(long_run)
+        for _ in range(limit):
+            assert holding_threads.acquire(timeout=RUN_SECONDS)
+
+        state = client.wait_for_orchestration_completion(
+            client.schedule_new_orchestration(short_run), timeout=RUN_SECONDS
+        )
+
+        assert state is not None and state.runtime_status.name == "COMPLETED"
+    finally:
+        release.set()
+        running.stop()
+        backend.stop()

@@ -8,7 +8,7 @@ import pytest
 
 from scripts.sample_documents import expected_totals, sample_name, sample_text, upload
 from tests.azurite import Azurite
-from workflows import blob_store
+from workflows import blob_store, document_batch
 from workflows.document_batch import (
     MAX_GROUPS,
     BatchSummary,
@@ -103,6 +103,25 @@ async def test_a_listed_document_that_does_not_exist_is_a_failed_row_not_a_faile
     assert (summary.documents, summary.analysed, summary.failed) == (3, 2, 1)
     failed = [row for row in await result_rows(storage, summary) if "error" in row]
     assert failed == [{"document": f"{prefix}missing.txt", "error": "not found"}]
+
+
+async def test_a_document_over_the_size_limit_is_a_failed_row_naming_the_limit(
+    storage: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(document_batch, "MAX_DOCUMENT_BYTES", 20)
+    prefix = f"{uuid.uuid4().hex}/"
+    async with blob_store.open_storage(storage) as service:
+        container = await blob_store.ensure_container(service, "documents")
+        await container.upload_blob(f"{prefix}at-limit.txt", b"x" * 20)
+        await container.upload_blob(f"{prefix}over-limit.txt", b"x" * 21)
+        await container.upload_blob(f"{prefix}empty.txt", b"")
+
+    summary = await run_batch({"container": "documents", "prefix": prefix})
+
+    rows = {row["document"]: row for row in await result_rows(storage, summary)}
+    assert rows[f"{prefix}over-limit.txt"]["error"] == "larger than 20 bytes"
+    assert rows[f"{prefix}at-limit.txt"]["words"] == 1
+    assert rows[f"{prefix}empty.txt"]["words"] == 0
 
 
 async def test_a_prefix_with_no_documents_fails_the_run_naming_it(storage: dict[str, str]) -> None:
