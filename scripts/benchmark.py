@@ -13,6 +13,7 @@ ratios, not verdicts. Everything runs on 127.0.0.1; children are always stopped.
     /tmp/venv/bin/python scripts/benchmark.py --suite-only   # the bake's own suite alone
     /tmp/venv/bin/python scripts/benchmark.py --batch        # the document batch at N = 10..10,000
     /tmp/venv/bin/python scripts/benchmark.py --loops        # loops of 10 to 1,000 rounds alone
+    /tmp/venv/bin/python scripts/benchmark.py --batch --loops  # both size tables in one run
     /tmp/venv/bin/python scripts/benchmark.py --placement    # a step on a worker pool alone
 """
 
@@ -760,6 +761,18 @@ def nearest_rank(values: list[float], percentile: float) -> float:
     return ordered[max(0, math.ceil(percentile / 100 * len(ordered)) - 1)]
 
 
+def run_loops(
+    project: Path, arguments: argparse.Namespace, parser: argparse.ArgumentParser
+) -> None:
+    """The `--loops` part: every host at every K, then its table."""
+    steps = tuple(int(value) for value in arguments.loop_steps.split(","))
+    if arguments.loop_runs < 1 or not all(1 <= value <= 1000 for value in steps):
+        parser.error("--loop-runs must be at least 1 and --loop-steps from 1 to 1000")
+    loops = ["pattern", "naive"] if arguments.loops_naive else ["pattern"]
+    rows = benchmark_loops.measure_loops(project, loops, steps, arguments.loop_runs)
+    benchmark_loops.print_loops(rows, arguments.loop_runs, table)
+
+
 def table(rows: list[tuple[str, ...]], right_aligned: Callable[[int], bool]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
@@ -865,14 +878,17 @@ def main() -> None:
 
     if arguments.batch:
         sizes = tuple(int(size) for size in arguments.batch_sizes.split(","))
+        hosts = tuple(host.strip() for host in arguments.batch_hosts.split(","))
+        unknown = set(hosts) - set(benchmark_batch.HOSTS)
+        if unknown:
+            parser.error(f"--batch-hosts: unknown {', '.join(sorted(unknown))}")
         with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:
             project, _ = bake(Path(scratch))
             print(machine())
-            hosts = tuple(host.strip() for host in arguments.batch_hosts.split(","))
-            unknown = set(hosts) - set(benchmark_batch.HOSTS)
-            if unknown:
-                parser.error(f"--batch-hosts: unknown {', '.join(sorted(unknown))}")
             benchmark_batch.run(project, BATCH_DEFAULT, sizes, hosts)
+            if arguments.loops:  # both size tables from one run and one bake
+                print()
+                run_loops(project, arguments, parser)
         return
 
     if arguments.placement:
@@ -894,16 +910,11 @@ def main() -> None:
         return
 
     if arguments.loops:
-        steps = tuple(int(value) for value in arguments.loop_steps.split(","))
-        if arguments.loop_runs < 1 or not all(1 <= value <= 1000 for value in steps):
-            parser.error("--loop-runs must be at least 1 and --loop-steps from 1 to 1000")
-        loops = ["pattern", "naive"] if arguments.loops_naive else ["pattern"]
         with tempfile.TemporaryDirectory(prefix="dafx-bench-") as scratch:
             project, _ = bake(Path(scratch))
-            rows = benchmark_loops.measure_loops(project, loops, steps, arguments.loop_runs)
-        print(machine())
-        print()
-        benchmark_loops.print_loops(rows, arguments.loop_runs, table)
+            print(machine())
+            print()
+            run_loops(project, arguments, parser)
         return
 
     if arguments.suite_only:

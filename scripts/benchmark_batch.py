@@ -6,8 +6,11 @@ in-process (`Workflow.run` in one Python process), one `worker.py` process on de
 in-memory backend, and `python -m devhost` with one and with two instances. For each batch it
 prints the wall time from start to output, the time per document, the peak resident memory of
 the host's busiest process (its high-water mark so far; sizes run in ascending order) and the
-growth of the time for each tenfold growth of the batch. Azurite is the `azurite-blob` on
-PATH, else the one `scripts/azurite.sh` installs. Everything runs on 127.0.0.1.
+growth of the time for each tenfold growth of the batch, and on the durable hosts what the
+batch left in the backend (its orchestrations, their history events and bytes, the largest
+history). Azurite is the `azurite-blob` on PATH, else the one `scripts/azurite.sh` installs;
+it keeps its data on disk, as devhost and the README's `--location .azurite` run it.
+Everything runs on 127.0.0.1.
 """
 
 import json
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from benchmark_loops import HISTORY
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 LOOPBACK = "127.0.0.1"
@@ -59,7 +63,8 @@ print(json.dumps(figures))
 
 # Run inside the bake: devhost's in-memory backend in this process, one `python worker.py`
 # beside it; each batch started and awaited through worker.py's own client.
-WORKER = """
+WORKER = (
+    """
 import json, os, subprocess, sys, time
 from pathlib import Path
 from durabletask.client import TaskHubGrpcClient
@@ -69,6 +74,9 @@ from worker import WorkflowRuns, parse_connection
 FINISHED = ("COMPLETED", "FAILED", "TERMINATED")
 
 plan = json.loads(sys.argv[1])
+"""
+    + HISTORY
+    + """
 
 
 def peak_mib(pid):
@@ -115,6 +123,7 @@ try:
             "seconds": seconds,
             "documents": output["documents"],
             "peak_mib": max(peak_mib(worker.pid), peak_mib(os.getpid())),
+            **history_figures(address, instance_id),
         })
 finally:
     worker.send_signal(15)
@@ -122,6 +131,7 @@ finally:
     backend.stop()
 print(json.dumps(figures))
 """
+)
 
 
 @dataclass
@@ -129,6 +139,18 @@ class Figure:
     documents: int
     seconds: float
     peak_mib: float
+    orchestrations: int | None = None
+    events: int | None = None
+    bytes: int | None = None
+    largest: int | None = None
+    actions: int | None = None
+
+
+def history_reader() -> Any:
+    """`history_figures(address, root)`, as the loop benchmark's children read a history."""
+    namespace: dict[str, Any] = {}
+    exec(HISTORY, namespace)  # the same code the child scripts run
+    return namespace["history_figures"]
 
 
 @dataclass
@@ -167,10 +189,10 @@ def azurite_blob() -> str:
 
 @contextmanager
 def azurite(scratch: Path) -> Iterator[tuple[str, int]]:
-    """Azurite's Blob service on a free port, in memory; its connection string and pid."""
+    """Azurite's Blob service on a free port, data on disk; its connection string and pid."""
     port = free_port()
     command = [azurite_blob(), "--blobHost", LOOPBACK, "--blobPort", str(port)]
-    command += ["--inMemoryPersistence", "--silent", "--disableTelemetry"]
+    command += ["--location", str(scratch / "azurite"), "--silent", "--disableTelemetry"]
     with (scratch / "azurite.log").open("wb") as log:
         process = subprocess.Popen(command, cwd=scratch, stdout=log, stderr=log)
     try:
@@ -275,8 +297,10 @@ def devhost_figures(
     port = free_port()
     origin = f"http://{LOOPBACK}:{port}"
     base = f"{origin}/api"
+    backend = f"{LOOPBACK}:{free_port()}"
     command = [sys.executable, "-m", "devhost", "--host", LOOPBACK, "--port", str(port)]
-    command += ["--instances", str(instances)]
+    command += ["--instances", str(instances), "--backend-port", backend.rsplit(":", 1)[1]]
+    history_figures = history_reader()
     log = scratch / f"devhost-{instances}.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -313,7 +337,8 @@ def devhost_figures(
                 sys.exit(f"a batch of {size} failed on devhost: {status}")
             peak = max(peak_mib(pid) for pid in descendants(process.pid))
             documents = status["output"][-1]["documents"]
-            figures.append(Figure(documents, seconds, peak))
+            history = history_figures(backend, instance_id)
+            figures.append(Figure(documents, seconds, peak, **history))
         return figures[1:]
     finally:
         process.send_signal(signal.SIGTERM)
@@ -367,8 +392,25 @@ def growth(figures: list[Figure], index: int) -> str:
     return f"{now.seconds / before.seconds:.1f}x per {now.documents // before.documents}x"
 
 
+def known(value: float | None, form: str) -> str:
+    return "-" if value is None else form.format(value)
+
+
 def print_table(results: list[HostFigures], azurite_peak: float) -> None:
-    rows = [("host", "documents", "wall s", "ms per document", "peak RSS MiB", "growth")]
+    rows = [
+        (
+            "host",
+            "documents",
+            "wall s",
+            "ms per document",
+            "peak RSS MiB",
+            "growth",
+            "orchestrations",
+            "events",
+            "largest",
+            "history KiB",
+        )
+    ]
     for host in results:
         for index, figure in enumerate(host.figures):
             rows.append(
@@ -379,6 +421,10 @@ def print_table(results: list[HostFigures], azurite_peak: float) -> None:
                     f"{figure.seconds * 1000 / figure.documents:.2f}",
                     f"{figure.peak_mib:.0f}",
                     growth(host.figures, index),
+                    known(figure.orchestrations, "{:,}"),
+                    known(figure.events, "{:,}"),
+                    known(figure.largest, "{:,}"),
+                    known(figure.bytes and figure.bytes / 1024, "{:,.0f}"),
                 )
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -386,7 +432,7 @@ def print_table(results: list[HostFigures], azurite_peak: float) -> None:
         cells = [row[0].ljust(widths[0])]
         cells += [cell.rjust(width) for cell, width in zip(row[1:], widths[1:], strict=True)]
         print("  ".join(cells))
-    print(f"Azurite (the storage, not a host process) peak RSS: {azurite_peak:.0f} MiB")
+    print(f"Azurite (the storage, data on disk, not a host) peak RSS: {azurite_peak:.0f} MiB")
     largest = {host.host: host.figures[-1] for host in results}
     print(
         "largest batch, wall s: "

@@ -37,11 +37,16 @@ DTS_DEDICATED_ACTIONS_PER_SECOND_PER_UNIT = 2000
 
 # Shared by the child scripts below: peak RSS from /proc, and a run's history from the
 # backend over the Durable Task protocol.
-COMMON = """
+COMMON_HEAD = """
 import json, os, statistics, sys, time
 from pathlib import Path
 
 plan = json.loads(sys.argv[1])
+"""
+
+# What a run left in the backend, read over the Durable Task protocol (also used by
+# benchmark_batch.py): its orchestrations, their history events and bytes, and the actions.
+HISTORY = """
 # The history events that are scheduler actions, as the scheduler bills them: starting an
 # orchestration or sub-orchestration, starting an activity, processing a result, a timer, an
 # external event, an entity operation, a suspend, resume or terminate (docs/scaling.md).
@@ -54,6 +59,33 @@ ACTION_EVENTS = {
 }
 
 
+def history_figures(address, root):
+    import grpc
+    from devhost.upstream import pb, stubs
+    channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", -1)])
+    stub = stubs.TaskHubSidecarServiceStub(channel)
+    query = pb.QueryInstancesRequest(query=pb.InstanceQuery(maxInstanceCount=1_000_000))
+    ids = [state.instanceId for state in stub.QueryInstances(query).orchestrationState
+           if state.instanceId.startswith(root)]
+    sizes, actions = [], 0
+    for instance_id in ids:
+        request = pb.StreamInstanceHistoryRequest(instanceId=instance_id)
+        events = [event for chunk in stub.StreamInstanceHistory(request) for event in chunk.events]
+        sizes.append((len(events), sum(event.ByteSize() for event in events)))
+        actions += sum(1 for event in events if event.WhichOneof("eventType") in ACTION_EVENTS)
+    channel.close()
+    return {
+        "orchestrations": len(sizes),
+        "events": sum(count for count, _ in sizes),
+        "bytes": sum(size for _, size in sizes),
+        "largest": max(count for count, _ in sizes),
+        "actions": actions,
+    }
+
+
+"""
+
+COMMON_TAIL = """
 def reset_peaks(pids):
     # Writing 5 to clear_refs resets the peak RSS (VmHWM) the kernel reports.
     for pid in pids:
@@ -87,30 +119,6 @@ def cpu_seconds(pids):
     return total / os.sysconf("SC_CLK_TCK")
 
 
-def history_figures(address, root):
-    import grpc
-    from devhost.upstream import pb, stubs
-    channel = grpc.insecure_channel(address, options=[("grpc.max_receive_message_length", -1)])
-    stub = stubs.TaskHubSidecarServiceStub(channel)
-    query = pb.QueryInstancesRequest(query=pb.InstanceQuery(maxInstanceCount=1_000_000))
-    ids = [state.instanceId for state in stub.QueryInstances(query).orchestrationState
-           if state.instanceId.startswith(root)]
-    sizes, actions = [], 0
-    for instance_id in ids:
-        request = pb.StreamInstanceHistoryRequest(instanceId=instance_id)
-        events = [event for chunk in stub.StreamInstanceHistory(request) for event in chunk.events]
-        sizes.append((len(events), sum(event.ByteSize() for event in events)))
-        actions += sum(1 for event in events if event.WhichOneof("eventType") in ACTION_EVENTS)
-    channel.close()
-    return {
-        "orchestrations": len(sizes),
-        "events": sum(count for count, _ in sizes),
-        "bytes": sum(size for _, size in sizes),
-        "largest": max(count for count, _ in sizes),
-        "actions": actions,
-    }
-
-
 def measure(run, pids, address):
     run(plan["workflow"], plan["warm_up"])
     results = []
@@ -135,6 +143,8 @@ def check_output(workflow, steps, serialized):
     if str(steps) not in (serialized or ""):
         raise RuntimeError(f"{workflow} with {steps} rounds gave {serialized!r}")
 """
+
+COMMON = COMMON_HEAD + HISTORY + COMMON_TAIL
 
 IN_PROCESS = (
     COMMON
