@@ -94,6 +94,9 @@ var baseAppSettings = {
   // With host.json's telemetryMode OpenTelemetry, the Python worker's own spans (telemetry.py)
   // are exported beside the host's only when this is on.
   PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY: 'true'
+  // The worker calls telemetry.py's extension hooks around each invocation, which name its
+  // run on the worker's spans. On by default since Python 3.9; set so it rests on no default.
+  PYTHON_ENABLE_WORKER_EXTENSIONS: '1'
   AZURE_CLIENT_ID: identityClientId
   DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${schedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
   TASKHUB_NAME: taskHubName

@@ -194,6 +194,14 @@ def test_python_worker_exports_its_spans_beside_the_host_in_opentelemetry_mode(b
     assert "Authorization=AAD" in base["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]
 
 
+def test_python_worker_calls_the_extension_that_names_each_invocations_run(bake: Bake) -> None:
+    base = parse(bake.infra / FUNCTION_APP_MODULE)["variables"]["baseAppSettings"]["value"]
+    app = (bake.project / "function_app.py").read_text(encoding="utf-8")
+
+    assert base["PYTHON_ENABLE_WORKER_EXTENSIONS"] == "1"
+    assert "telemetry.name_runs_of_function_invocations(workflows)" in app
+
+
 def test_scheduler_connection_uses_the_managed_identity(provider_bake: Bake) -> None:
     base = parse(provider_bake.infra / FUNCTION_APP_MODULE)["variables"]["baseAppSettings"]["value"]
     connection = base["DURABLE_TASK_SCHEDULER_CONNECTION_STRING"]
