@@ -252,9 +252,12 @@ class HttpServer:
         function = status_route.function
         values = self._bound(status_route, request, trigger, invocation)
         what = f"HTTP GET /{path} ({function.name}, before an answer)"
-        status = answers.status_body(
-            await self._user_code.call(function.user_function, values, function.name, what)
-        )
+        try:
+            read = await self._user_code.call(function.user_function, values, function.name, what)
+        except Exception:
+            logger.exception("The status route raised; the answer goes to the route unchecked")
+            return None
+        status = answers.status_body(read)
         if status is None:
             # No such run of this workflow: the respond route says so itself.
             return None
