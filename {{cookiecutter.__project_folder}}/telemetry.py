@@ -62,7 +62,6 @@ DURABLE_INSTANCE_ATTRIBUTE = "durabletask.task.instance_id"
 # id, ``@name@key``, names no run).
 ENTITY_CALLER_ATTRIBUTE = "devhost.entity.caller_instance_id"
 
-
 METER_NAME = "dafx"
 # name: (kind, unit, description). Names are stable: dashboards and alerts query them.
 METRICS = {

@@ -35,6 +35,11 @@ LOCAL_ONLY = {"DURABLE_TASK_SCHEDULER_CONNECTION_STRING"}
 # Standard OpenTelemetry variables telemetry.py honours when present, for a local collector; in
 # Azure it exports to Application Insights instead, so the Bicep leaves them unset.
 LOCAL_COLLECTOR = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"}
+# A machine's proxy variables, which the blob client honours where they are set; not settings
+# the Function App is deployed with.
+MACHINE_PROXY = {
+    name for base in ("https_proxy", "http_proxy", "all_proxy") for name in (base, base.upper())
+}
 # Limits of the post-deploy trigger sync, read from the environment with defaults.
 HOOK_SETTINGS = {"SYNC_TRIGGERS_ATTEMPTS", "SYNC_TRIGGERS_WAIT_SECONDS"}
 HOOK_EVENTS = ("postprovision", "postdeploy")
@@ -170,7 +175,7 @@ def test_host_storage_reaches_only_the_blob_service_its_identity_has_a_role_for(
 def test_function_app_sets_every_setting_the_python_code_reads(bake: Bake) -> None:
     read = python_settings(bake.project)
     assert MODEL_SETTINGS[bake.model_provider] <= read, "the app no longer reads the agreed names"
-    assert read - LOCAL_COLLECTOR - function_app_settings(bake.infra) == set()
+    assert read - LOCAL_COLLECTOR - MACHINE_PROXY - function_app_settings(bake.infra) == set()
 
 
 def test_model_settings_are_those_of_the_chosen_provider(bake: Bake) -> None:
