@@ -409,6 +409,7 @@ def print_table(results: list[HostFigures], azurite_peak: float) -> None:
             "events",
             "largest",
             "history KiB",
+            "actions/document",
         )
     ]
     for host in results:
@@ -425,6 +426,7 @@ def print_table(results: list[HostFigures], azurite_peak: float) -> None:
                     known(figure.events, "{:,}"),
                     known(figure.largest, "{:,}"),
                     known(figure.bytes and figure.bytes / 1024, "{:,.0f}"),
+                    known(figure.actions and figure.actions / figure.documents, "{:.2f}"),
                 )
             )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
