@@ -51,6 +51,8 @@ DEFAULT_OTLP_ENDPOINT = "http://localhost:4317"
 # service.name when OTEL_SERVICE_NAME is not set: the project, not the Agent Framework's default.
 SERVICE_NAME = "{{ cookiecutter.project_slug }}"
 
+# The semantic conventions' resource attribute for the process id, set on local exports.
+PROCESS_PID_ATTRIBUTE = "process.pid"
 WORKFLOW_NAME_ATTRIBUTE = "dafx.workflow.name"
 RUN_INSTANCE_ATTRIBUTE = "dafx.run.instance_id"
 EXECUTOR_ID_ATTRIBUTE = "dafx.executor.id"
@@ -603,6 +605,8 @@ def configure_from_environment(
         has_endpoint = any(environ.get(name, "").strip() for name in OTEL_EXPORTER_SETTINGS)
         configure_otel_providers(
             service_name=service_name(environ),
+            # Names the process in a trace viewer, devhost's dashboard included.
+            resource_attributes={PROCESS_PID_ATTRIBUTE: os.getpid()},
             enable_console_exporters=exporter == "console",
             # OTLP's default collector address, which the SDK's exporters assume too.
             otlp_endpoint=None if exporter != "otlp" or has_endpoint else DEFAULT_OTLP_ENDPOINT,

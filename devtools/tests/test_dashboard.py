@@ -14,6 +14,8 @@ import os
 import re
 import shutil
 import struct
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -424,6 +426,80 @@ def test_reachable_on_two_instances_the_page_uses_its_key_and_names_both_process
         expect(page.locator(f"tr[data-instance-id='{claim}'] .status")).to_have_text("Completed")
         expect(page.locator("#problem")).to_have_text("")
     finally:
+        served.stop()
+
+
+TRACES_LINE = re.compile(r"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=(http://\S+) \(OTLP/gRPC\)")
+PLACEMENT_APP = "tests.placement_demo_app:app"
+PLACEMENT_WORKFLOWS = "tests.placement_demo:build_workflows"
+CRUNCH = "dafx-placement_demo-crunch"
+WORKER_READY = "Waiting for work items"
+
+
+@pytest.mark.slow
+def test_a_step_run_by_a_pool_worker_shows_in_the_waterfall_under_that_workers_process(
+    baked_project: Path, page: Page, tmp_path: Path
+) -> None:
+    """The heavy step of the project's placement demo runs on `worker.py --pool gpu`, which
+    exports its spans to devhost as the start-up message says."""
+    settings = {f"AzureWebJobs.{CRUNCH}.Disabled": "true"}
+    served = DevhostProcess(free_port(), baked_project, app=PLACEMENT_APP, settings=settings)
+    worker = None
+    try:
+        printed = served.read_until("devhost is listening on")
+        traces, dashboard = TRACES_LINE.search(printed), DASHBOARD_LINE.search(printed)
+        assert traces is not None and dashboard is not None, printed
+        log = tmp_path / "pool-worker.log"
+        environment = {
+            **os.environ,
+            "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": (
+                f"Endpoint={traces.group(1)};Authentication=None"
+            ),
+            "TASKHUB_NAME": "default",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": traces.group(1),
+        }
+        environment.pop("OTEL_TRACES_EXPORTER", None)
+        with log.open("wb") as output:
+            worker = subprocess.Popen(
+                [sys.executable, "worker.py", "--workflows", PLACEMENT_WORKFLOWS, "--pool", "gpu"],
+                cwd=baked_project,
+                env=environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + RUN_SECONDS
+        while WORKER_READY not in log.read_text(errors="replace"):
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        base = f"http://127.0.0.1:{served.port}"
+        started = requests.post(
+            f"{base}/api/workflow/placement_demo/run",
+            json={"label": "on-the-page", "rounds": 1000},
+            timeout=30,
+        )
+        assert started.status_code == 202, started.text
+
+        page.goto(dashboard.group(1) + f"#/run/{started.json()['instanceId']}")
+        expect(page.locator("#run-status")).to_have_text("Completed")
+        where = f"worker pid {worker.pid}"
+        step = page.locator(f".waterfall .bar-row[data-name='activity:{CRUNCH}']")
+        expect(step).to_have_attribute("data-process", where)
+        expect(step).to_contain_text(where)
+        orchestration = page.locator(
+            ".waterfall .bar-row[data-name='orchestration:dafx-placement_demo']"
+        )
+        expect(step).to_have_attribute(
+            "data-parent-id", str(orchestration.get_attribute("data-span-id"))
+        )
+        executor = page.locator(".waterfall .bar-row[data-name='executor.process crunch']")
+        expect(executor).to_have_attribute("data-process", where)
+        expect(page.locator("table.timeline td.where", has_text=where).first).to_be_visible()
+        expect(page.locator(".waterfall")).not_to_contain_text("are not here")
+        keep(page, tmp_path, "pool-worker")
+    finally:
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
         served.stop()
 
 

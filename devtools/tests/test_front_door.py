@@ -106,6 +106,19 @@ def test_beyond_loopback_the_management_api_and_dashboard_need_the_key(
     assert [response.status_code for response in allowed] == [200] * 5
 
 
+def test_beyond_loopback_an_otlp_export_needs_the_key(
+    exposed: tuple[DevhostProcess, str],
+) -> None:
+    child, banner = exposed
+    export = {"url": f"http://127.0.0.1:{child.port}/v1/traces", "json": {}, "timeout": 10}
+
+    refused = requests.post(**export)  # type: ignore[arg-type]
+    allowed = requests.post(**export, headers={"x-functions-key": key_of(banner)})  # type: ignore[arg-type]
+
+    assert (refused.status_code, allowed.status_code) == (401, 200)
+    assert "x-functions-key" in refused.text
+
+
 def test_beyond_loopback_a_functions_durable_client_needs_no_key_and_hands_out_keyed_urls(
     exposed: tuple[DevhostProcess, str], tmp_path: Path
 ) -> None:

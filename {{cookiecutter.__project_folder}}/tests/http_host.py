@@ -56,6 +56,8 @@ DEVHOST_READY = "devhost is listening on"
 OFFLINE_WORKFLOWS = "tests.conftest:offline_workflows"
 # durabletask's worker logs this once its work-item stream is open.
 WORKER_READY = "Waiting for work items"
+# Where a worker exports its spans with OTLP: devhost takes them on its backend's gRPC port.
+DEVHOST_TRACES_SETTING = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
 STOP_SECONDS = 30
 AZURITE = ("127.0.0.1", 10000)
 DTS_EMULATOR = ("127.0.0.1", 8080)
@@ -231,17 +233,21 @@ def start_pool_worker(
     log_dir: Path,
     name: str,
     workflows: str = OFFLINE_WORKFLOWS,
+    traces_to_devhost: bool = False,
 ) -> subprocess.Popen[bytes]:
     """``python worker.py --pool POOL`` on the backend at ``endpoint``, once it is connected.
 
     Its stdout (spans, with ``OTEL_TRACES_EXPORTER=console``) goes to ``{name}.spans`` and
-    its log to ``{name}.log`` in ``log_dir``.
+    its log to ``{name}.log`` in ``log_dir``. With ``traces_to_devhost`` (the backend is
+    devhost's), its spans also go there with OTLP, for devhost's dashboard.
     """
     worker_env = {
         **env,
         CONNECTION_SETTING: f"Endpoint={endpoint};Authentication=None",
         TASK_HUB_SETTING: env.get(TASK_HUB_SETTING) or "default",
     }
+    if traces_to_devhost:
+        worker_env[DEVHOST_TRACES_SETTING] = endpoint
     log = log_dir / f"{name}.log"
     with (log_dir / f"{name}.spans").open("wb") as spans, log.open("wb") as errors:
         process = subprocess.Popen(
@@ -272,13 +278,21 @@ def stop_processes(*processes: subprocess.Popen[bytes]) -> list[int]:
 
 @contextmanager
 def pool_workers(
-    endpoint: str, env: dict[str, str], log_dir: Path, workflows: str = OFFLINE_WORKFLOWS
+    endpoint: str,
+    env: dict[str, str],
+    log_dir: Path,
+    workflows: str = OFFLINE_WORKFLOWS,
+    traces_to_devhost: bool = False,
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
     """One pool worker per pool the workflows place executors on (none for most projects)."""
     started: list[subprocess.Popen[bytes]] = []
     try:
         for pool in pools(load_workflow_factory(workflows)()):
-            started.append(start_pool_worker(pool, endpoint, env, log_dir, f"pool-{pool}"))
+            started.append(
+                start_pool_worker(
+                    pool, endpoint, env, log_dir, f"pool-{pool}", workflows, traces_to_devhost
+                )
+            )
         yield started
     finally:
         stop_processes(*started)
@@ -354,7 +368,8 @@ def embedded_host(
             if time.monotonic() > deadline:
                 raise RuntimeError(f"devhost did not finish starting:\n{log.read_text()}")
             time.sleep(0.05)
-        with pool_workers(f"http://127.0.0.1:{backend_port}", env, log_dir):
+        backend = f"http://127.0.0.1:{backend_port}"
+        with pool_workers(backend, env, log_dir, traces_to_devhost=True):
             yield host
 
 

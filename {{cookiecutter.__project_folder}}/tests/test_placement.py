@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from agent_framework import (
     AgentExecutor,
     Executor,
@@ -216,7 +217,13 @@ class Placed:
 
     def start_pool_worker(self, name: str) -> subprocess.Popen[bytes]:
         worker = start_pool_worker(
-            POOL, self.backend, self.environment, self.logs, name, workflows=DEMO_WORKFLOWS
+            POOL,
+            self.backend,
+            self.environment,
+            self.logs,
+            name,
+            workflows=DEMO_WORKFLOWS,
+            traces_to_devhost=True,
         )
         self.pool_workers[name] = worker
         return worker
@@ -311,6 +318,25 @@ def test_the_waiting_step_runs_on_the_pool_worker_once_it_connects(waited_run: W
     assert output["digest"] == digest_chain("waited", ROUNDS)
     assert output["crunched_by"] == waited_run.pool_worker
     assert output["prepared_by"] == output["finished_by"] != waited_run.pool_worker
+
+
+def test_devhosts_dashboard_shows_the_placed_step_under_the_pool_workers_process(
+    placed: Placed, waited_run: WaitedRun
+) -> None:
+    """The pool worker exports its spans to devhost (OTLP), which keeps them for the page."""
+    run = f"{placed.host.base_url}/_devhost/api/instances/{waited_run.instance_id}"
+    deadline = time.monotonic() + RUN_SECONDS
+    while True:
+        spans = requests.get(run, timeout=30).json()["spans"]
+        crunched = [s for s in spans if s["name"] == f"activity:{CRUNCH}" and s["end"]]
+        if crunched or time.monotonic() > deadline:
+            break
+        time.sleep(POLL_SECONDS)
+
+    assert [s["process"] for s in crunched] == [f"worker pid {waited_run.pool_worker}"]
+    orchestration = f"orchestration:dafx-{WORKFLOW_NAME}"
+    under = {s["spanId"] for s in spans if s["name"] == orchestration}
+    assert {s["parentId"] for s in crunched} <= under
 
 
 @dataclass

@@ -592,6 +592,24 @@ metrics.get_meter_provider().force_flush()
     assert set(runs) == {1}
 
 
+def test_local_telemetry_names_the_process_that_made_each_span() -> None:
+    code = """
+import os
+import telemetry
+from opentelemetry import trace
+telemetry.configure_from_environment()
+print("pid", os.getpid())
+trace.get_tracer("test").start_span("step").end()
+trace.get_tracer_provider().force_flush()
+"""
+    result = run_python(code, {"OTEL_TRACES_EXPORTER": "console"})
+
+    assert result.returncode == 0, result.stderr
+    pid = next(line.split()[1] for line in result.stdout.splitlines() if line.startswith("pid "))
+    spans = [d for d in printed_documents(result.stdout) if "context" in d and "kind" in d]
+    assert [span["resource"]["attributes"]["process.pid"] for span in spans] == [int(pid)]
+
+
 def test_azure_names_the_service_after_the_project_for_the_worker_and_the_app() -> None:
     """The Functions Python worker configures telemetry before the app does, reading the same
     OTEL_SERVICE_NAME app setting; without it, service.name would be the Function App's name."""

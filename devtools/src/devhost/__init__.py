@@ -10,4 +10,4 @@ The dafx-func template develops and tests it, and bakes it into each project as 
 under ``devtools/``. ``CHANGELOG.md`` beside its source lists each release.
 """
 
-__version__ = "3.1.0"
+__version__ = "3.2.0"

@@ -24,6 +24,7 @@ from .host import KEY_VARIABLE, LOOPBACK_NAME, DevHost, PortInUseError
 from .indexing import AppLoadError, FunctionIndex
 from .instances import InstancesNotReadyError, fork_server_started
 from .invocation import configure_console_logging, functions_loop
+from .otlp import TRACES_PATH
 from .settings import HostSettings
 from .upstream import remove_multiprocessing_temp_dir
 from .work_items import disabled_activities
@@ -107,7 +108,10 @@ def describe_backend(host: DevHost) -> list[str]:
     lines = [
         f"gRPC on {host.backend_address}; a worker of your own connects with "
         f"DURABLE_TASK_SCHEDULER_CONNECTION_STRING=Endpoint=http://{host.backend_address};"
-        "Authentication=None"
+        "Authentication=None",
+        f"OTLP traces: a worker of your own shows its steps in the dashboard's waterfall with "
+        f"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://{host.backend_address} (OTLP/gRPC); "
+        f"OTLP/HTTP exporters post to {host.base_url}{TRACES_PATH}",
     ]
     assert host.index is not None
     for name in disabled_activities(host.index, os.environ):

@@ -22,6 +22,7 @@ from typing import Any, NoReturn, TypeVar, cast
 import grpc
 from durabletask.testing import InMemoryOrchestrationBackend
 
+from .otlp import add_trace_service
 from .placements import WorkLog
 from .tracing import OrchestrationSpans, execution_started
 from .upstream import (
@@ -358,8 +359,9 @@ class LoopbackBackend(InMemoryOrchestrationBackend):
                     return None
 
     def start(self, port: int = 0) -> str:
-        """Serve on a loopback port (0: a free one); the address workers connect to."""
-        address = serve_backend(self, GRPC_OPTIONS, _SERVER_THREADS, port)
+        """Serve on a loopback port (0: a free one); the address workers connect to. The
+        same server takes OTLP trace exports (otlp.py)."""
+        address = serve_backend(self, GRPC_OPTIONS, _SERVER_THREADS, port, add_trace_service)
         self._pump_stopped.clear()
         self._pump = threading.Thread(target=self._distribute, name="devhost-pump", daemon=True)
         self._pump.start()

@@ -705,14 +705,16 @@ function waterfall(run) {
         title: `${span.name} in ${span.process}: ${took}`})));
   });
   const workers = [...new Set([...run.placements, ...Object.values(run.childPlacements).flat()]
-    .map((placement) => placement.taken_by).filter((where) => where.startsWith("worker")))];
+    .map((placement) => placement.taken_by).filter((where) => where.startsWith("worker")))]
+    .filter((where) => !spans.some((span) => span.process === where));
   return element("div", {class: "waterfall"}, ...rows,
     element("p", {class: "muted"}, `0 to ${(total * 1000).toFixed(1)} ms: the spans devhost `
       + `and the app made for this run in trace ${run.traceId}, each under its parent, with `
       + "the process that made it. A pale bar has not ended; a red one failed."
       + (run.spansDropped ? ` ${run.spansDropped} more spans of this trace were not kept.` : "")
       + (workers.length ? ` Steps run by ${workers.join(", ")} are not here: a worker of `
-        + "your own sends its spans to its own exporter." : "")));
+        + "your own sends its spans to its own exporter unless OTEL_EXPORTER_OTLP_TRACES_"
+        + "ENDPOINT points it at devhost (see devhost's start-up message)." : "")));
 }
 
 async function showRun(instanceId) {

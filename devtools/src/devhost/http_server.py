@@ -18,7 +18,7 @@ import azure.functions as func
 from aiohttp import web
 from opentelemetry import context as otel_context
 
-from . import __version__, answers
+from . import __version__, answers, otlp
 from .dashboard import Dashboard
 from .indexing import FunctionIndex, HttpRoute
 from .invocation import InvocationLog, UserCode
@@ -63,6 +63,14 @@ def _to_aiohttp(result: Any) -> web.Response:
     if isinstance(result, str):
         return web.Response(text=result, status=200, content_type="text/plain")
     return web.Response(text=json.dumps(result), status=200, content_type="application/json")
+
+
+def _too_large_export() -> web.Response:
+    return web.Response(
+        status=413,
+        text=f"An OTLP export to devhost is at most {otlp.MAX_EXPORT_BYTES} bytes: "
+        "send fewer spans per export (OTEL_BSP_MAX_EXPORT_BATCH_SIZE).",
+    )
 
 
 class HttpServer:
@@ -136,6 +144,10 @@ class HttpServer:
             if not self._has_key(request):
                 return self._key_required()
             return await self._dashboard.handle(request)
+        if path == otlp.TRACES_PATH and not self._index.match(path):
+            if not self._has_key(request):
+                return self._key_required()
+            return await self._otlp_traces(request)
         if path.lower().startswith(WEBHOOK_PATH + "/"):
             subpath = path[len(WEBHOOK_PATH) + 1 :]
             if not (self._has_key(request) or self._is_own_invocation(subpath)):
@@ -155,6 +167,25 @@ class HttpServer:
                     return self._key_required()
                 return await self._invoke(route, route_params, request)
         return web.Response(status=405)
+
+    @staticmethod
+    async def _otlp_traces(request: web.Request) -> web.Response:
+        """OTLP/HTTP's trace export: the spans go to the dashboard's waterfall (otlp.py)."""
+        if request.method != "POST":
+            return web.Response(status=405, headers={"Allow": "POST"})
+        if (request.content_length or 0) > otlp.MAX_EXPORT_BYTES:
+            return _too_large_export()
+        body = bytearray()
+        async for chunk in request.content.iter_any():
+            body += chunk
+            if len(body) > otlp.MAX_EXPORT_BYTES:
+                return _too_large_export()
+        try:
+            export = otlp.parse(bytes(body), request.content_type)
+        except otlp.BadExport as error:
+            return web.Response(status=400, text=str(error))
+        data, content_type = otlp.http_response(otlp.keep(export), request.content_type)
+        return web.Response(body=data, content_type=content_type)
 
     def _not_found(self, path: str) -> web.Response:
         """404; for a respond route with no request id, what to post to instead."""

@@ -45,24 +45,30 @@ Record = dict[str, Any]
 class SpanLog:
     """Spans by trace id (32 hex digits), each by span id, in the order they started."""
 
-    def __init__(self, kept_traces: int = KEPT_TRACES) -> None:
+    def __init__(
+        self, kept_traces: int = KEPT_TRACES, kept_spans_per_trace: int = KEPT_SPANS_PER_TRACE
+    ) -> None:
         self._lock = threading.Lock()
         self._kept = kept_traces
+        self.kept_spans_per_trace = kept_spans_per_trace
         self._traces: OrderedDict[str, dict[str, Record]] = OrderedDict()
         self._dropped: dict[str, int] = {}
 
-    def add(self, record: Record) -> None:
+    def add(self, record: Record) -> bool:
+        """Keep `record` (a later record of the same span replaces it); False when its trace
+        has `kept_spans_per_trace` spans already, which is then counted instead."""
         trace_id, span_id = record["traceId"], record["spanId"]
         with self._lock:
             spans = self._traces.setdefault(trace_id, {})
-            if span_id not in spans and len(spans) >= KEPT_SPANS_PER_TRACE:
+            if span_id not in spans and len(spans) >= self.kept_spans_per_trace:
                 self._dropped[trace_id] = self._dropped.get(trace_id, 0) + 1
-                return
+                return False
             spans[span_id] = record
             self._traces.move_to_end(trace_id)
             while len(self._traces) > self._kept:
                 dropped, _ = self._traces.popitem(last=False)
                 self._dropped.pop(dropped, None)
+        return True
 
     def of_trace(self, trace_id: str) -> tuple[list[Record], int]:
         """The trace's spans, and how many more it had than were kept."""
@@ -106,7 +112,7 @@ def of_run(spans: list[Record], instance_id: str) -> list[Record]:
 # -- this process's recorder ---------------------------------------------------------------
 
 LOG = SpanLog()
-_sink: Callable[[Record], None] = LOG.add
+_sink: Callable[[Record], object] = LOG.add
 _process = f"pid {os.getpid()}"
 _lock = threading.Lock()
 _joined: list[TracerProvider] = []

@@ -103,8 +103,10 @@ def serve_backend(
     options: list[tuple[str, int]],
     threads: int,
     port: int = 0,
+    also: Callable[[grpc.Server], None] | None = None,
 ) -> str:
     """Serve `backend` on a loopback port (0: a free one) with these gRPC options; its address.
+    `also` adds other services to the same server before it starts.
 
     The backend's own `start()` binds every interface on a fixed port with gRPC's default
     4 MB message limit; it keeps its server in `_server` (for `stop()`) and clears
@@ -113,6 +115,8 @@ def serve_backend(
     backend._shutdown_event.clear()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=threads), options=options)
     stubs.add_TaskHubSidecarServiceServicer_to_server(backend, server)  # type: ignore[no-untyped-call]
+    if also is not None:
+        also(server)
     try:
         port = server.add_insecure_port(f"127.0.0.1:{port}")
     except RuntimeError as error:  # grpcio raises RuntimeError when it cannot bind
