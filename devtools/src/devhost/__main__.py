@@ -111,7 +111,8 @@ def describe_backend(host: DevHost) -> list[str]:
         "Authentication=None",
         f"OTLP traces: a worker of your own shows its steps in the dashboard's waterfall with "
         f"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=http://{host.backend_address} (OTLP/gRPC); "
-        f"OTLP/HTTP exporters post to {host.base_url}{TRACES_PATH}",
+        f"OTLP/HTTP exporters post to {host.base_url}{TRACES_PATH}"
+        + (" with OTEL_EXPORTER_OTLP_HEADERS=x-functions-key=<key>" if host.key else ""),
     ]
     assert host.index is not None
     for name in disabled_activities(host.index, os.environ):
