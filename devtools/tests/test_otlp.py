@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import grpc
 import pytest
 import requests
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
@@ -22,7 +23,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Status, StatusCode
 
 from devhost import otlp
-from devhost.backend import LoopbackBackend
+from devhost.backend import BackendCallError, LoopbackBackend, call_in_process
 from devhost.host import DevHost
 from devhost.span_log import LOG, SpanLog
 
@@ -145,6 +146,12 @@ def test_otlp_json_with_hex_ids_is_kept_with_its_service_when_no_pid_is_given(ho
             "application/json",
             "traceId 'zz' is not hex",
         ),
+        (
+            b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"name": 5}]}]}]}',
+            "application/json",
+            "not an OTLP trace export in JSON",
+        ),
+        (b"[" * 100_000, "application/json", "not an OTLP trace export in JSON"),
         (b"spans", "text/plain", "application/x-protobuf or application/json"),
     ],
 )
@@ -169,6 +176,20 @@ def test_an_export_over_the_size_limit_is_413_naming_it(host: str) -> None:
 
     assert response.status_code == 413
     assert str(otlp.MAX_EXPORT_BYTES) in response.text
+
+
+def test_a_grpc_export_over_the_size_limit_is_refused_naming_it() -> None:
+    spans = worker_spans()
+    export = encode_spans(spans)
+    export.resource_spans[0].scope_spans[0].spans[0].name = "x" * (otlp.MAX_EXPORT_BYTES + 1)
+    log = SpanLog()
+
+    with pytest.raises(BackendCallError) as refused:
+        call_in_process(otlp.TraceService(log).Export, export)
+
+    assert refused.value.code is grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert str(otlp.MAX_EXPORT_BYTES) in refused.value.details
+    assert kept_records(spans, log) == {}
 
 
 def test_spans_past_the_per_trace_limit_are_refused_in_the_response_naming_it() -> None:

@@ -38,7 +38,7 @@ from .span_log import ATTRIBUTE_CHARACTERS, KEPT_ATTRIBUTES, LOG, Record, SpanLo
 TRACES_PATH = "/v1/traces"
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
-# The largest OTLP/HTTP request devhost reads; the SDK's batch processor sends 512 spans at most.
+# The largest OTLP export devhost reads; the SDK's batch processor sends 512 spans at most.
 MAX_EXPORT_BYTES = 16 * 1024 * 1024
 
 logger = logging.getLogger("devhost")
@@ -182,7 +182,14 @@ def parse(body: bytes, content_type: str) -> ExportRequest:
                 for span in scope_spans.get("spans", ()):
                     _ids_to_base64(span)
         json_format.ParseDict(data, request, ignore_unknown_fields=True)
-    except (AttributeError, TypeError, ValueError, binascii.Error) as error:
+    except (
+        AttributeError,
+        TypeError,
+        ValueError,
+        RecursionError,
+        binascii.Error,
+        json_format.ParseError,
+    ) as error:
         raise BadExport(f"The body is not an OTLP trace export in JSON: {error}") from error
     return request
 
@@ -204,6 +211,13 @@ class TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         self._log = log
 
     def Export(self, request: ExportRequest, context: grpc.ServicerContext) -> ExportResponse:
+        size = request.ByteSize()
+        if size > MAX_EXPORT_BYTES:
+            context.abort(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"An OTLP export to devhost is at most {MAX_EXPORT_BYTES} bytes, not {size}: "
+                "send fewer spans per export (OTEL_BSP_MAX_EXPORT_BATCH_SIZE).",
+            )
         return keep(request, self._log)
 
 
