@@ -436,70 +436,86 @@ CRUNCH = "dafx-placement_demo-crunch"
 WORKER_READY = "Waiting for work items"
 
 
-@pytest.mark.slow
-def test_a_step_run_by_a_pool_worker_shows_in_the_waterfall_under_that_workers_process(
-    baked_project: Path, page: Page, tmp_path: Path
-) -> None:
-    """The heavy step of the project's placement demo runs on `worker.py --pool gpu`, which
-    exports its spans to devhost as the start-up message says."""
-    settings = {f"AzureWebJobs.{CRUNCH}.Disabled": "true"}
-    served = DevhostProcess(free_port(), baked_project, app=PLACEMENT_APP, settings=settings)
-    worker = None
+@contextmanager
+def pool_worker(project: Path, backend: str, log: Path, traces: bool) -> Iterator[int]:
+    """`python worker.py --pool gpu` on devhost's backend, exporting its spans there or not;
+    its pid once it waits for work."""
+    environment = {
+        **os.environ,
+        "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": f"Endpoint={backend};Authentication=None",
+        "TASKHUB_NAME": "default",
+    }
+    environment.pop("OTEL_TRACES_EXPORTER", None)
+    if traces:
+        environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = backend
+    with log.open("wb") as output:
+        worker = subprocess.Popen(
+            [sys.executable, "worker.py", "--workflows", PLACEMENT_WORKFLOWS, "--pool", "gpu"],
+            cwd=project,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        printed = served.read_until("devhost is listening on")
-        traces, dashboard = TRACES_LINE.search(printed), DASHBOARD_LINE.search(printed)
-        assert traces is not None and dashboard is not None, printed
-        log = tmp_path / "pool-worker.log"
-        environment = {
-            **os.environ,
-            "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": (
-                f"Endpoint={traces.group(1)};Authentication=None"
-            ),
-            "TASKHUB_NAME": "default",
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": traces.group(1),
-        }
-        environment.pop("OTEL_TRACES_EXPORTER", None)
-        with log.open("wb") as output:
-            worker = subprocess.Popen(
-                [sys.executable, "worker.py", "--workflows", PLACEMENT_WORKFLOWS, "--pool", "gpu"],
-                cwd=baked_project,
-                env=environment,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-            )
         deadline = time.monotonic() + RUN_SECONDS
         while WORKER_READY not in log.read_text(errors="replace"):
             assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
-        base = f"http://127.0.0.1:{served.port}"
-        started = requests.post(
-            f"{base}/api/workflow/placement_demo/run",
-            json={"label": "on-the-page", "rounds": 1000},
-            timeout=30,
-        )
-        assert started.status_code == 202, started.text
-
-        page.goto(dashboard.group(1) + f"#/run/{started.json()['instanceId']}")
-        expect(page.locator("#run-status")).to_have_text("Completed")
-        where = f"worker pid {worker.pid}"
-        step = page.locator(f".waterfall .bar-row[data-name='activity:{CRUNCH}']")
-        expect(step).to_have_attribute("data-process", where)
-        expect(step).to_contain_text(where)
-        orchestration = page.locator(
-            ".waterfall .bar-row[data-name='orchestration:dafx-placement_demo']"
-        )
-        expect(step).to_have_attribute(
-            "data-parent-id", str(orchestration.get_attribute("data-span-id"))
-        )
-        executor = page.locator(".waterfall .bar-row[data-name='executor.process crunch']")
-        expect(executor).to_have_attribute("data-process", where)
-        expect(page.locator("table.timeline td.where", has_text=where).first).to_be_visible()
-        expect(page.locator(".waterfall")).not_to_contain_text("are not here")
-        keep(page, tmp_path, "pool-worker")
+        yield worker.pid
     finally:
-        if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
+        worker.terminate()
+        worker.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_a_step_run_by_a_pool_worker_shows_in_the_waterfall_under_that_workers_process(
+    baked_project: Path, page: Page, tmp_path: Path
+) -> None:
+    """The heavy step of the project's placement demo runs on `worker.py --pool gpu`: its
+    spans are in the waterfall once the worker exports them to devhost as the start-up
+    message says, and the page names the worker whose spans are elsewhere."""
+    settings = {f"AzureWebJobs.{CRUNCH}.Disabled": "true"}
+    served = DevhostProcess(free_port(), baked_project, app=PLACEMENT_APP, settings=settings)
+    try:
+        printed = served.read_until("devhost is listening on")
+        traces, dashboard = TRACES_LINE.search(printed), DASHBOARD_LINE.search(printed)
+        assert traces is not None and dashboard is not None, printed
+        backend, base = traces.group(1), f"http://127.0.0.1:{served.port}"
+
+        def run_on_the_page(label: str) -> None:
+            started = requests.post(
+                f"{base}/api/workflow/placement_demo/run",
+                json={"label": label, "rounds": 1000},
+                timeout=30,
+            )
+            assert started.status_code == 202, started.text
+            page.goto(dashboard.group(1) + f"#/run/{started.json()['instanceId']}")
+            expect(page.locator("#run-status")).to_have_text("Completed")
+
+        step = page.locator(f".waterfall .bar-row[data-name='activity:{CRUNCH}']")
+        with pool_worker(baked_project, backend, tmp_path / "silent.log", traces=False) as pid:
+            run_on_the_page("elsewhere")
+            expect(page.locator(".waterfall")).to_contain_text(
+                f"Steps run by worker pid {pid} are not here"
+            )
+            expect(step).to_have_count(0)
+        with pool_worker(baked_project, backend, tmp_path / "traced.log", traces=True) as pid:
+            run_on_the_page("on-the-page")
+            where = f"worker pid {pid}"
+            expect(step).to_have_attribute("data-process", where)
+            expect(step).to_contain_text(where)
+            orchestration = page.locator(
+                ".waterfall .bar-row[data-name='orchestration:dafx-placement_demo']"
+            )
+            expect(step).to_have_attribute(
+                "data-parent-id", str(orchestration.get_attribute("data-span-id"))
+            )
+            executor = page.locator(".waterfall .bar-row[data-name='executor.process crunch']")
+            expect(executor).to_have_attribute("data-process", where)
+            expect(page.locator("table.timeline td.where", has_text=where).first).to_be_visible()
+            expect(page.locator(".waterfall")).not_to_contain_text("are not here")
+            keep(page, tmp_path, "pool-worker")
+    finally:
         served.stop()
 
 
