@@ -23,7 +23,6 @@ import math
 import os
 import platform
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -40,16 +39,15 @@ import benchmark_batch  # scripts/benchmark_batch.py, beside this file
 import benchmark_loops
 import benchmark_placement
 import requests
+from benchmark_children import CHILD_SECONDS, run_python, stop
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 PROJECT_FOLDER = "agent_workflows"
 LOOPBACK = "127.0.0.1"
 STARTUP_SECONDS = 120
-STOP_SECONDS = 15
 HEALTH_POLL_SECONDS = 0.05
 STATUS_POLL_SECONDS = 0.02
 REQUEST_SECONDS = 30
-CHILD_SECONDS = 120
 # The scale-out part's second workload (scripts/benchmark_workload.py, copied into the bake):
 # two parallel executors per run, each holding the CPU in Python for about 50 ms here.
 COMPUTE_MODULE = TEMPLATE / "scripts" / "benchmark_workload.py"
@@ -334,21 +332,6 @@ class Latencies:
     answers: int
 
 
-def run_python(code: str, cwd: Path, *arguments: str, timeout: float = CHILD_SECONDS) -> Any:
-    """Run ``code`` in a fresh interpreter in ``cwd``; its last stdout line is JSON."""
-    completed = subprocess.run(
-        [sys.executable, "-c", code, *arguments],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    if completed.returncode != 0:
-        sys.exit(f"child python failed ({completed.returncode}):\n{completed.stderr}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
-
-
 def bake(output_dir: Path) -> tuple[Path, float]:
     """Bake the defaults with the cookiecutter command line, as a user would."""
     command = [sys.executable, "-m", "cookiecutter", str(TEMPLATE), "--no-input"]
@@ -456,17 +439,6 @@ def wait_until_healthy(process: subprocess.Popen[bytes], base: str, log: Path) -
             pass
         time.sleep(HEALTH_POLL_SECONDS)
     sys.exit(f"devhost was not healthy after {STARTUP_SECONDS}s:\n{log.read_text()}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=STOP_SECONDS)
 
 
 class Client:

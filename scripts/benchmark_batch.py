@@ -16,7 +16,6 @@ Everything runs on 127.0.0.1.
 import json
 import os
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from benchmark_children import run_python, stop
 from benchmark_loops import HISTORY
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -207,8 +207,7 @@ def azurite(scratch: Path) -> Iterator[tuple[str, int]]:
         )
         yield connection, process.pid
     finally:
-        process.terminate()
-        process.wait(timeout=STOP_SECONDS)
+        stop(process)
 
 
 def peak_mib(pid: int) -> float:
@@ -271,20 +270,6 @@ def body(size: int) -> dict[str, Any]:
     return {"container": "documents", "prefix": f"n{size}/"}
 
 
-def run_child(code: str, project: Path, environment: dict[str, str], plan: dict[str, Any]) -> Any:
-    completed = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(plan)],
-        cwd=project,
-        env=environment,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if completed.returncode != 0:
-        sys.exit(f"child python failed ({completed.returncode}):\n{completed.stderr[-4000:]}")
-    return json.loads(completed.stdout.strip().splitlines()[-1])
-
-
 def devhost_figures(
     project: Path,
     environment: dict[str, str],
@@ -341,11 +326,7 @@ def devhost_figures(
             figures.append(Figure(documents, seconds, peak, **history))
         return figures[1:]
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def measure(
@@ -363,7 +344,9 @@ def measure(
         bodies = [body(WARM_UP)] + [body(size) for size in sizes]
         results = []
         if "in-process" in hosts:
-            in_process = run_child(IN_PROCESS, project, environment, {"bodies": bodies})[1:]
+            in_process = run_python(
+                IN_PROCESS, project, json.dumps({"bodies": bodies}), env=environment, timeout=None
+            )[1:]
             results.append(HostFigures("in-process", [Figure(**f) for f in in_process]))
         if "worker.py" in hosts:
             worker_plan = {
@@ -373,7 +356,9 @@ def measure(
                 "poll_seconds": POLL_SECONDS,
                 "log": str(scratch / "worker.log"),
             }
-            figures = run_child(WORKER, project, environment, worker_plan)[1:]
+            figures = run_python(
+                WORKER, project, json.dumps(worker_plan), env=environment, timeout=None
+            )[1:]
             results.append(HostFigures("worker.py", [Figure(**f) for f in figures]))
         for instances in (1, 2):
             if f"devhost x{instances}" not in hosts:

@@ -17,19 +17,18 @@ from __future__ import annotations
 import json
 import shutil
 import statistics
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from benchmark_children import CHILD_SECONDS, run_python
 
 WORKLOAD = Path(__file__).resolve().parent / "benchmark_loop_workload.py"
 WORKLOAD_MODULE = WORKLOAD.stem
 STEPS = (10, 100, 1_000)
 WARM_UP_STEPS = 10
 RUN_SECONDS = 600
-CHILD_SECONDS = 120
 LOOPS = {"pattern": "pattern_loop", "naive": "naive_loop"}
 # Durable Task Scheduler throughput in actions per second (docs/scaling.md has the source).
 DTS_CONSUMPTION_ACTIONS_PER_SECOND = 500
@@ -277,21 +276,6 @@ class LoopRow:
         return statistics.median(self.cpu_seconds)
 
 
-def _child(code: str, project: Path, plan: dict[str, Any], budget: float) -> list[dict[str, Any]]:
-    completed = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(plan)],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=budget,
-        check=False,
-    )
-    if completed.returncode != 0:
-        sys.exit(f"the loop benchmark's child failed ({completed.returncode}):\n{completed.stderr}")
-    figures: list[dict[str, Any]] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return figures
-
-
 def measure_loops(
     project: Path, loops: list[str], steps: tuple[int, ...], runs: int
 ) -> list[LoopRow]:
@@ -315,7 +299,7 @@ def measure_loops(
                 "run_seconds": RUN_SECONDS,
                 **extra,
             }
-            for figures in _child(code, project, plan, budget):
+            for figures in run_python(code, project, json.dumps(plan), timeout=budget):
                 rows.append(
                     LoopRow(
                         host,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from benchmark_children import stop
 
 HERE = Path(__file__).resolve().parent
 WORKLOAD = HERE / "benchmark_placement_workload.py"
@@ -77,17 +77,6 @@ def wait_for_text(process: subprocess.Popen[bytes], log: Path, text: str) -> Non
         if process.poll() is not None or time.monotonic() > deadline:
             sys.exit(f"{process.args!r} did not get to {text!r}:\n{log.read_text()[-3000:]}")
         time.sleep(0.05)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_SECONDS)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=STOP_SECONDS)
 
 
 @dataclass
