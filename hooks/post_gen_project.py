@@ -33,19 +33,35 @@ RENDERED_ANSWERS = r'''{{ cookiecutter | tojson }}'''  # fmt: skip
 
 OMIT = "none"
 STARTER_FILES = {
-    "triage_workflow": ("workflows/triage.py", "tests/workflows/test_triage.py"),
-    "fanout_workflow": ("workflows/quotes.py", "tests/workflows/test_quotes.py"),
+    "triage_workflow": (
+        "workflows/triage.py",
+        "docs/workflows/triage.md",
+        "http/triage.http",
+        "tests/workflows/test_triage.py",
+    ),
+    "fanout_workflow": (
+        "workflows/quotes.py",
+        "docs/workflows/quotes.md",
+        "http/quotes.http",
+        "tests/workflows/test_quotes.py",
+    ),
     "approval_workflow": (
         "workflows/expense_approval.py",
+        "docs/workflows/expense_approval.md",
+        "http/expense_approval.http",
         "tests/workflows/test_expense_approval.py",
     ),
     "composition_workflow": (
         "workflows/trip_booking.py",
+        "docs/workflows/trip_booking.md",
+        "http/trip_booking.http",
         "tests/workflows/test_trip_booking.py",
         "tests/run_spans.py",
     ),
     "batch_workflow": (
         "workflows/document_batch.py",
+        "docs/workflows/document_batch.md",
+        "http/document_batch.http",
         "workflows/blob_store.py",
         "tests/workflows/test_document_batch.py",
         "tests/test_blob_store.py",
@@ -56,6 +72,8 @@ STARTER_FILES = {
     # Derived in cookiecutter.json: the agent starter is hosted only with a model provider.
     "__hosted_agent_workflow": (
         "workflows/content_review.py",
+        "docs/workflows/content_review.md",
+        "http/content_review.http",
         "tests/workflows/test_content_review.py",
         "tests/test_unconfigured_model.py",
     ),
@@ -89,8 +107,12 @@ def files_to_remove(answers: Mapping[str, str]) -> list[str]:
 
 
 def remove_files(project: Path, relative_paths: Iterable[str]) -> None:
+    """Remove each file, and its folder when that leaves it empty (``http/`` with no starter)."""
     for relative in relative_paths:
-        (project / relative).unlink(missing_ok=True)
+        path = project / relative
+        path.unlink(missing_ok=True)
+        if path.parent != project and path.parent.is_dir() and not any(path.parent.iterdir()):
+            path.parent.rmdir()
 
 
 def write_local_settings(project: Path) -> None:

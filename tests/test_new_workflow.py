@@ -1,8 +1,9 @@
 """``devhost new-workflow``, run as a new user would: the project still passes everything.
 
 A fresh bake gets one workflow of every shape (one with a long name, one with a hyphen and
-capitals), then its own lint, type check and whole suite run, HTTP routes on devhost
-included. Bad names are refused before any file changes.
+capitals, a loop with the longest name a loop allows), then its own lint, type check and whole
+suite run, HTTP routes on devhost included. Adding writes new files only; bad names and a
+failure part-way leave the tree as it was.
 """
 
 import shutil
@@ -20,11 +21,10 @@ NEW_WORKFLOWS = (
     ("order_intake", "chain"),
     ("Leave-Request", "approval"),
     ("peer_review_with_a_rather_long_and_descriptive_name_to_wrap", "fanout"),
+    # 51 characters: its loop's deepest level is a workflow named NAME_loop_level5 (63).
+    ("Refine-in-rounds-until-done-with-a-name-at-its-limit"[:51], "loop"),
 )
-
-
-# Written by `devhost diagrams` from the code (the command redraws them); never by hand.
-GENERATED = {"README.md", "docs/workflows.md"}
+TOO_LONG_FOR_A_LOOP = "r" * 52
 
 
 def file_bytes(project: Path) -> dict[str, bytes]:
@@ -57,40 +57,48 @@ def grown(grown_with_history: Grown) -> Path:
     return grown_with_history.project
 
 
-def test_adding_workflows_writes_new_files_and_changes_only_generated_ones(
-    grown_with_history: Grown,
-) -> None:
+def test_adding_workflows_writes_new_files_and_changes_none(grown_with_history: Grown) -> None:
     after = file_bytes(grown_with_history.project)
     before = grown_with_history.before
 
     changed = {name for name in before if after.get(name) != before[name]}
     added = set(after) - set(before)
 
-    assert changed <= GENERATED
-    assert {name for name in added if name.endswith(".py")} == {
-        f"{folder}{module}.py"
-        for module in ("order_intake", "leave_request", NEW_WORKFLOWS[2][0])
-        for folder in ("workflows/", "tests/workflows/test_")
+    assert changed == set()
+    assert added == {
+        path
+        for module in (name.lower().replace("-", "_") for name, _ in NEW_WORKFLOWS)
+        for path in (
+            f"workflows/{module}.py",
+            f"tests/workflows/test_{module}.py",
+            f"docs/workflows/{module}.md",
+            f"http/{module}.http",
+        )
     }
 
 
-def test_a_failure_part_way_leaves_the_tree_as_it_was(bake: Callable[..., Path]) -> None:
-    project = bake(project_slug="half_written")
-    tests_folder = project / "tests" / "workflows"
-    saved = {path.name: path.read_bytes() for path in tests_folder.iterdir() if path.is_file()}
-    shutil.rmtree(tests_folder)
-    tests_folder.write_text("a file where the tests folder should be\n")
+@pytest.mark.parametrize(
+    ("folder", "unwritable"),
+    [
+        ("tests/workflows", "tests/workflows/test_order_intake.py"),
+        ("http", "http/order_intake.http"),
+    ],
+    ids=["its-test", "its-requests"],
+)
+def test_a_failure_part_way_leaves_the_tree_as_it_was(
+    tmp_path_factory: pytest.TempPathFactory, folder: str, unwritable: str
+) -> None:
+    project = bake_copy(tmp_path_factory)
+    # A file where the folder should be: writing into it fails after the files before it.
+    shutil.rmtree(project / folder)
+    (project / folder).write_text("a file where a folder should be\n")
     before = file_bytes(project)
 
     result = run_python(project, "-m", "devhost", "new-workflow", "order_intake")
 
     assert result.returncode == 2
-    assert "could not write tests/workflows/test_order_intake.py" in result.stderr
+    assert f"could not write {unwritable}" in result.stderr
     assert file_bytes(project) == before
-    tests_folder.unlink()
-    tests_folder.mkdir()
-    for name, data in saved.items():
-        (tests_folder / name).write_bytes(data)
 
 
 @pytest.mark.parametrize(
@@ -129,19 +137,36 @@ def test_the_suite_passes_with_new_workflows_served_by_devhost(grown: Path) -> N
         ("Support_Triage", "clashes with the workflow 'support_triage'"),
         ("messages", "would make the module messages.py"),
         ("trip-booking", "workflows/trip_booking.py already exists"),
+        ("loops", "would make the module loops.py"),
     ],
 )
 def test_a_bad_name_is_refused_and_nothing_changes(
     bake: Callable[..., Path], name: str, problem: str
 ) -> None:
     project = bake(project_slug="refusing")
-    before = {path: path.read_bytes() for path in project.rglob("*.py")}
+    before = file_bytes(project)
 
     result = run_python(project, "-m", "devhost", "new-workflow", name)
 
     assert result.returncode == 2
     assert problem in result.stderr
-    assert {path: path.read_bytes() for path in project.rglob("*.py")} == before
+    assert file_bytes(project) == before
+
+
+def test_a_loop_name_too_long_for_its_levels_is_refused_naming_the_limit(
+    bake: Callable[..., Path],
+) -> None:
+    project = bake(project_slug="refusing")
+    before = file_bytes(project)
+
+    result = run_python(
+        project, "-m", "devhost", "new-workflow", TOO_LONG_FOR_A_LOOP, "--shape", "loop"
+    )
+
+    assert result.returncode == 2
+    assert "has 52 characters; this shape allows at most 51" in result.stderr
+    assert "NAME_loop_level5" in result.stderr
+    assert file_bytes(project) == before
 
 
 def test_names_follow_the_same_rules_as_the_template_answers(bake: Callable[..., Path]) -> None:

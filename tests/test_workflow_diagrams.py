@@ -1,8 +1,9 @@
-"""Workflow diagrams: shipped current in every bake, and drawn from the real graphs.
+"""Workflow pages and requests: shipped current in every bake, drawn from the real graphs.
 
-A project's ``devhost diagrams`` annotates the Agent Framework's own Mermaid
-drawing. The template ships its output as Jinja (``scripts/workflow_diagrams_template.py``
-writes it), so every bake must pass the project's ``--check`` straight after generation. The
+A project's ``devhost generate`` writes each workflow's page (the Agent Framework's own
+Mermaid drawing, annotated) and request file. The template ships its output as Jinja
+(``scripts/workflow_diagrams_template.py`` writes it), so every bake must pass the project's
+``--check`` straight after generation, and the old command name still works. The
 rest checks what the annotations say, on the starters and on small workflows built here for the
 shapes the starters do not use (conditional edges, selected fan-out, several lambdas on a line).
 """
@@ -25,7 +26,7 @@ from agent_framework import (
     response_handler,
 )
 
-from tests.conftest import TEMPLATE, run_python
+from tests.conftest import TEMPLATE, bake_copy, run_python
 from tests.test_bake import COMBINATIONS
 
 MERMAID_BLOCK = re.compile(r"^```mermaid\n(.*?)\n```$", re.MULTILINE | re.DOTALL)
@@ -43,13 +44,13 @@ TEMPLATE_COMMAND = ".venv/bin/python scripts/workflow_diagrams_template.py"
 
 
 def mermaid_blocks(project: Path) -> dict[str, str]:
-    """Each workflow's diagram in docs/workflows.md, by workflow name."""
-    doc = (project / "docs" / "workflows.md").read_text()
-    sections = re.split(r"^## `([^`]+)`$", doc, flags=re.MULTILINE)[1:]
-    return {
-        name: MERMAID_BLOCK.findall(body)[0]
-        for name, body in zip(sections[::2], sections[1::2], strict=True)
-    }
+    """Each workflow's diagram from its page in docs/workflows/, by workflow name."""
+    found = {}
+    for page in (project / "docs" / "workflows").glob("*.md"):
+        text = page.read_text()
+        (name,) = re.findall(r"^# `([^`]+)`$", text, flags=re.MULTILINE)
+        found[name] = MERMAID_BLOCK.findall(text)[0]
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -61,13 +62,27 @@ def diagrams_script() -> ModuleType:
 
 
 @pytest.mark.parametrize("combination", list(COMBINATIONS))
-def test_a_fresh_bake_has_current_diagrams(bake: Callable[..., Path], combination: str) -> None:
+def test_a_fresh_bake_has_current_pages_and_requests(
+    bake: Callable[..., Path], combination: str
+) -> None:
     project = bake(**COMBINATIONS[combination])
 
-    result = run_python(project, "-m", "devhost", "diagrams", "--check")
+    result = run_python(project, "-m", "devhost", "generate", "--check")
 
     assert result.returncode == 0, f"{result.stderr}In the template: {TEMPLATE_COMMAND}"
     assert (project / "docs" / "workflows.md").is_file()
+
+
+def test_the_earlier_command_name_still_checks_the_same_files(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    project = bake_copy(tmp_path_factory)
+    (project / "http" / "quotes.http").unlink()
+
+    result = run_python(project, "-m", "devhost", "diagrams", "--check")
+
+    assert result.returncode == 1
+    assert "http/quotes.http does not match the workflows: run devhost generate" in result.stderr
 
 
 def test_the_template_files_are_what_the_maintainer_script_writes() -> None:

@@ -20,7 +20,7 @@ from tests.test_bake import COMBINATIONS
 
 pytestmark = pytest.mark.slow
 MERMAID_BLOCK = re.compile(r"^```mermaid\n(.*?)\n```$", re.MULTILINE | re.DOTALL)
-SECTION = re.compile(r"^## `([^`]+)`$", re.MULTILINE)
+PAGE_TITLE = re.compile(r"^# `([^`]+)`$", re.MULTILINE)
 STEP_ROW = re.compile(r"^\| `([^`]+)`(?: \(start\))? \| [^|]+ \| `([^`]+)` \|", re.MULTILINE)
 # Every bake with a workflow to draw: the one with no starter has none.
 BAKES = {
@@ -38,9 +38,14 @@ def browser_and_mermaid() -> None:
 
 
 def sections(project: Path) -> dict[str, str]:
-    """docs/workflows.md split by workflow: each top-level workflow's text."""
-    parts = SECTION.split((project / "docs" / "workflows.md").read_text())[1:]
-    return dict(zip(parts[::2], parts[1::2], strict=True))
+    """Each top-level workflow's page in docs/workflows/, by workflow name."""
+    found = {}
+    for page in sorted((project / "docs" / "workflows").glob("*.md")):
+        text = page.read_text()
+        title = PAGE_TITLE.search(text)
+        assert title, f"{page.name} has no '# `name`' title"
+        found[title[1]] = text
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +65,7 @@ def rendered(
 def rendered_by_bake(
     bake: Callable[..., Path], tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, tuple[list[str], list[dict[str, Any]]]]:
-    """Each bake's docs and README diagrams with what Mermaid made of each, by combination.
+    """Each bake's workflow pages' diagrams with what Mermaid made of each, by combination.
 
     Starting Chromium and loading Mermaid take about 1.5 s, drawing a diagram about 0.06 s, so
     every bake's diagrams go to one page in one browser run instead of one run per bake.
@@ -68,8 +73,9 @@ def rendered_by_bake(
     blocks = {}
     for combination, answers in BAKES.items():
         project = bake(**answers)
-        blocks[combination] = MERMAID_BLOCK.findall((project / "docs" / "workflows.md").read_text())
-        blocks[combination] += MERMAID_BLOCK.findall((project / "README.md").read_text())
+        blocks[combination] = [
+            block for text in sections(project).values() for block in MERMAID_BLOCK.findall(text)
+        ]
     every_block = [block for found in blocks.values() for block in found]
     results = iter(mermaid_browser.render(every_block, tmp_path_factory.mktemp("mermaid-all")))
     return {
@@ -79,7 +85,7 @@ def rendered_by_bake(
 
 
 @pytest.mark.parametrize("combination", list(BAKES))
-def test_mermaid_renders_every_diagram_of_the_docs_and_readme(
+def test_mermaid_renders_every_diagram_of_the_workflow_pages(
     combination: str, rendered_by_bake: dict[str, tuple[list[str], list[dict[str, Any]]]]
 ) -> None:
     blocks, results = rendered_by_bake[combination]

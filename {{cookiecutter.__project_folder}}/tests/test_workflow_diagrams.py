@@ -1,9 +1,10 @@
-"""docs/workflows.md and the README's list of workflows match the code and what the app registers.
+"""The generated workflow files match the code, and the diagrams match what the app registers.
 
-Both are written by ``devhost diagrams`` from ``build_workflows()``; a
-workflow changed without redrawing them fails here with that command in the message. The
-check of the project itself runs that command; the checks of a copy made stale call its
-``main`` in this process, pointed at the copy.
+``devhost generate`` writes, from each workflow module's declaration, its page
+``docs/workflows/<module>.md`` (diagram and steps) and its requests ``http/<module>.http``,
+and the legend ``docs/workflows.md``. A workflow changed without rewriting them fails here
+with that command in the message. The check of the project itself runs that command; the
+checks of a copy made stale call its ``main`` in this process, pointed at the copy.
 """
 
 import re
@@ -15,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from devhost import diagrams
+from devhost import generate
 
 from tests.function_index import registered_in_this_process
 
 PROJECT = Path(__file__).resolve().parents[1]
-COMMAND = "devhost diagrams"
-DOC = Path("docs") / "workflows.md"
-MERMAID_BLOCK = re.compile(r"^```mermaid\n(.*?)\n```$", re.MULTILINE | re.DOTALL)
+COMMAND = "devhost generate"
+LEGEND = Path("docs") / "workflows.md"
+PAGES = Path("docs") / "workflows"
 STEP_ROW = re.compile(
     r"^\| `(?P<executor>[^`]+)`(?: \(start\))? \| "
     r"(?P<kind>activity|entity|child orchestration) \| `(?P<name>[^`]+)` \|",
@@ -32,30 +33,39 @@ ORCHESTRATION_LINE = re.compile(r"^Orchestration `(?P<name>[^`]+)`:$", re.MULTIL
 
 
 @dataclass(frozen=True)
-class Drawn:
+class Written:
     exit_code: int
+    stdout: str
     stderr: str
 
 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
-    """The files the script checks and writes, copied so a test can make them stale."""
-    for name in (DOC, Path("README.md")):
-        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(PROJECT / name, tmp_path / name)
+    """The files the command checks and writes, copied so a test can make them stale."""
+    (tmp_path / "docs").mkdir()
+    shutil.copy2(PROJECT / LEGEND, tmp_path / LEGEND)
+    for folder in (PAGES, Path("http")):
+        if (PROJECT / folder).is_dir():
+            shutil.copytree(PROJECT / folder, tmp_path / folder)
     return tmp_path
 
 
 @pytest.fixture
-def draw(capsys: pytest.CaptureFixture[str]) -> Callable[..., Drawn]:
-    """The script's command line on a copy of the project, in this process."""
+def write(capsys: pytest.CaptureFixture[str]) -> Callable[..., Written]:
+    """The command line on a copy of the project, in this process."""
 
-    def drawn(project: Path, *arguments: str) -> Drawn:
+    def written(project: Path, *arguments: str) -> Written:
         capsys.readouterr()
-        exit_code = diagrams.main([*arguments, "--project-dir", str(project)])
-        return Drawn(exit_code, capsys.readouterr().err)
+        exit_code = generate.main([*arguments, "--project-dir", str(project)])
+        captured = capsys.readouterr()
+        return Written(exit_code, captured.out, captured.err)
 
-    return drawn
+    return written
+
+
+def pages() -> str:
+    found = sorted((PROJECT / PAGES).glob("*.md"))
+    return "".join(path.read_text(encoding="utf-8") for path in found)
 
 
 @pytest.fixture(scope="module")
@@ -65,13 +75,12 @@ def registered() -> dict[str, str]:
 
 
 def drawn_names(kind: str) -> set[str]:
-    doc = (PROJECT / DOC).read_text(encoding="utf-8")
-    return {row["name"] for row in STEP_ROW.finditer(doc) if row["kind"] == kind}
+    return {row["name"] for row in STEP_ROW.finditer(pages()) if row["kind"] == kind}
 
 
-def test_the_diagrams_match_the_workflows() -> None:
+def test_the_generated_files_match_the_workflows() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "devhost", "diagrams", "--check"],
+        [sys.executable, "-m", "devhost", "generate", "--check"],
         cwd=PROJECT,
         capture_output=True,
         text=True,
@@ -79,43 +88,62 @@ def test_the_diagrams_match_the_workflows() -> None:
         check=False,
     )
 
-    assert result.returncode == 0, f"{result.stderr}\nRedraw them: {COMMAND}"
+    assert result.returncode == 0, f"{result.stderr}\nRewrite them: {COMMAND}"
 
 
-def test_check_names_a_stale_file_and_the_command_then_redrawing_fixes_it(
-    project_copy: Path, draw: Callable[..., Drawn]
+def test_check_names_a_stale_file_and_the_command_then_rewriting_fixes_it(
+    project_copy: Path, write: Callable[..., Written]
 ) -> None:
-    drawn = (project_copy / DOC).read_text(encoding="utf-8")
-    (project_copy / DOC).write_text(drawn.replace("activity", "entity", 1), encoding="utf-8")
+    legend = (project_copy / LEGEND).read_text(encoding="utf-8")
+    (project_copy / LEGEND).write_text(legend.replace("activity", "entity", 1), encoding="utf-8")
 
-    stale = draw(project_copy, "--check")
-    redrawn = draw(project_copy)
+    stale = write(project_copy, "--check")
+    rewritten = write(project_copy)
 
     assert stale.exit_code == 1
-    assert f"{DOC} does not match the workflows: run {COMMAND}" in stale.stderr
-    assert "README.md" not in stale.stderr
-    assert redrawn.exit_code == 0, redrawn.stderr
-    assert (project_copy / DOC).read_text(encoding="utf-8") == drawn
+    assert f"{LEGEND} does not match the workflows: run {COMMAND}" in stale.stderr
+    assert rewritten.exit_code == 0, rewritten.stderr
+    assert (project_copy / LEGEND).read_text(encoding="utf-8") == legend
 
 
-def test_check_reports_a_missing_file(project_copy: Path, draw: Callable[..., Drawn]) -> None:
-    (project_copy / DOC).unlink()
+def test_check_reports_a_missing_file(project_copy: Path, write: Callable[..., Written]) -> None:
+    (project_copy / LEGEND).unlink()
 
-    result = draw(project_copy, "--check")
+    result = write(project_copy, "--check")
 
     assert result.exit_code == 1
-    assert f"{DOC} does not match the workflows: run {COMMAND}" in result.stderr
-    assert not (project_copy / DOC).exists()
+    assert f"{LEGEND} does not match the workflows: run {COMMAND}" in result.stderr
+    assert not (project_copy / LEGEND).exists()
 
 
-def test_the_readme_links_every_workflows_diagram(registered: dict[str, str]) -> None:
-    readme = (PROJECT / "README.md").read_text(encoding="utf-8")
-    doc = (PROJECT / DOC).read_text(encoding="utf-8")
-    drawn = re.findall(r"^## `([^`]+)`$", doc, flags=re.MULTILINE)
+def test_a_generated_file_whose_workflow_is_gone_is_reported_then_removed(
+    project_copy: Path, write: Callable[..., Written]
+) -> None:
+    retired = PAGES / "retired.md"
+    (project_copy / PAGES).mkdir(parents=True, exist_ok=True)
+    (project_copy / retired).write_text(f"# `retired`\n\n<!-- {generate.MARKER} -->\n")
 
-    for name in drawn:
-        assert f"### `{name}`" in readme
-        assert f"](docs/workflows.md#{name.lower()})" in readme
+    stale = write(project_copy, "--check")
+    rewritten = write(project_copy)
+
+    assert stale.exit_code == 1
+    assert f"{retired} belongs to no workflow: run {COMMAND}" in stale.stderr
+    assert rewritten.exit_code == 0, rewritten.stderr
+    assert f"removed {retired}" in rewritten.stdout
+    assert not (project_copy / retired).exists()
+
+
+def test_a_file_the_command_did_not_write_is_left_alone(
+    project_copy: Path, write: Callable[..., Written]
+) -> None:
+    notes = Path("http") / "my-notes.http"
+    (project_copy / notes).parent.mkdir(exist_ok=True)
+    (project_copy / notes).write_text("GET http://localhost:7071/api/health\n")
+
+    result = write(project_copy)
+
+    assert result.exit_code == 0, result.stderr
+    assert (project_copy / notes).read_text() == "GET http://localhost:7071/api/health\n"
 
 
 def test_the_activities_drawn_are_the_apps_activities(registered: dict[str, str]) -> None:
@@ -131,8 +159,7 @@ def test_the_entities_drawn_are_the_apps_entities(registered: dict[str, str]) ->
 
 
 def test_every_orchestration_drawn_is_one_the_app_registers(registered: dict[str, str]) -> None:
-    doc = (PROJECT / DOC).read_text(encoding="utf-8")
-    drawn = {line["name"] for line in ORCHESTRATION_LINE.finditer(doc)}
+    drawn = {line["name"] for line in ORCHESTRATION_LINE.finditer(pages())}
     orchestrations = {
         name for name, trigger in registered.items() if trigger == "orchestrationTrigger"
     }

@@ -3,8 +3,9 @@
 A workflow module ends with ``WORKFLOW = DeclaredWorkflow(...)``: its name, how to build it,
 what AgentFunctionApp registers for it, and example runs. :func:`declared_workflows` finds
 every module of this package that declares one. The app (``build_workflows``), the test
-scenarios, the host contract test and the diagrams all read this list, so adding a workflow
-is adding a module (``devhost new-workflow NAME`` writes one) and its test.
+scenarios, the host contract test, the diagram pages and the request files all read this
+list, so adding a workflow is adding a module (``devhost new-workflow NAME`` writes one),
+its test and its generated files.
 """
 
 from __future__ import annotations
@@ -88,13 +89,18 @@ class DeclaredWorkflow:
             )
 
 
-def declared_workflows() -> list[DeclaredWorkflow]:
-    """Every workflow a module of this package declares, in module-name order."""
+def declared_by_module() -> dict[str, DeclaredWorkflow]:
+    """Every workflow a module of this package declares, by module name, in name order."""
     package = importlib.import_module(__package__ or "workflows")
-    declared = []
+    declared = {}
     for module in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
         imported = importlib.import_module(f"{package.__name__}.{module.name}")
         found = getattr(imported, "WORKFLOW", None)
         if isinstance(found, DeclaredWorkflow):
-            declared.append(found)
+            declared[module.name] = found
     return declared
+
+
+def declared_workflows() -> list[DeclaredWorkflow]:
+    """Every workflow a module of this package declares, in module-name order."""
+    return list(declared_by_module().values())

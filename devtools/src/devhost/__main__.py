@@ -1,7 +1,7 @@
 """Command line: ``devhost [serve] [--port 7071] ...`` and the project's development commands.
 
 ``devhost`` (or ``python -m devhost``) with no command, or ``devhost serve``, runs the app;
-``devhost new-workflow``, ``devhost diagrams`` and ``devhost local-settings`` are the commands
+``devhost new-workflow``, ``devhost generate`` and ``devhost local-settings`` are the commands
 listed in ``COMMANDS``. Each command's ``--help`` says more.
 """
 
@@ -229,10 +229,10 @@ def _new_workflow(argv: list[str]) -> int:
     return new_workflow(argv)
 
 
-def _diagrams(argv: list[str]) -> int:
-    from .diagrams import main as diagrams
+def _generate(argv: list[str]) -> int:
+    from .generate import main as generate
 
-    return diagrams(argv)
+    return generate(argv)
 
 
 def _local_settings(argv: list[str]) -> int:
@@ -244,8 +244,9 @@ def _local_settings(argv: list[str]) -> int:
 # Each command imports its module when it runs, so serving never pays for the others.
 COMMANDS: dict[str, tuple[Callable[[list[str]], int], str]] = {
     "serve": (serve, "run the Function App locally (the default command)"),
-    "new-workflow": (_new_workflow, "add a workflow module and its test to this project"),
-    "diagrams": (_diagrams, "redraw (or --check) the workflow diagrams in the docs"),
+    "new-workflow": (_new_workflow, "add a workflow: its module, test, page and requests"),
+    "generate": (_generate, "rewrite (or --check) each workflow's diagram page and requests"),
+    "diagrams": (_generate, "the same as generate (its earlier name)"),
     "local-settings": (_local_settings, "point local.settings.json at azd's Azure resources"),
 }
 

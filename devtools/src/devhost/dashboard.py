@@ -6,7 +6,7 @@ The page's script calls what any client may call: the durable management API dev
 restart, purge, raise event, entities) and, for a workflow of an AgentFunctionApp, the app's
 own `status` and `respond` routes. The server side adds what only devhost knows: which
 workflows the app hosts (from its routes) with their diagrams drawn as SVG (from the project's
-`docs/workflows.md`, see diagram.py), instance search and paging by any filter, values decoded
+`docs/workflows/`, see diagram.py), instance search and paging by any filter, values decoded
 from the Agent Framework's checkpoint encoding, and where each work item ran and when
 (placements.py), which the page shows beside the history. The waterfall is the run's trace:
 the spans devhost and the app made for it, kept by each process (span_log.py), with the
@@ -32,28 +32,28 @@ from .span_log import LOG, of_run
 from .upstream import backend_lock, decode_workflow_value, instance_events, pb
 
 DASHBOARD_PATH = "/_devhost"
-WORKFLOWS_DOC = Path("docs") / "workflows.md"
+# One page per workflow module, written by ``devhost generate``: "# `name`", then its diagram.
+WORKFLOW_PAGES = Path("docs") / "workflows"
 # AgentFunctionApp's route for a workflow's status and the orchestration it runs the workflow as.
 STATUS_ROUTE = re.compile(r"workflow/(?P<workflow>[^/{}]+)/status/\{instanceId\}")
 ORCHESTRATOR_PREFIX = "dafx-"
-DOC_SECTION = re.compile(r"^## `(?P<workflow>[^`]+)`$", re.MULTILINE)
+PAGE_TITLE = re.compile(r"^# `(?P<workflow>[^`]+)`$", re.MULTILINE)
 MERMAID_BLOCK = re.compile(r"^```mermaid\n(?P<source>.*?)\n```$", re.MULTILINE | re.DOTALL)
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
 
 def diagrams(project: Path) -> dict[str, str]:
-    """The Mermaid text of each workflow in the project's docs/workflows.md, by workflow name."""
-    try:
-        text = (project / WORKFLOWS_DOC).read_text(encoding="utf-8")
-    except OSError:
-        return {}
-    parts = DOC_SECTION.split(text)[1:]
+    """The Mermaid text of each workflow's page in the project's docs/workflows/, by name."""
     found: dict[str, str] = {}
-    for workflow, section in zip(parts[::2], parts[1::2], strict=True):
-        block = MERMAID_BLOCK.search(section)
-        if block is not None:
-            found[workflow] = block.group("source")
+    for page in sorted((project / WORKFLOW_PAGES).glob("*.md")):
+        try:
+            text = page.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        title, block = PAGE_TITLE.search(text), MERMAID_BLOCK.search(text)
+        if title is not None and block is not None:
+            found[title.group("workflow")] = block.group("source")
     return found
 
 
@@ -158,7 +158,7 @@ class Dashboard:
                 {
                     "workflows": workflows(self._index, self._project),
                     "orchestrators": sorted(f.name for f in self._index.orchestrators.values()),
-                    "diagramsFile": str(self._project / WORKFLOWS_DOC),
+                    "diagramsFile": str(self._project / WORKFLOW_PAGES),
                 }
             )
         if page == "/api/instances":
@@ -776,7 +776,7 @@ async function showWorkflows() {
       diagram.innerHTML = workflow.svg;
     } else {
       diagram.append(element("p", {class: "muted"},
-        "No diagram: run devhost diagrams to write docs/workflows.md."));
+        "No diagram: run devhost generate to write its page in docs/workflows/."));
     }
     return element("section", {class: "workflow", "data-workflow": workflow.name},
       element("h3", {}, workflow.name),

@@ -1,7 +1,7 @@
 """Draw a workflow's Mermaid flowchart as SVG on the server, with nothing but Python.
 
-The project's `docs/workflows.md` holds one Mermaid flowchart per workflow, written by
-`devhost diagrams` in a small subset of Mermaid: boxes `id["label"]`, rounded
+Each page of the project's `docs/workflows/` holds one workflow's Mermaid flowchart, written by
+`devhost generate` in a small subset of Mermaid: boxes `id["label"]`, rounded
 boxes `id(["label"])`, circles `id((label))`, arrows `a --> b` and dotted arrows with a label
 `a -. "label" .-> b`, `subgraph id ["title"]` ... `end`, `classDef` and `class`. This module
 reads that subset and lays the graph out in layers from the start (arrows that lead back up,

@@ -1,11 +1,9 @@
-"""Draw every hosted workflow as a Mermaid diagram, from the real workflow objects.
+"""Draw a hosted workflow as a Mermaid diagram, from the real workflow object.
 
-    devhost diagrams           # rewrite docs/workflows.md and the README's diagrams
-    devhost diagrams --check   # change nothing; exit 1 if either is stale
-
-The graphs come from ``workflows.build_workflows()``, the same call ``function_app.py`` makes
-(building reads no settings), drawn by the Agent Framework's own ``WorkflowViz``. This script
-only annotates that drawing with what the framework's diagram does not say:
+``devhost generate`` (generate.py) writes one page per workflow with this drawing. The graph
+is the one the workflow's declaration builds, as ``function_app.py`` builds it (building reads
+no settings), drawn by the Agent Framework's own ``WorkflowViz``. This module only annotates
+that drawing with what the framework's diagram does not say:
 
 - how AgentFunctionApp runs each executor on the Durable Task Scheduler, decided by the
   library's own ``plan_workflow_registration`` (agents are entities, ``WorkflowExecutor``
@@ -15,15 +13,12 @@ only annotates that drawing with what the framework's diagram does not say:
 - the routing condition on each switch-case or conditional edge, as written in the code.
 """
 
-import argparse
 import ast
 import inspect
 import linecache
 import re
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from agent_framework import (
@@ -37,7 +32,6 @@ from agent_framework import (
 )
 from agent_framework_durabletask import (
     AgentSessionId,
-    collect_hosted_workflows,
     plan_workflow_registration,
     workflow_orchestrator_name,
 )
@@ -49,12 +43,6 @@ from agent_framework_durabletask._workflows.naming import (
     workflow_executor_activity_name,
     workflow_scoped_executor_id,
 )
-
-DOC = Path("docs") / "workflows.md"
-README = Path("README.md")
-COMMAND = "devhost diagrams"
-README_BEGIN = f"<!-- workflow diagrams: written by `{COMMAND}` from the code, do not edit -->"
-README_END = "<!-- end of workflow diagrams -->"
 
 ACTIVITY = "activity"
 ENTITY = "entity"
@@ -392,52 +380,6 @@ LEGEND_ROWS = (
     ("`fan-in` circle", "the target receives the messages of all its sources as one list"),
     ("`(Start)`", "the executor that receives the body of `POST workflow/{name}/run`"),
 )
-INTRODUCTION = f"""\
-# Workflows
-
-<!-- Written by `{COMMAND}` from `workflows.build_workflows()`; do not edit by hand.
-`python -m pytest` fails when this file no longer matches the code. -->
-
-One diagram per hosted workflow, drawn by the Agent Framework's `WorkflowViz` from the
-workflow objects and annotated with how `AgentFunctionApp` runs each executor on the Durable
-Task Scheduler. After changing a workflow, run `{COMMAND}`.
-
-| In a diagram | Meaning |
-|---|---|
-"""
-
-
-def section(lines: list[str]) -> str:
-    """A section that starts with a blank line and ends with a newline, so sections can be
-    left out (as the template does for starters not chosen) without changing the others."""
-    return "\n" + "\n".join(lines) + "\n"
-
-
-def documentation(workflows: list[Workflow]) -> str:
-    text = INTRODUCTION + "".join(f"| {mark} | {meaning} |\n" for mark, meaning in LEGEND_ROWS)
-    for workflow in workflows:
-        lines = [
-            f"## `{workflow.name}`",
-            "",
-            f"Routes: `workflow/{workflow.name}/run`, `.../status/{{instanceId}}`, "
-            f"`.../respond/{{instanceId}}/{{requestId}}`.",
-            "",
-            *mermaid_block(workflow),
-        ]
-        for hosted in collect_hosted_workflows(workflow):
-            lines += ["", *step_table(hosted)]
-        text += section(lines)
-    return text
-
-
-def readme_diagrams(workflows: list[Workflow]) -> str:
-    """One short section per workflow: what runs durably, and a link to its diagram."""
-    text = README_BEGIN + "\n"
-    for workflow in workflows:
-        text += section([f"### `{workflow.name}`", "", summary(workflow)])
-    return text + README_END
-
-
 PLURALS = {
     ACTIVITY: "activities",
     ENTITY: "entities",
@@ -446,7 +388,7 @@ PLURALS = {
 
 
 def summary(workflow: Workflow) -> str:
-    """How many steps of each kind the workflow runs durably, and where its diagram is."""
+    """How many steps of each kind the workflow runs durably, and whether it asks a person."""
     counts: dict[str, int] = {}
     for step in durable_steps(workflow).values():
         counts[step.kind] = counts.get(step.kind, 0) + 1
@@ -454,66 +396,4 @@ def summary(workflow: Workflow) -> str:
         f"{count} {kind if count == 1 else PLURALS[kind]}" for kind, count in counts.items()
     )
     person = "; a person is asked" if asks_a_person(workflow) else ""
-    anchor = workflow.name.lower()
-    return f"Runs as {steps}{person}. [Diagram and steps](docs/workflows.md#{anchor})."
-
-
-def with_readme_diagrams(readme: str, diagrams: str) -> str:
-    begin, end = readme.find(README_BEGIN), readme.find(README_END)
-    if begin < 0 or end < begin:
-        raise DiagramError(
-            f"{README} has lost its markers: put {README_BEGIN!r} and {README_END!r} back "
-            "where the diagrams should go"
-        )
-    return readme[:begin] + diagrams + readme[end + len(README_END) :]
-
-
-def hosted_workflows(project: Path) -> list[Workflow]:
-    """The workflows function_app.py hosts, built the same way."""
-    sys.path.insert(0, str(project))
-    from workflows import build_workflows
-
-    workflows: list[Workflow] = build_workflows()
-    return workflows
-
-
-def expected_files(project: Path, workflows: list[Workflow]) -> dict[Path, str]:
-    readme = (project / README).read_text(encoding="utf-8")
-    return {
-        DOC: documentation(workflows),
-        README: with_readme_diagrams(readme, readme_diagrams(workflows)),
-    }
-
-
-def main(argv: list[str] | None = None) -> int:
-    """The command: check or write the diagrams of the project in ``--project-dir``."""
-    parser = argparse.ArgumentParser(
-        prog="devhost diagrams", description="Draw every hosted workflow as Mermaid."
-    )
-    parser.add_argument(
-        "--check", action="store_true", help="change nothing; exit 1 if a file is out of date"
-    )
-    parser.add_argument(
-        "--project-dir", type=Path, default=Path.cwd(), help="the project (default: current)"
-    )
-    arguments = parser.parse_args(argv)
-    project = arguments.project_dir.resolve()
-    try:
-        expected = expected_files(project, hosted_workflows(project))
-    except DiagramError as error:
-        print(f"devhost diagrams: {error}", file=sys.stderr)
-        return 2
-    stale = [
-        path
-        for path, text in expected.items()
-        if not (project / path).is_file() or (project / path).read_text(encoding="utf-8") != text
-    ]
-    if arguments.check:
-        for path in stale:
-            print(f"{path} does not match the workflows: run {COMMAND}", file=sys.stderr)
-        return 1 if stale else 0
-    for path in stale:
-        (project / path).parent.mkdir(parents=True, exist_ok=True)
-        (project / path).write_text(expected[path], encoding="utf-8")
-        print(f"wrote {path}")
-    return 0
+    return f"Runs as {steps}{person}."

@@ -1,18 +1,21 @@
 """Add a workflow to this project in one command.
 
-    devhost new-workflow NAME [--shape chain|approval|fanout]
+    devhost new-workflow NAME [--shape chain|approval|fanout|loop]
 
-Writes two new files and changes none: ``workflows/<module>.py`` (typed messages, one
+Writes four new files and changes none: ``workflows/<module>.py`` (typed messages, one
 executor per step, and the ``WORKFLOW`` declaration with an example run and a refused start
-body) and ``tests/workflows/test_<module>.py`` (its in-process tests). The app, the durable
-and HTTP test scenarios and the host contract test find the module through its declaration
-(``workflows.catalog``). Then it redraws the generated workflow diagrams (``devhost
-diagrams``). ``python -m pytest`` passes right after, and ``devhost`` serves the new routes.
-NAME follows AgentFunctionApp's rules, the same the project's template checked: 1 to 63
-ASCII letters, digits, ``_`` or ``-``, starting with a letter, unique ignoring case.
+body), ``tests/workflows/test_<module>.py`` (its in-process tests), and what ``devhost
+generate`` draws from the declaration: ``docs/workflows/<module>.md`` and
+``http/<module>.http``. It writes all four or, on any failure, none. The app, the durable and
+HTTP test scenarios and the host contract test find the module through its declaration
+(``workflows.catalog``). ``python -m pytest`` passes right after, and ``devhost`` serves the
+new routes. NAME follows AgentFunctionApp's rules, the same the project's template checked: 1
+to 63 ASCII letters, digits, ``_`` or ``-``, starting with a letter, unique ignoring case.
 
 Shapes: ``chain`` (three plain steps in a row), ``approval`` (a person approves or rejects,
-with the answer validated), ``fanout`` (three reviewers in parallel, then one summary).
+with the answer validated), ``fanout`` (three reviewers in parallel, then one summary),
+``loop`` (rounds until done, in blocks of sub-workflows with ``workflows.loops``; its name has
+at most 51 characters, since its loop's levels are workflows named ``NAME_loop_level<N>``).
 """
 
 import argparse
@@ -24,9 +27,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
+from . import generate
+from .diagrams import DiagramError
+
+MAX_NAME_LENGTH = 63
 WORKFLOW_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
+# A loop workflow's loop is named NAME_loop and its levels NAME_loop_level0 ... _level5
+# (workflows/loops.py: at most MAX_LEVELS = 6 levels), each itself a workflow name.
+LOOP_SUFFIX = "_loop"
+LONGEST_LEVEL_SUFFIX = "_level5"
+MAX_LOOP_NAME_LENGTH = MAX_NAME_LENGTH - len(LOOP_SUFFIX) - len(LONGEST_LEVEL_SUFFIX)
 DECLARED_NAME = re.compile(r'^\w*WORKFLOW_NAME = "([^"]+)"', re.MULTILINE)
-RESERVED_MODULES = {"__init__", "catalog", "messages", "human_input"}
+RESERVED_MODULES = {"__init__", "catalog", "messages", "human_input", "loops"}
 
 
 class NewWorkflowError(Exception):
@@ -46,14 +58,19 @@ class Shape:
     activities: tuple[str, ...]
     example: str
     rejected_start: str
+    sub_workflows: str = ""
+    longest_name: int = MAX_NAME_LENGTH
+    why_shorter: str = ""
 
     def declaration(self) -> str:
         activities = "".join(f'        "{activity}",\n' for activity in self.activities)
+        sub_workflows = f"    sub_workflows={self.sub_workflows},\n" if self.sub_workflows else ""
         return (
             "\n\nWORKFLOW = DeclaredWorkflow(\n"
             "    name=WORKFLOW_NAME,\n"
             "    build=build_${module}_workflow,\n"
             f"    activities=(\n{activities}    ),\n"
+            f"{sub_workflows}"
             f"    examples=(\n{self.example}    ),\n"
             f"    rejected_starts=(\n{self.rejected_start}    ),\n"
             ")\n"
@@ -357,7 +374,137 @@ async def test_every_reviewer_looks_and_one_summary_follows() -> None:
 """,
 )
 
-SHAPES = {"chain": CHAIN, "approval": APPROVAL, "fanout": FANOUT}
+LOOP = Shape(
+    module='''"""$title.
+
+A loop of rounds until the work is done, run in blocks of rounds (``workflows.loops``): each
+block is a sub-workflow, so a run's history stays small however many rounds it takes.
+"""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from agent_framework import Workflow, WorkflowBuilder, WorkflowContext, executor
+from pydantic import Field
+
+from workflows.catalog import DeclaredWorkflow, Example, RejectedStart
+from workflows.loops import LoopProgress, bounded_loop, loop_sub_workflows
+from workflows.messages import InboundMessage, NonEmptyText, parse_start_message
+
+WORKFLOW_NAME = "$name"
+LOOP_NAME = f"{WORKFLOW_NAME}_loop"
+# The most rounds a correct run needs: a run not done after them fails with LoopLimitError.
+MAX_ROUNDS = 100
+ROUNDS_PER_BLOCK = 10
+
+
+class ${prefix}Request(InboundMessage):
+    subject: NonEmptyText
+    rounds: Annotated[int, Field(ge=0, le=MAX_ROUNDS)]
+
+
+@dataclass
+class ${prefix}State:
+    """What one round hands the next; pickled into each round's message, so keep it small."""
+
+    subject: str
+    rounds_left: int
+    rounds_run: int
+
+
+@dataclass
+class ${prefix}Result:
+    subject: str
+    rounds: int
+
+
+async def receive(body: object, ctx: WorkflowContext[${prefix}State]) -> None:
+    request = parse_start_message(${prefix}Request, body)
+    await ctx.send_message(${prefix}State(request.subject, request.rounds, 0))
+
+
+async def one_round(state: ${prefix}State) -> ${prefix}State:
+    """One round, one activity: put your step here (it may call a model or an agent)."""
+    return ${prefix}State(state.subject, state.rounds_left - 1, state.rounds_run + 1)
+
+
+def is_done(state: ${prefix}State) -> bool:
+    return state.rounds_left <= 0
+
+
+async def report(
+    progress: LoopProgress[${prefix}State], ctx: WorkflowContext[None, ${prefix}Result]
+) -> None:
+    await ctx.yield_output(${prefix}Result(progress.state.subject, progress.rounds))
+
+
+def build_${module}_workflow(max_rounds: int = MAX_ROUNDS) -> Workflow:
+    first = executor(id="receive")(receive)
+    loop = bounded_loop(
+        LOOP_NAME,
+        one_round,
+        done=is_done,
+        max_rounds=max_rounds,
+        rounds_per_block=ROUNDS_PER_BLOCK,
+        node_id="loop",
+    )
+    last = executor(id="report")(report)
+    return (
+        WorkflowBuilder(name=WORKFLOW_NAME, start_executor=first)
+        .add_chain([first, loop, last])
+        .build()
+    )
+''',
+    tests='''"""$title, run in-process."""
+
+import pytest
+
+from workflows.$module import ${prefix}Request, ${prefix}Result, build_${module}_workflow
+from workflows.loops import LoopLimitError
+
+
+async def test_the_loop_runs_every_round_asked_for_in_blocks() -> None:
+    result = await build_${module}_workflow().run(${prefix}Request(subject="draft", rounds=12))
+
+    assert result.get_outputs() == [${prefix}Result("draft", 12)]
+
+
+async def test_a_run_that_needs_no_round_passes_straight_through() -> None:
+    result = await build_${module}_workflow().run(${prefix}Request(subject="draft", rounds=0))
+
+    assert result.get_outputs() == [${prefix}Result("draft", 0)]
+
+
+async def test_a_loop_not_done_after_max_rounds_fails_naming_the_limit() -> None:
+    with pytest.raises(LoopLimitError, match="max_rounds=5"):
+        await build_${module}_workflow(max_rounds=5).run(
+            ${prefix}Request(subject="draft", rounds=12)
+        )
+''',
+    activities=("receive", "report"),
+    sub_workflows=(
+        "loop_sub_workflows(LOOP_NAME, max_rounds=MAX_ROUNDS, rounds_per_block=ROUNDS_PER_BLOCK)"
+    ),
+    example="""        Example(
+            "$name-runs-its-rounds-in-blocks",
+            {"subject": "draft", "rounds": 12},
+            {"subject": "draft", "rounds": 12},
+        ),
+""",
+    rejected_start="""        RejectedStart(
+            "$name-with-too-many-rounds",
+            {"subject": "draft", "rounds": 1000},
+            ("rounds: Input should be less than or equal to 100, got 1000",),
+        ),
+""",
+    longest_name=MAX_LOOP_NAME_LENGTH,
+    why_shorter=(
+        f"its loop's levels are workflows named NAME{LOOP_SUFFIX}{LONGEST_LEVEL_SUFFIX} at most, "
+        f"and a workflow name has at most {MAX_NAME_LENGTH} characters"
+    ),
+)
+
+SHAPES = {"chain": CHAIN, "approval": APPROVAL, "fanout": FANOUT, "loop": LOOP}
 
 
 def declared_names(workflows_dir: Path) -> list[str]:
@@ -368,11 +515,16 @@ def declared_names(workflows_dir: Path) -> list[str]:
     return names
 
 
-def check_name(name: str, existing: list[str]) -> None:
+def check_name(name: str, existing: list[str], shape: Shape) -> None:
     if not WORKFLOW_NAME_PATTERN.match(name):
         raise NewWorkflowError(
             f"{name!r} is not a valid workflow name: use 1 to 63 ASCII letters, digits, '_' or"
             " '-', starting with a letter."
+        )
+    if len(name) > shape.longest_name:
+        raise NewWorkflowError(
+            f"{name!r} has {len(name)} characters; this shape allows at most "
+            f"{shape.longest_name}: {shape.why_shorter}."
         )
     clashes = [other for other in existing if other.casefold() == name.casefold()]
     if clashes:
@@ -392,14 +544,15 @@ def module_for(name: str, workflows_dir: Path) -> str:
 
 
 def add_workflow(project: Path, name: str, shape: Shape) -> list[Path]:
-    """Write the workflow's module and its tests, both new files; return them.
+    """Write the workflow's module, its tests, its diagram page and its requests; return them.
 
-    Nothing the user wrote is changed: ``workflows.catalog`` finds the module by its
-    ``WORKFLOW`` declaration. Both texts are made before either is written, and a failure
-    while writing removes what was written, so the tree is left as it was.
+    Every file is new and nothing the user wrote is changed: ``workflows.catalog`` finds the
+    module by its ``WORKFLOW`` declaration. The module and tests are written first (and
+    formatted), then the page and requests are drawn from the new module. A failure at any
+    point removes what was written, so the tree is left as it was.
     """
     workflows_dir = project / "workflows"
-    check_name(name, declared_names(workflows_dir))
+    check_name(name, declared_names(workflows_dir), shape)
     module = module_for(name, workflows_dir)
     values = {
         "name": name,
@@ -407,7 +560,7 @@ def add_workflow(project: Path, name: str, shape: Shape) -> list[Path]:
         "prefix": "".join(part.capitalize() for part in module.split("_")),
         "title": name.replace("_", " ").replace("-", " ").capitalize(),
     }
-    texts = {
+    sources = {
         workflows_dir / f"{module}.py": Template(shape.module + shape.declaration()).substitute(
             values
         ),
@@ -415,21 +568,28 @@ def add_workflow(project: Path, name: str, shape: Shape) -> list[Path]:
             values
         ),
     }
-    existing = [path for path in texts if path.exists()]
+    generated_paths = [
+        project / generate.page_path(module),
+        project / generate.requests_path(module),
+    ]
+    existing = [path for path in [*sources, *generated_paths] if path.exists()]
     if existing:
         raise NewWorkflowError(f"{existing[0].relative_to(project)} already exists")
-    written: list[Path] = []
+    relative = {path.relative_to(project): text for path, text in sources.items()}
     try:
-        for path, text in texts.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("x", encoding="utf-8") as file:
-                written.append(path)
-                file.write(text)
-    except OSError as error:
-        for done in written:
-            done.unlink(missing_ok=True)
-        raise NewWorkflowError(f"could not write {path.relative_to(project)}: {error}") from error
-    return list(texts)
+        written = generate.write_new(project, relative)
+    except generate.GenerateError as error:
+        raise NewWorkflowError(str(error)) from error
+    try:
+        if not tidy(written):
+            print("ruff could not format them: pip install -r requirements-dev.txt; ruff format .")
+        (declared,) = generate.load(project, only=module)
+        written += generate.write_new(project, generate.files_for(declared))
+    except (generate.GenerateError, DiagramError) as error:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise NewWorkflowError(f"{error}; nothing was added") from error
+    return written
 
 
 def tidy(paths: list[Path]) -> bool:
@@ -443,20 +603,6 @@ def tidy(paths: list[Path]) -> bool:
         == 0
         for command in commands
     )
-
-
-def redraw_diagrams(project: Path) -> bool:
-    """Redraw docs/workflows.md and the README's diagrams, now with the new workflow."""
-    drawn = subprocess.run(
-        [sys.executable, "-m", "devhost", "diagrams"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    print(drawn.stdout, end="")
-    print(drawn.stderr, end="", file=sys.stderr)
-    return drawn.returncode == 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -477,10 +623,5 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for path in written:
         print(f"wrote {path.relative_to(project)}")
-    if not tidy(written):
-        print("ruff could not format them: pip install -r requirements-dev.txt, then ruff format .")
-    if not redraw_diagrams(project):
-        print("Could not redraw the diagrams: pip install -r requirements-dev.txt, then")
-        print("devhost diagrams")
     print(f"Next: python -m pytest, then POST /api/workflow/{arguments.name}/run")
     return 0
