@@ -247,4 +247,4 @@ def test_a_default_bakes_readme_is_short_and_every_guide_it_links_exists(
 
     assert len(readme.splitlines()) < 200
     linked = re.findall(r"\]\(((?:docs|devtools)/[^)#]+)", readme)
-    assert linked and [path for path in linked if not (project / path).is_file()] == []
+    assert linked and [path for path in linked if not (project / path).exists()] == []

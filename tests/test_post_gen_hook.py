@@ -34,6 +34,8 @@ def write_infra(root: Path) -> Path:
 def test_default_answers_remove_the_agent_starter_the_model_client_and_the_pool_image() -> None:
     assert hook.files_to_remove(default_answers()) == [
         "workflows/content_review.py",
+        "docs/workflows/content_review.md",
+        "http/content_review.http",
         "tests/workflows/test_content_review.py",
         "tests/test_unconfigured_model.py",
         "model_client.py",
@@ -46,12 +48,30 @@ def test_default_answers_remove_the_agent_starter_the_model_client_and_the_pool_
     ]
 
 
-def test_a_left_out_starter_loses_its_module_and_its_tests() -> None:
+def test_a_left_out_starter_loses_its_module_its_tests_its_page_and_its_requests() -> None:
     removed = hook.files_to_remove(
         default_answers(model_provider="foundry", fanout_workflow="none", worker_pool="gpu")
     )
 
-    assert removed == ["workflows/quotes.py", "tests/workflows/test_quotes.py"]
+    assert removed == [
+        "workflows/quotes.py",
+        "docs/workflows/quotes.md",
+        "http/quotes.http",
+        "tests/workflows/test_quotes.py",
+    ]
+
+
+def test_removing_the_last_file_of_a_folder_removes_the_folder(tmp_path: Path) -> None:
+    (tmp_path / "http").mkdir()
+    (tmp_path / "http" / "quotes.http").write_text("GET http://localhost\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "quotes.md").write_text("# quotes\n")
+    (tmp_path / "docs" / "deploy.md").write_text("# deploy\n")
+
+    hook.remove_files(tmp_path, ["http/quotes.http", "docs/quotes.md"])
+
+    assert not (tmp_path / "http").exists()
+    assert [path.name for path in (tmp_path / "docs").iterdir()] == ["deploy.md"]
 
 
 def test_blocks_for_other_answers_are_dropped_with_their_markers() -> None:

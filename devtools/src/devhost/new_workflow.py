@@ -595,7 +595,10 @@ def add_workflow(project: Path, name: str, shape: Shape) -> list[Path]:
 def tidy(paths: list[Path]) -> bool:
     """Format and sort imports with the project's ruff, so long names still pass its checks."""
     files = [str(path) for path in paths]
-    commands = (["format", *files], ["check", "--fix", "--select", "I", *files])
+    commands = (
+        ["format", "--no-cache", *files],
+        ["check", "--no-cache", "--fix", "--select", "I", *files],
+    )
     return all(
         subprocess.run(
             [sys.executable, "-m", "ruff", *command], capture_output=True, check=False
