@@ -19,9 +19,15 @@ import pytest
 from devhost.backend import LoopbackBackend
 from durabletask.client import TaskHubGrpcClient
 
-from scripts.sample_documents import SENTENCES, expected_totals, upload
+from scripts.sample_documents import SENTENCES, expected_totals, sample_name, upload
 from tests.azurite import Azurite
-from tests.http_host import EMBEDDED_APP, embedded_host, pool_workers, standalone_worker
+from tests.http_host import (
+    EMBEDDED_APP,
+    StandaloneWorker,
+    embedded_host,
+    pool_workers,
+    standalone_worker,
+)
 from tests.scenarios import output_matches
 from worker import WorkflowRuns, parse_connection
 from workflows.blob_store import STORAGE_SETTING
@@ -81,9 +87,10 @@ class StandaloneRun:
 
 
 @pytest.fixture(scope="module")
-def standalone_run(
+def standalone(
     azurite: Azurite, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[StandaloneRun, dict[str, Any]]]:
+) -> Iterator[tuple[LoopbackBackend, StandaloneWorker, WorkflowRuns]]:
+    """A ``python worker.py`` process (and the pool's, if any) on a loopback durable backend."""
     backend = LoopbackBackend()
     settings = {STORAGE_SETTING: azurite.connection_string}
     log_dir = tmp_path_factory.mktemp("worker")
@@ -91,16 +98,40 @@ def standalone_run(
         standalone_worker(backend, log_dir, settings) as worker,
         pool_workers(f"http://{worker.address}", worker.environment, log_dir),
     ):
-        runs = WorkflowRuns(parse_connection(worker.environment))
-        instance_id = runs.start(WORKFLOW_NAME, seeded(azurite))
-        deadline = time.monotonic() + RUN_SECONDS
+        yield backend, worker, WorkflowRuns(parse_connection(worker.environment))
+
+
+def run_to_the_end(
+    standalone: tuple[LoopbackBackend, StandaloneWorker, WorkflowRuns], body: dict[str, Any]
+) -> tuple[StandaloneRun, dict[str, Any]]:
+    backend, worker, runs = standalone
+    instance_id = runs.start(WORKFLOW_NAME, body)
+    deadline = time.monotonic() + RUN_SECONDS
+    status = runs.status(instance_id)
+    while status["runtimeStatus"] not in {"COMPLETED", "FAILED", "TERMINATED"}:
+        assert worker.process.poll() is None, worker.log.read_text()
+        assert time.monotonic() < deadline, f"{instance_id} is still {status}"
+        time.sleep(POLL_SECONDS)
         status = runs.status(instance_id)
-        while status["runtimeStatus"] not in {"COMPLETED", "FAILED", "TERMINATED"}:
-            assert worker.process.poll() is None, worker.log.read_text()
-            assert time.monotonic() < deadline, f"{instance_id} is still {status}"
-            time.sleep(POLL_SECONDS)
-            status = runs.status(instance_id)
-        yield StandaloneRun(backend, worker.address, instance_id), status
+    return StandaloneRun(backend, worker.address, instance_id), status
+
+
+@pytest.fixture(scope="module")
+def standalone_run(
+    azurite: Azurite, standalone: tuple[LoopbackBackend, StandaloneWorker, WorkflowRuns]
+) -> tuple[StandaloneRun, dict[str, Any]]:
+    return run_to_the_end(standalone, seeded(azurite))
+
+
+@pytest.fixture(scope="module")
+def listed_run(
+    azurite: Azurite, standalone: tuple[LoopbackBackend, StandaloneWorker, WorkflowRuns]
+) -> tuple[StandaloneRun, dict[str, Any], str]:
+    """A run naming its documents by a list of blob names instead of a prefix."""
+    body = seeded(azurite)
+    prefix = body.pop("prefix")
+    body["blobs"] = [sample_name(prefix, number) for number in range(DOCUMENTS)]
+    return (*run_to_the_end(standalone, body), prefix)
 
 
 def test_a_batch_completes_on_worker_py(
@@ -138,6 +169,27 @@ def test_every_history_is_bounded_by_its_own_children_not_by_the_documents(
     counts = run.event_counts()
 
     assert max(counts.values()) <= MOST_EVENTS, counts
+
+
+def test_a_batch_named_by_a_list_of_blobs_completes_on_worker_py(
+    listed_run: tuple[StandaloneRun, dict[str, Any], str],
+) -> None:
+    _, status, _ = listed_run
+
+    assert status["runtimeStatus"] == "COMPLETED", status
+    assert output_matches(status["output"][-1], expected_output()), status["output"]
+
+
+def test_no_group_or_chunk_orchestration_carries_the_list_of_blobs(
+    listed_run: tuple[StandaloneRun, dict[str, Any], str],
+) -> None:
+    run, _, prefix = listed_run
+
+    histories = run.histories()
+    holding = [i for i, history in histories.items() if i != run.instance_id and prefix in history]
+
+    assert len(histories) == 1 + GROUPS + CHUNKS
+    assert holding == []
 
 
 def test_a_batch_completes_on_devhost_with_two_instances(

@@ -20,14 +20,16 @@ output is the batch's totals and where the results are.
 """
 
 import asyncio
+import json
 import re
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any, Self
 
 from agent_framework import Workflow, WorkflowBuilder, WorkflowContext, WorkflowExecutor, executor
-from azure.core.exceptions import ResourceNotFoundError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 from pydantic import Field, StringConstraints, model_validator
 
@@ -49,8 +51,15 @@ ANALYSIS_POOL = "{{ cookiecutter.worker_pool }}"
 MAX_CHUNK_SIZE = 1_000
 MAX_CHUNKS_PER_GROUP = 100
 MAX_GROUPS = 100
-MAX_NAMED_BLOBS = 1_000
+# The most bytes of JSON a start body's list of blob names may take. The body is the run's input
+# and the planning step's, a payload each, so it must stay under the 1 MiB payload limit with
+# room to spare (docs/limits.md has the measured ceiling); a larger batch names a prefix.
+MAX_BLOB_LIST_BYTES = 768 * 1024
+TYPICAL_NAME_LENGTH = 40
+TYPICAL_NAMES_PER_LIST = MAX_BLOB_LIST_BYTES // (TYPICAL_NAME_LENGTH + 4) // 1_000 * 1_000
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024
+# What the Blob service answers a range request on an empty blob (Range Not Satisfiable).
+EMPTY_RANGE_STATUS = 416
 # Documents a chunk reads at once: enough to keep the storage round trips overlapping.
 READ_CONCURRENCY = 16
 DEFAULT_RESULTS_CONTAINER = "batch-results"
@@ -76,21 +85,47 @@ class DocumentBatch(InboundMessage):
     """Where the documents are: ``container`` plus a ``prefix`` or a list of ``blobs``."""
 
     container: ContainerName
-    prefix: Annotated[str, StringConstraints(max_length=1024)] = ""
-    blobs: Annotated[list[BlobName], Field(min_length=1, max_length=MAX_NAMED_BLOBS)] | None = None
+    prefix: Annotated[str, StringConstraints(max_length=1024)] | None = None
+    blobs: list[BlobName] | None = None
     results_container: ContainerName = DEFAULT_RESULTS_CONTAINER
     chunk_size: Annotated[int, Field(ge=1, le=MAX_CHUNK_SIZE)] = 100
     chunks_per_group: Annotated[int, Field(ge=1, le=MAX_CHUNKS_PER_GROUP)] = MAX_CHUNKS_PER_GROUP
 
     @model_validator(mode="after")
     def prefix_or_blobs(self) -> Self:
-        if self.blobs is not None and self.prefix:
+        if self.blobs is not None and self.prefix is not None:
             raise ValueError("give either prefix or blobs, not both")
+        if self.blobs is None and self.prefix is None:
+            raise ValueError(
+                'give prefix (a blob name prefix, "" for the whole container) or blobs'
+                " (a list of blob names)"
+            )
+        if self.blobs is not None:
+            check_blob_list(self.blobs)
         return self
 
     @property
     def max_documents(self) -> int:
         return MAX_GROUPS * self.chunks_per_group * self.chunk_size
+
+
+def check_blob_list(blobs: list[str]) -> None:
+    """Refuse an empty list, a repeated name, and a list over the start body's share."""
+    if not blobs:
+        raise ValueError("blobs is empty: list at least one blob name, or give a prefix")
+    repeated = [name for name, seen in Counter(blobs).items() if seen > 1]
+    if repeated:
+        shown = ", ".join(repr(name) for name in repeated[:3])
+        more = f" and {len(repeated) - 3:,} more" if len(repeated) > 3 else ""
+        raise ValueError(f"blobs names {shown}{more} more than once: list each document once")
+    size = len(json.dumps(blobs, ensure_ascii=False).encode("utf-8"))
+    if size > MAX_BLOB_LIST_BYTES:
+        raise ValueError(
+            f"blobs takes {size:,} bytes of JSON, over the {MAX_BLOB_LIST_BYTES:,} a start body"
+            f" may give it (about {TYPICAL_NAMES_PER_LIST:,} names of"
+            f" {TYPICAL_NAME_LENGTH} characters; the durable payload limit is 1 MiB): put the"
+            " documents under one prefix and give prefix instead"
+        )
 
 
 class BatchError(RuntimeError):
@@ -207,7 +242,13 @@ async def documents_of(
     document's size is checked when it is read.
     """
     if request.blobs is not None:
-        for name in dict.fromkeys(request.blobs):
+        # A listed name that does not exist is that document's failed row; a container that
+        # does not exist fails the whole run, as it does for a prefix.
+        if not await source.exists():
+            raise BatchError(
+                f"The container {request.container!r} does not exist in the document storage."
+            )
+        for name in request.blobs:
             yield {"name": name}
         return
     try:
@@ -282,15 +323,20 @@ async def read_document(source: ContainerClient, document: Mapping[str, Any]) ->
     """One document's result row; a document that cannot be read is a failed row."""
     name = str(document["name"])
     try:
-        # The first request reads at most the client's single-get size (32 MiB); a larger
-        # document is refused before the rest is read. (A range capped at the limit would
-        # read less, but the service refuses any range of an empty blob.)
-        downloader = await source.download_blob(name)
-        if downloader.size > MAX_DOCUMENT_BYTES:
-            return {"document": name, "error": f"larger than {MAX_DOCUMENT_BYTES:,} bytes"}
-        text = (await downloader.readall()).decode("utf-8")
+        # One request reads at most one byte past the limit, so a huge document costs no
+        # more memory than the limit. The service refuses any range of an empty blob (416).
+        downloader = await source.download_blob(name, offset=0, length=MAX_DOCUMENT_BYTES + 1)
+        data = await downloader.readall()
     except ResourceNotFoundError:
         return {"document": name, "error": "not found"}
+    except HttpResponseError as error:
+        if error.status_code != EMPTY_RANGE_STATUS:
+            raise
+        data = b""
+    if len(data) > MAX_DOCUMENT_BYTES:
+        return {"document": name, "error": f"larger than {MAX_DOCUMENT_BYTES:,} bytes"}
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         return {"document": name, "error": "not UTF-8 text"}
     return {"document": name, **analyse(text)}

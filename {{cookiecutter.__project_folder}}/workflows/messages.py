@@ -84,7 +84,10 @@ def describe_problems(model: type[InboundMessage], error: ValidationError) -> st
     problems = []
     for problem in error.errors():
         field = ".".join(str(part) for part in problem["loc"])
-        if not field:
+        if not field and problem["type"] == "value_error":
+            # A rule about the message as a whole (fields that exclude each other, say).
+            problems.append(str(problem["ctx"]["error"]))
+        elif not field:
             problems.append(f"the message must be a JSON object, got {preview(problem['input'])}")
         elif problem["type"] == "missing":
             problems.append(f"{field} is missing")
