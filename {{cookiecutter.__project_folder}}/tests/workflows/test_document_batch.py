@@ -221,6 +221,8 @@ async def test_names_with_spaces_unicode_and_deep_nesting_are_read_and_reported_
         rows = await result_rows(storage, summary)
         assert sorted(row["document"] for row in rows) == sorted(names)
         assert (summary.analysed, summary.failed) == (3, 0)
+    by_deep_prefix = await run_batch({"container": "documents", "prefix": f"{prefix}{deep}/"})
+    assert [row["document"] for row in await result_rows(storage, by_deep_prefix)] == names[2:]
 
 
 async def test_a_document_that_is_not_utf8_text_is_a_failed_row_naming_why(
