@@ -20,11 +20,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from devhost.generate import generated_files, out_of_date
+
 TEMPLATE = Path(__file__).resolve().parents[1]
 PROJECT = TEMPLATE / "{{cookiecutter.__project_folder}}"
-# What devhost generate writes: the legend, and a page and a request file per workflow module.
-LEGEND = Path("docs") / "workflows.md"
-FOLDERS = ((Path("docs") / "workflows", "*.md"), (Path("http"), "*.http"))
 COMMAND = ".venv/bin/python scripts/workflow_diagrams_template.py"
 
 # Each starter's answer and the placeholder name it is baked with.
@@ -78,19 +77,12 @@ def templated(text: str) -> str:
     return escaped
 
 
-def written_files(project: Path) -> list[Path]:
-    found = [LEGEND] if (project / LEGEND).is_file() else []
-    for folder, pattern in FOLDERS:
-        found += sorted(path.relative_to(project) for path in (project / folder).glob(pattern))
-    return found
-
-
 def expected_template_files() -> dict[Path, str]:
     with tempfile.TemporaryDirectory() as scratch:
         bake = bake_every_starter(Path(scratch))
         return {
             path: templated((bake / path).read_text(encoding="utf-8"))
-            for path in written_files(bake)
+            for path in generated_files(bake)
         }
 
 
@@ -103,12 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     except TemplateDiagramError as error:
         print(f"workflow_diagrams_template: {error}", file=sys.stderr)
         return 2
-    stale = [
-        path
-        for path, text in expected.items()
-        if not (PROJECT / path).is_file() or (PROJECT / path).read_text(encoding="utf-8") != text
-    ]
-    extra = [path for path in written_files(PROJECT) if path not in expected]
+    stale, extra = out_of_date(PROJECT, expected)
     folder = "{{cookiecutter.__project_folder}}"
     for path in stale:
         if arguments.check:

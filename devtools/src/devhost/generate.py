@@ -218,6 +218,17 @@ def expected_files(project: Path) -> dict[Path, str]:
     return expected
 
 
+def out_of_date(project: Path, expected: dict[Path, str]) -> tuple[list[Path], list[Path]]:
+    """Expected files missing or changed in ``project``, and generated files no longer expected."""
+    stale = [
+        path
+        for path, text in expected.items()
+        if not (project / path).is_file() or (project / path).read_text(encoding="utf-8") != text
+    ]
+    orphans = [path for path in generated_files(project) if path not in expected]
+    return stale, orphans
+
+
 def write_new(project: Path, texts: dict[Path, str]) -> list[Path]:
     """Create each file, none existing; on a failure remove those created and raise."""
     written: list[Path] = []
@@ -254,12 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     except (GenerateError, DiagramError) as error:
         print(f"{COMMAND}: {error}", file=sys.stderr)
         return 2
-    stale = [
-        path
-        for path, text in expected.items()
-        if not (project / path).is_file() or (project / path).read_text(encoding="utf-8") != text
-    ]
-    orphans = [path for path in generated_files(project) if path not in expected]
+    stale, orphans = out_of_date(project, expected)
     if arguments.check:
         for path in stale:
             print(f"{path} does not match the workflows: run {COMMAND}", file=sys.stderr)
